@@ -1,0 +1,3 @@
+from splitforge.cli import main
+
+main()

@@ -1,0 +1,164 @@
+"""The ``splitforge`` command line: thin typer commands over the library.
+
+Exit codes: 0 success, 1 a failed gate (leakage), 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from splitforge.errors import SplitforgeError
+
+app = typer.Typer(
+    name="splitforge",
+    help="Leakage-free train/val/test splits and challenge sets for LLM data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+T = TypeVar("T")
+
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run a command body; a splitforge error becomes one clear message and its exit code."""
+    try:
+        return fn()
+    except SplitforgeError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``["--split.method", "random", "--seed=3"]`` -> ``{"split.method": "random", "seed": 3}``."""
+    overrides: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) == 2:
+            raise typer.BadParameter(f"unexpected argument {arg!r}; overrides look like "
+                                     f"--split.method random")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                raise typer.BadParameter(f"override {arg} needs a value")
+            value = args[i + 1]
+            i += 1
+        overrides[key] = yaml.safe_load(value)
+        i += 1
+    return overrides
+
+
+class RichReporter:
+    """Shows each stage with a spinner, then its time."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Show one stage while it runs."""
+        start = time.perf_counter()
+        with err.status(f"{name}…", spinner="dots"):
+            yield
+        err.print(f"[green]✓[/] {name} [dim]{time.perf_counter() - start:.2f}s[/]")
+
+
+_CTX = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command(context_settings=_CTX)
+def build(
+    ctx: typer.Context,
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output root (default: the "
+                                                  "recipe's output.dir).")] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if this version exists.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and show the build id; write "
+                                          "nothing.")] = False,
+) -> None:
+    """Build a recipe: load -> dedup -> split -> versioned output.
+
+    Extra arguments override recipe keys: --split.method random --seed 3.
+    """
+    from splitforge.pipeline import build as run_build
+
+    overrides = parse_overrides(ctx.args)
+    result = _guard(lambda: run_build(recipe, out=out_dir, force=force, dry_run=dry_run,
+                                      overrides=overrides, reporter=RichReporter()))
+    if result.status == "unchanged":
+        out.print(f"nothing changed: build {result.build_id} already exists at {result.path} "
+                  f"(pass --force to rebuild)")
+    elif result.status == "dry-run":
+        out.print(f"dry run: build {result.build_id} would be written to {result.path}")
+    else:
+        _print_summary(result.manifest or {}, result.path)
+
+
+def _print_summary(manifest: dict[str, Any], path: Path) -> None:
+    counts = manifest["counts"]
+    total = sum(counts["splits"].values()) or 1
+    table = Table(title=f"{manifest['name']} · build {manifest['build_id']}")
+    table.add_column("split")
+    table.add_column("rows", justify="right")
+    table.add_column("share", justify="right")
+    for name, n in counts["splits"].items():
+        table.add_row(name, f"{n:,}", f"{n / total:.1%}")
+    for reason, n in counts["removed_by_reason"].items():
+        table.add_row(f"[dim]removed: {reason}[/]", f"{n:,}", "")
+    if counts["rows_rejected"]:
+        table.add_row("[dim]rejected (bad input rows)[/]", f"{counts['rows_rejected']:,}", "")
+    out.print(table)
+    out.print(f"output: {path}")
+
+
+@app.command(context_settings=_CTX)
+def validate(
+    ctx: typer.Context,
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
+) -> None:
+    """Check a recipe and report every problem at once, each with its key path."""
+    from splitforge.recipe import load_recipe
+
+    overrides = parse_overrides(ctx.args)
+    loaded = _guard(lambda: load_recipe(recipe, overrides))
+    out.print(f"ok: {recipe} is a valid recipe ({len(loaded.sources)} source(s), "
+              f"split method {loaded.split.method})")
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter recipe.")] = Path(
+        "recipe.yaml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter recipe."""
+    if path.exists() and not force:
+        err.print(f"[bold red]error:[/] {path} already exists; pass --force to overwrite it")
+        raise typer.Exit(2)
+    text = resources.files("splitforge").joinpath("starter_recipe.yaml").read_text("utf-8")
+    path.write_text(text, encoding="utf-8")
+    out.print(f"wrote {path}; edit sources and fields, then run: splitforge build {path}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON schema of the recipe."""
+    from splitforge.recipe import recipe_schema
+
+    typer.echo(json.dumps(recipe_schema(), indent=2))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,17 @@
+"""Names of the columns splitforge adds to the table. Input fields keep their own names."""
+
+ID = "sf_id"          # source id (with id_prefix), or a stable content hash; unique
+TEXT = "sf_text"      # text compared for duplicates: a field, a template, or flattened messages
+TIME = "sf_time"      # timestamp[us, UTC]; only when fields.time is mapped
+GROUP = "sf_group"    # string; only when fields.group is mapped
+LABEL = "sf_label"    # string; only when fields.label is mapped
+SOURCE = "sf_source"  # the source path as written in the recipe
+LINE = "sf_line"      # 1-based line (jsonl, csv) or record number (json, parquet, datasets)
+NORM = "sf_norm"      # canonical text (NFKC, casefold, whitespace collapsed)
+HASH = "sf_hash"      # uint64 hash of sf_norm
+CLUSTER = "sf_cluster"  # duplicate cluster id: the id of the cluster's survivor
+SPLIT = "sf_split"    # train / val / test
+
+PREFIX = "sf_"
+# Columns that only live inside a build and never reach an output file.
+INTERNAL = (TEXT, LINE, NORM, HASH)

@@ -1,0 +1,15 @@
+from splitforge.dedup.base import DEDUPERS, Deduper, DedupResult, Links, deduplicate
+from splitforge.dedup.clusters import Clusters, UnionFind, survivors
+from splitforge.dedup.exact import ExactDeduper
+
+__all__ = [
+    "DEDUPERS",
+    "Clusters",
+    "DedupResult",
+    "Deduper",
+    "ExactDeduper",
+    "Links",
+    "UnionFind",
+    "deduplicate",
+    "survivors",
+]

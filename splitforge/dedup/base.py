@@ -1,0 +1,104 @@
+"""The dedup stage: every enabled method links rows and the links merge into clusters.
+
+Each cluster keeps its survivor (see ``clusters.py``). Removed rows keep the id they duplicate and
+the method that linked them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from splitforge import columns as C
+from splitforge.dedup.clusters import Clusters, UnionFind, survivors
+from splitforge.recipe import DedupConfig
+from splitforge.registry import Registry
+
+DEDUPERS: Registry[type[Deduper]] = Registry("dedup method")
+
+
+@dataclass(frozen=True)
+class Links:
+    """Pairs of row indices that one method found to be duplicates, with its score per pair."""
+
+    left: np.ndarray
+    right: np.ndarray
+    score: np.ndarray
+    method: str
+
+
+class Deduper(ABC):
+    """A dedup method: ``find_links`` is the only method a subclass writes."""
+
+    method: ClassVar[str]
+    reason: ClassVar[str]
+    version: ClassVar[str] = "1"
+
+    @abstractmethod
+    def find_links(self, table: pa.Table) -> Links:
+        """Return duplicate pairs among the rows of ``table``."""
+
+
+@dataclass
+class DedupResult:
+    """Kept rows (with ``sf_cluster``), removed rows, and counts for the manifest."""
+
+    kept: pa.Table
+    removed: pa.Table
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
+    """The dedup methods a recipe turns on, in priority order (exact first)."""
+    dedupers: list[Deduper] = []
+    if config.exact:
+        dedupers.append(DEDUPERS.get("exact")())
+    return dedupers
+
+
+def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
+    """Run every enabled method, merge their clusters and split off the non-survivors."""
+    n = table.num_rows
+    union = UnionFind(n)
+    reason = np.full(n, None, dtype=object)
+    per_method: dict[str, int] = {}
+    for deduper in enabled_dedupers(config):
+        links = deduper.find_links(table)
+        union.union(links.left, links.right)
+        linked = np.zeros(n, dtype=bool)
+        linked[links.left] = True
+        linked[links.right] = True
+        reason[linked & (reason == None)] = deduper.reason  # noqa: E711 (elementwise)
+        per_method[deduper.method] = int(len(links.left))
+    clusters: Clusters = survivors(table, union.find_all())
+    ids = np.asarray(table.column(C.ID).to_numpy(zero_copy_only=False), dtype=object)
+    cluster_ids = pa.array(ids[clusters.label], pa.string())
+    table = table.append_column(C.CLUSTER, cluster_ids)
+    keep = clusters.is_survivor
+    kept = table.filter(pa.array(keep))
+    removed = table.filter(pa.array(~keep))
+    removed_reason = reason[~keep]
+    removed = removed.append_column("sf_stage", pa.array(["dedup"] * removed.num_rows, pa.string()))
+    removed = removed.append_column("sf_reason", pa.array(removed_reason.tolist(), pa.string()))
+    removed = removed.append_column("sf_kept_id", removed.column(C.CLUSTER))
+    sizes = np.bincount(clusters.label, minlength=n)
+    sizes = sizes[sizes > 1]
+    stats = {
+        "rows_in": n,
+        "rows_kept": int(keep.sum()),
+        "rows_removed": int((~keep).sum()),
+        "links": per_method,
+        "duplicate_clusters": int(len(sizes)),
+        "largest_cluster": int(sizes.max()) if len(sizes) else 1,
+        "removed_by_reason": _counts(removed_reason),
+    }
+    return DedupResult(kept=kept, removed=removed, stats=stats)
+
+
+def _counts(values: np.ndarray) -> dict[str, int]:
+    names, counts = np.unique(np.asarray(values, dtype=str), return_counts=True)
+    return {str(k): int(v) for k, v in zip(names, counts, strict=True)}

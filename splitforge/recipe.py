@@ -1,0 +1,440 @@
+"""The recipe: pydantic models of the YAML file, its loading, overrides and validation.
+
+Every model forbids unknown keys. ``load_recipe`` reports every problem at once, each with its
+key path (``split.ratios: must sum to 1, got 1.1``), and suggests the right spelling of a
+misspelt key. Relative paths in a recipe are relative to the recipe file's folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from splitforge.errors import RecipeError
+
+SPLITS = ("train", "val", "test")
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_duration(value: str | int | float) -> timedelta:
+    """Parse ``7d``, ``12h``, ``30m``, ``45s``, ``2w`` or a number of seconds into a timedelta."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 7d, 12h or 3600 (seconds)")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(
+                f"expected a duration such as 7d, 12h, 30m, 45s, 2w or a number of seconds, "
+                f"got {value!r}"
+            )
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError(f"must not be negative, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def template_fields(template: str) -> list[str]:
+    r"""Field names of a text template: ``"{question}\n{answer}"`` -> ``["question", "answer"]``.
+
+    A value without braces is one field name.
+    """
+    if "{" not in template and "}" not in template:
+        return [template]
+    names = []
+    for _literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name or spec or conversion:
+            raise ValueError(
+                f"template fields are plain names such as {{question}}, got {{{name}"
+                f"{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
+            )
+        names.append(name)
+    return names
+
+
+class SourceConfig(_Model):
+    """One input: a file or a Hugging Face ``datasets`` folder."""
+
+    path: str = Field(
+        description="File (.jsonl .json .csv .parquet, optionally .gz) or a datasets folder "
+        "(save_to_disk). Relative to the recipe file."
+    )
+    format: Literal["auto", "jsonl", "json", "csv", "parquet", "datasets"] = Field(
+        "auto", description="File format; auto infers it from the extension or folder."
+    )
+    split: str | None = Field(
+        None, description="For a datasets folder holding a DatasetDict: which split to read."
+    )
+    id_prefix: str = Field(
+        "", description="Prefix added to this source's ids, so that ids of several sources "
+        "cannot collide (e.g. 'gsm8k-train/')."
+    )
+    on_error: Literal["fail", "skip"] = Field(
+        "fail", description="fail: stop at the first bad row with its file, line and field. "
+        "skip: drop bad rows, count them in the manifest and write them to rejected.jsonl."
+    )
+
+
+class FieldsConfig(_Model):
+    """Which input fields play which role. Only ``text`` or ``messages`` is required."""
+
+    id: str | None = Field(
+        None, description="Field holding a unique id; without it, a stable hash of the record."
+    )
+    text: str | None = Field(
+        None, description="The text compared for duplicates: a field name, or a template of "
+        "field names such as '{question}\\n{answer}'."
+    )
+    messages: str | None = Field(
+        None, description="Alternative to text: a chat list of {role, content} or {from, value}; "
+        "flattened to 'role: content' lines."
+    )
+    time: str | None = Field(
+        None, description="Timestamp field: ISO 8601 strings (offsets converted to UTC; naive "
+        "times are taken as UTC), dates, or epoch seconds/milliseconds."
+    )
+    group: str | None = Field(
+        None, description="Grouping key (user, conversation, source): a group is never split "
+        "across train/val/test."
+    )
+    label: str | None = Field(None, description="Category, used by stratified splits.")
+
+    @field_validator("text")
+    @classmethod
+    def _check_template(cls, value: str | None) -> str | None:
+        if value is not None:
+            template_fields(value)
+        return value
+
+    @model_validator(mode="after")
+    def _text_or_messages(self) -> FieldsConfig:
+        if (self.text is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'text' (a field or template) or 'messages'")
+        return self
+
+    def source_fields(self) -> list[str]:
+        """Every input field the mapping reads, in a fixed order."""
+        names: list[str] = []
+        if self.id:
+            names.append(self.id)
+        if self.text is not None:
+            names.extend(template_fields(self.text))
+        if self.messages:
+            names.append(self.messages)
+        names.extend(n for n in (self.time, self.group, self.label) if n)
+        return list(dict.fromkeys(names))
+
+
+class DedupConfig(_Model):
+    """Duplicate removal. A cluster's survivor is its earliest member, then the smallest id."""
+
+    exact: bool = Field(
+        True, description="Remove exact duplicates of the normalized text (NFKC, casefold, "
+        "whitespace collapsed, full-width forms folded)."
+    )
+
+
+class Ratios(_Model):
+    """Shares of rows per split; they must sum to 1."""
+
+    train: float = Field(0.8, ge=0, le=1)
+    val: float = Field(0.1, ge=0, le=1)
+    test: float = Field(0.1, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Ratios:
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"must sum to 1, got {round(total, 6):g}")
+        if self.train <= 0:
+            raise ValueError("train must be greater than 0")
+        return self
+
+
+class Cutoffs(_Model):
+    """Temporal cutoffs: val starts at ``val``, test at ``test`` (UTC; dates mean midnight UTC)."""
+
+    val: datetime | None = None
+    test: datetime
+
+    @field_validator("val", "test", mode="before")
+    @classmethod
+    def _to_datetime(cls, value: Any) -> Any:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return value
+
+    @field_validator("val", "test")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cutoffs:
+        if self.val is not None and self.val >= self.test:
+            raise ValueError(f"val ({self.val.isoformat()}) must be before test "
+                             f"({self.test.isoformat()})")
+        return self
+
+
+SplitMethod = Literal["random", "stratified", "group", "temporal"]
+
+
+class SplitConfig(_Model):
+    """How kept rows are assigned to train/val/test."""
+
+    method: SplitMethod = Field(
+        "random", description="random | stratified (by fields.label) | group (by fields.group) | "
+        "temporal (by fields.time)."
+    )
+    ratios: Ratios | None = Field(
+        None, description="Shares of train/val/test; default 0.8/0.1/0.1. For temporal, the "
+        "cutoffs are placed at these shares of the rows in time order."
+    )
+    cutoffs: Cutoffs | None = Field(
+        None, description="Temporal only, instead of ratios: {val: DATE, test: DATE}."
+    )
+    gap: str | int | None = Field(
+        None, description="Temporal only: embargo such as 7d; rows less than this before a "
+        "cutoff are dropped, so val is at least gap later than train and test than val."
+    )
+
+    @field_validator("gap")
+    @classmethod
+    def _check_gap(cls, value: str | int | None) -> str | int | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SplitConfig:
+        if self.method != "temporal":
+            if self.cutoffs is not None:
+                raise ValueError(f"cutoffs only apply to method: temporal, not {self.method}")
+            if self.gap is not None:
+                raise ValueError(f"gap only applies to method: temporal, not {self.method}")
+        if self.ratios is not None and self.cutoffs is not None:
+            raise ValueError("give either ratios or cutoffs, not both")
+        return self
+
+    @property
+    def resolved_ratios(self) -> Ratios:
+        """The ratios in force (the default 0.8/0.1/0.1 when none are given)."""
+        return self.ratios or Ratios()
+
+    @property
+    def gap_delta(self) -> timedelta:
+        """The embargo as a timedelta (zero when unset)."""
+        return parse_duration(self.gap) if self.gap is not None else timedelta(0)
+
+
+class OutputConfig(_Model):
+    """Where and how the build is written."""
+
+    dir: str = Field("out", description="Output root; the build goes to DIR/<name>/<build_id>/.")
+    formats: list[Literal["parquet", "jsonl"]] = Field(
+        default_factory=lambda: ["parquet"],
+        description="File formats of the splits; parquet is always written.",
+    )
+
+
+class Recipe(_Model):
+    """A splitforge build recipe."""
+
+    name: Annotated[str, Field(pattern=_NAME_PATTERN)] = Field(
+        description="Names the output folder: letters, digits, '.', '_' and '-'."
+    )
+    seed: int = Field(0, description="The one seed every stage derives its randomness from.")
+    sources: list[SourceConfig] = Field(min_length=1, description="One or more inputs.")
+    fields: FieldsConfig
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+
+# -- loading and validation --------------------------------------------------------------------
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the key at ``loc`` (used to suggest a misspelt key)."""
+    model: Any = Recipe
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return None
+        model = _unwrap_model(field.annotation)
+        if model is None:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _unwrap_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _message(error: dict[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path = _loc_to_path(loc) or "(recipe)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        hint = ""
+        if model is not None:
+            valid = list(model.model_fields)
+            close = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(valid)}"
+        return f"{path}: unknown key{hint}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
+    msg = error["msg"]
+    msg = re.sub(r"^(Value|Assertion) error, ", "", msg)
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        close = difflib.get_close_matches(str(error.get("input")), choices, n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        msg = f"{msg}, got {error.get('input')!r}{hint}"
+    if kind == "string_pattern_mismatch" and loc == ("name",):
+        msg = (f"must be letters, digits, '.', '_' or '-' (it names the output folder), "
+               f"got {error.get('input')!r}")
+    return f"{path}: {msg}"
+
+
+def _cross_problems(recipe: Recipe) -> list[str]:
+    """Checks that span sections, reported with the key that has to change."""
+    problems = []
+    needs = {"temporal": "time", "stratified": "label", "group": "group"}
+    role = needs.get(recipe.split.method)
+    if role and getattr(recipe.fields, role) is None:
+        problems.append(
+            f"fields.{role}: split.method {recipe.split.method} needs fields.{role}; name the "
+            f"input field that holds the {role}"
+        )
+    return problems
+
+
+def validate_recipe(data: Any, source: str | Path | None = None) -> Recipe:
+    """Validate a recipe mapping; raise ``RecipeError`` listing every problem with its key path."""
+    if not isinstance(data, dict):
+        raise RecipeError(["(recipe): expected a mapping of keys such as name, sources, fields"],
+                          source)
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        problems = [_message(e) for e in exc.errors(include_url=False)]
+        raise RecipeError(list(dict.fromkeys(problems)), source) from None
+    problems = _cross_problems(recipe)
+    if problems:
+        raise RecipeError(problems, source)
+    return recipe
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set dotted keys (``split.method``: ``random``) in a raw recipe mapping before validation."""
+    for dotted, value in overrides.items():
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[parts[-1]] = value
+    return data
+
+
+def read_recipe_file(path: str | Path) -> dict[str, Any]:
+    """Read a recipe YAML file into a mapping, with clear errors for a missing or broken file."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError([f"recipe file not found: {path}"], None)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RecipeError([f"not UTF-8 text ({exc.reason} at byte {exc.start})"], path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RecipeError([f"{where}invalid YAML: {problem}"], path) from None
+    return data if data is not None else {}
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read, override and validate a recipe file; check that its sources exist.
+
+    Every problem is reported at once: schema errors and missing source files together.
+    """
+    data = read_recipe_file(path)
+    if overrides and isinstance(data, dict):
+        data = apply_overrides(data, overrides)
+    base = Path(path).resolve().parent
+    missing = [
+        f"sources[{i}].path: no such file or folder: {src['path']}"
+        for i, src in enumerate(data.get("sources") or [] if isinstance(data, dict) else [])
+        if isinstance(src, dict) and isinstance(src.get("path"), str)
+        and not resolve_path(base, src["path"]).exists()
+    ]
+    try:
+        recipe = validate_recipe(data, path)
+    except RecipeError as exc:
+        raise RecipeError(exc.problems + missing, path) from None
+    if missing:
+        raise RecipeError(missing, path)
+    return recipe
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """A recipe path made absolute against the recipe's folder (``~`` expanded)."""
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else base / candidate
+
+
+def recipe_schema() -> dict[str, Any]:
+    """The JSON schema of the recipe, generated from the models."""
+    return Recipe.model_json_schema()

@@ -1,0 +1,36 @@
+from splitforge.write.files import (
+    output_table,
+    sort_by_id,
+    write_json,
+    write_jsonl,
+    write_parquet,
+    write_records_jsonl,
+)
+from splitforge.write.manifest import (
+    MANIFEST,
+    compute_build_id,
+    dependency_versions,
+    splitforge_version,
+    write_manifest,
+)
+from splitforge.write.report import render_report, write_report
+from splitforge.write.version import LATEST, publish, staging_folder
+
+__all__ = [
+    "LATEST",
+    "MANIFEST",
+    "compute_build_id",
+    "dependency_versions",
+    "output_table",
+    "publish",
+    "render_report",
+    "sort_by_id",
+    "splitforge_version",
+    "staging_folder",
+    "write_json",
+    "write_jsonl",
+    "write_manifest",
+    "write_parquet",
+    "write_records_jsonl",
+    "write_report",
+]

@@ -1,0 +1,72 @@
+"""Deterministic file writers: Parquet, JSON Lines and JSON, the same bytes for the same table."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from splitforge import columns as C
+
+_ROW_GROUP = 64 * 1024
+
+
+def sort_by_id(table: pa.Table) -> pa.Table:
+    """Rows in ``sf_id`` order, so outputs do not depend on the input row order."""
+    if table.num_rows == 0:
+        return table
+    return table.sort_by([(C.ID, "ascending")])
+
+
+def output_table(table: pa.Table) -> pa.Table:
+    """Drop the internal columns, keep original fields first and ``sf_*`` columns after them."""
+    names = [n for n in table.column_names if n not in C.INTERNAL]
+    originals = [n for n in names if not n.startswith(C.PREFIX)]
+    added = [n for n in names if n.startswith(C.PREFIX)]
+    return table.select(originals + added).replace_schema_metadata(None)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write a table as Parquet with fixed settings (zstd, fixed row groups)."""
+    pq.write_table(table, path, compression="zstd", row_group_size=_ROW_GROUP,
+                   write_statistics=True, use_dictionary=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"cannot write a {type(value).__name__} to JSON")
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One record as a JSON line, keys in the table's column order, UTF-8 kept as is."""
+    return json.dumps(record, ensure_ascii=False, default=_json_default)
+
+
+def write_jsonl(table: pa.Table, path: Path) -> None:
+    """Write a table as JSON Lines, in batches so memory stays flat."""
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        for batch in table.to_batches(max_chunksize=_ROW_GROUP):
+            handle.writelines(json_line(row) + "\n" for row in batch.to_pylist())
+
+
+def write_records_jsonl(records: list[dict[str, Any]], path: Path) -> None:
+    """Write plain dict records as JSON Lines."""
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.writelines(json_line(r) + "\n" for r in records)
+
+
+def write_json(obj: Any, path: Path) -> None:
+    """Pretty JSON with sorted keys, ending in a newline."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+    path.write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,70 @@
+"""The manifest: build id, resolved recipe, input and output hashes, counts and versions.
+
+It holds no time and no absolute path, so the same build twice writes the same bytes.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from splitforge.fingerprint import fingerprint, sha256_file
+from splitforge.write.files import write_json
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+KEY_DEPENDENCIES = ("datasets", "datasketch", "faiss-cpu", "numpy", "pandas", "pyarrow",
+                    "pydantic", "scikit-learn")
+
+
+def splitforge_version() -> str:
+    """The installed splitforge version."""
+    from splitforge import __version__
+
+    return __version__
+
+
+def dependency_versions() -> dict[str, str]:
+    """Versions of splitforge's key dependencies ("not installed" where absent)."""
+    versions = {}
+    for name in KEY_DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def compute_build_id(resolved_recipe: dict[str, Any], input_hashes: list[str],
+                     stage_versions: dict[str, str], length: int = 12) -> str:
+    """The build id: a hash of the inputs' bytes, the resolved recipe and the code version.
+
+    ``output.dir`` is left out: where a build is written does not change what is written.
+    """
+    recipe = {k: v for k, v in resolved_recipe.items() if k != "output"}
+    output = {k: v for k, v in resolved_recipe.get("output", {}).items() if k != "dir"}
+    return fingerprint("splitforge-build", splitforge_version(), stage_versions, recipe, output,
+                       input_hashes)[:length]
+
+
+def file_entries(folder: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file in a build folder except the manifest, by relative path."""
+    entries = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel == MANIFEST:
+            continue
+        entries[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return entries
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any], rows: dict[str, int]) -> dict[str, Any]:
+    """Add the output file hashes (and row counts where known) and write ``manifest.json``."""
+    outputs = file_entries(folder)
+    for rel, entry in outputs.items():
+        if rel in rows:
+            entry["rows"] = rows[rel]
+    manifest = {"manifest_version": MANIFEST_VERSION, **manifest, "outputs": outputs}
+    write_json(manifest, folder / MANIFEST)
+    return manifest

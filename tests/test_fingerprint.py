@@ -1,0 +1,47 @@
+import os
+import subprocess
+import sys
+
+import pytest
+
+from splitforge.fingerprint import canonical_json, fingerprint, sha256_path
+from splitforge.seeding import rng_for, stable_uniform
+
+
+def test_same_same_different():
+    a = fingerprint({"x": 1, "y": [1, 2]})
+    assert a == fingerprint({"y": [1, 2], "x": 1})  # key order does not matter
+    assert a != fingerprint({"x": 2, "y": [1, 2]})
+
+
+def test_canonical_json_rejects_what_it_cannot_order():
+    assert canonical_json({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
+    with pytest.raises(TypeError):
+        canonical_json({"s": {1, 2}})
+
+
+def test_folder_hash_covers_names_and_bytes(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f.txt").write_text("1")
+    first = sha256_path(tmp_path / "a")
+    (tmp_path / "a" / "f.txt").write_text("2")
+    assert sha256_path(tmp_path / "a") != first
+
+
+def test_seeded_streams_are_scoped():
+    assert rng_for(1, "split").random() == rng_for(1, "split").random()
+    assert rng_for(1, "split").random() != rng_for(1, "dedup").random()
+    u = stable_uniform(["a", "b"], 7, "split")
+    assert u.tolist() == stable_uniform(["b", "a"], 7, "split")[::-1].tolist()
+    assert ((u >= 0) & (u < 1)).all()
+
+
+def test_hashes_do_not_depend_on_pythonhashseed():
+    code = ("from splitforge.seeding import stable_uniform;"
+            "print(stable_uniform(['x', 'y', 'z'], 3, 'split').tolist())")
+    outs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "12345")
+    }
+    assert len(outs) == 1
