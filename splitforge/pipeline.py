@@ -152,9 +152,9 @@ def build(
             "recipe": resolved,
             "stage_versions": versions,
             "inputs": [
-                {"path": s.path, "format": s.format, "sha256": s.sha256, "rows_read": s.rows_read,
+                {"path": s.path, "format": s.format, "sha256": h, "rows_read": s.rows_read,
                  "rows_rejected": s.rows_rejected}
-                for s in loaded.sources
+                for s, h in zip(loaded.sources, input_hashes, strict=True)
             ],
             "stages": {"dedup": deduped.stats, "split": assignment.info},
             "counts": {

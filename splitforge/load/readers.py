@@ -1,0 +1,283 @@
+"""Readers: one function per format, each returning the records as an Arrow table.
+
+JSON Lines go through ``pyarrow.json`` (multi-threaded C++). Only when that fails is the file
+read again line by line in Python, to name the exact bad line or, with ``on_error: skip``, to drop
+it; the good lines are then parsed by pyarrow again so that types are inferred the same way.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.json as pjson
+import pyarrow.parquet as pq
+
+from splitforge.errors import InputError
+
+FORMATS = ("jsonl", "json", "csv", "parquet", "datasets")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
+               ".parquet": "parquet"}
+_BLOCK = 32 << 20
+_RAW_LIMIT = 2000
+
+
+@dataclass
+class ReadResult:
+    """Records of one source, the 1-based line (or record number) of each, and rejected lines."""
+
+    table: pa.Table
+    lines: np.ndarray
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def detect_format(path: Path, declared: str) -> str:
+    """The format of a source: declared, a datasets folder, or from the file extension."""
+    if declared != "auto":
+        return declared
+    if path.is_dir():
+        return "datasets"
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    fmt = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        raise InputError(
+            "cannot tell the format from the extension; supported: .jsonl, .ndjson, .json, .csv "
+            "(each optionally .gz), .parquet, or a datasets folder; or set sources[].format",
+            path=path,
+        )
+    return fmt
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.suffix.lower() == ".gz":
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read the file: {exc}", path=path) from None
+
+
+def read_source(path: Path, fmt: str, on_error: str, split: str | None = None) -> ReadResult:
+    """Read one source of the given format."""
+    if fmt == "jsonl":
+        return read_jsonl(path, on_error)
+    if fmt == "json":
+        return read_json(path)
+    if fmt == "csv":
+        return read_csv(path)
+    if fmt == "parquet":
+        return _numbered(_read_parquet(path))
+    if fmt == "datasets":
+        return _numbered(read_datasets(path, split))
+    raise InputError(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}", path=path)
+
+
+def _numbered(table: pa.Table) -> ReadResult:
+    return ReadResult(table, np.arange(1, table.num_rows + 1, dtype=np.int64),
+                      rows_read=table.num_rows)
+
+
+def read_jsonl(path: Path, on_error: str) -> ReadResult:
+    """JSON Lines: fast pyarrow parse; a Python pass finds bad lines only when that fails."""
+    data = _read_bytes(path)
+    try:
+        table = _pyarrow_json(data)
+        fast_ok = True
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        fast_ok = False
+    line_starts = _nonblank_lines(data)
+    if fast_ok and table.num_rows == len(line_starts):
+        return ReadResult(table, line_starts, rows_read=len(line_starts))
+    return _read_jsonl_slow(path, data, on_error)
+
+
+def _pyarrow_json(data: bytes) -> pa.Table:
+    """Parse JSON Lines with pyarrow, keeping strings that look like timestamps as strings.
+
+    Arrow's JSON reader turns ISO 8601 strings into naive UTC timestamps, which would change the
+    user's original fields; such columns are read again with an explicit string type.
+    """
+    options = pjson.ReadOptions(block_size=_BLOCK)
+    table = pjson.read_json(io.BytesIO(data), read_options=options)
+    schema = pa.schema([f.with_type(_timestamps_as_strings(f.type)) for f in table.schema])
+    if schema.equals(table.schema):
+        return table
+    parse = pjson.ParseOptions(explicit_schema=schema)
+    return pjson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+
+
+def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
+    if pa.types.is_timestamp(kind):
+        return pa.string()
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(_timestamps_as_strings(f.type)) for f in kind])
+    if pa.types.is_list(kind):
+        return pa.list_(kind.value_field.with_type(_timestamps_as_strings(kind.value_type)))
+    return kind
+
+
+def _nonblank_lines(data: bytes) -> np.ndarray:
+    """1-based numbers of the lines that hold something other than whitespace."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    lengths = ends - starts
+    candidates = np.flatnonzero(lengths > 0)
+    # A line of only whitespace is blank too (rare; checked in Python for those lines alone).
+    space = np.isin(buf, (9, 13, 32))
+    counts = np.add.reduceat(space.astype(np.int64), starts[candidates]) if len(candidates) else []
+    counts = np.asarray(counts)
+    nonblank = candidates[counts < lengths[candidates]] if len(candidates) else candidates
+    return (nonblank + 1).astype(np.int64)
+
+
+def _read_jsonl_slow(path: Path, data: bytes, on_error: str) -> ReadResult:
+    good: list[bytes] = []
+    lines: list[int] = []
+    rejected: list[dict[str, Any]] = []
+    rows_read = 0
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        rows_read += 1
+        problem = _json_line_problem(raw)
+        if problem is None:
+            good.append(raw)
+            lines.append(number)
+            continue
+        if on_error != "skip":
+            raise InputError(problem, path=path, line=number)
+        rejected.append({"line": number, "reason": "invalid_json", "field": None,
+                         "detail": problem,
+                         "raw": raw.decode("utf-8", "replace")[:_RAW_LIMIT]})
+    table = _parse_lines(path, good)
+    return ReadResult(table, np.array(lines, dtype=np.int64), rejected, rows_read)
+
+
+def _json_line_problem(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 (byte {exc.start} of the line); save the file as UTF-8"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"invalid JSON: {exc.msg} at column {exc.colno}"
+    if not isinstance(value, dict):
+        return f"expected a JSON object, got {type(value).__name__}"
+    return None
+
+
+def _parse_lines(path: Path, lines: list[bytes]) -> pa.Table:
+    """Parse known-good JSON lines with pyarrow; mixed-type fields fall back to text."""
+    if not lines:
+        return pa.table({})
+    try:
+        return _pyarrow_json(b"\n".join(lines))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        records = [json.loads(line) for line in lines]
+        return records_to_table(records)
+
+
+def records_to_table(records: list[dict[str, Any]]) -> pa.Table:
+    """Build a table from dicts; a field whose values have mixed types is kept as JSON text."""
+    try:
+        return pa.Table.from_pylist(records)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    names = list(dict.fromkeys(k for r in records for k in r))
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in records]
+        try:
+            columns[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            columns[name] = pa.array(
+                [v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False)
+                 for v in values], pa.string())
+    return pa.table(columns)
+
+
+def read_json(path: Path) -> ReadResult:
+    """A JSON document: a list of objects, or an object holding exactly one such list."""
+    data = _read_bytes(path)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8",
+                         path=path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg} at column {exc.colno}", path=path,
+                         line=exc.lineno) from None
+    if isinstance(value, dict):
+        lists = [k for k, v in value.items() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise InputError("expected a list of records, or an object holding exactly one list "
+                             f"of records; found lists under {lists or 'no key'}", path=path)
+        value = value[lists[0]]
+    if not isinstance(value, list):
+        raise InputError(f"expected a list of records, got {type(value).__name__}", path=path)
+    for i, record in enumerate(value, start=1):
+        if not isinstance(record, dict):
+            raise InputError(f"record {i}: expected a JSON object, got {type(record).__name__}",
+                             path=path)
+    return _numbered(records_to_table(value))
+
+
+def read_csv(path: Path) -> ReadResult:
+    """CSV with a header row; line numbers count the header as line 1."""
+    data = _read_bytes(path)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError("not valid UTF-8; save the file as UTF-8", path=path, line=line) from None
+    try:
+        table = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=_BLOCK))
+    except pa.ArrowInvalid as exc:
+        raise InputError(f"malformed CSV: {exc}", path=path) from None
+    starts = _nonblank_lines(data)
+    lines = starts[1: table.num_rows + 1] if len(starts) > table.num_rows else (
+        np.arange(2, table.num_rows + 2, dtype=np.int64))
+    return ReadResult(table, lines, rows_read=table.num_rows)
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"not a readable Parquet file: {exc}", path=path) from None
+
+
+def read_datasets(path: Path, split: str | None) -> pa.Table:
+    """A Hugging Face ``datasets`` folder written by ``save_to_disk``."""
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except (FileNotFoundError, ValueError, OSError) as exc:
+        raise InputError(f"not a datasets folder (save_to_disk): {exc}", path=path) from None
+    if isinstance(loaded, datasets.DatasetDict):
+        names = sorted(loaded)
+        if split is None:
+            raise InputError(f"this datasets folder holds several splits ({', '.join(names)}); "
+                             f"choose one with sources[].split", path=path)
+        if split not in loaded:
+            raise InputError(f"no split {split!r}; available: {', '.join(names)}", path=path)
+        loaded = loaded[split]
+    elif split is not None:
+        raise InputError(f"sources[].split is {split!r}, but this folder holds a single dataset",
+                         path=path)
+    return loaded.data.table.combine_chunks()

@@ -1,0 +1,35 @@
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared(rel: str) -> Path:
+    """A file of the shared real datasets; the tests that use one need it present."""
+    path = SHARED_DATA / rel
+    if not path.exists():
+        pytest.fail(f"{path} is missing: the real datasets in ../shared/data are part of the test setup")
+    return path
+
+
+def write_recipe(folder: Path, **recipe) -> Path:
+    path = folder / "recipe.yaml"
+    recipe.setdefault("name", "t")
+    recipe.setdefault("output", {"dir": str(folder / "out")})
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_jsonl(path: Path, rows) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}

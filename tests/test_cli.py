@@ -1,0 +1,95 @@
+"""The command line as a user meets it: exit codes, messages, no tracebacks."""
+
+import json
+
+import yaml
+from typer.testing import CliRunner
+
+from splitforge.cli import app, parse_overrides
+from tests.conftest import write_jsonl, write_recipe
+
+runner = CliRunner()
+ROWS = [{"id": f"r{i}", "q": f"question number {i}", "t": f"2024-01-{1 + i % 28:02d}"}
+        for i in range(60)]
+
+
+def recipe(tmp_path, **extra):
+    write_jsonl(tmp_path / "d.jsonl", ROWS)
+    return write_recipe(tmp_path, sources=[{"path": "d.jsonl"}], fields={"id": "id", "text": "q"},
+                        **extra)
+
+
+def test_build_prints_summary_and_output_path(tmp_path):
+    result = runner.invoke(app, ["build", str(recipe(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert "train" in result.stdout and "output:" in result.stdout
+    again = runner.invoke(app, ["build", str(recipe(tmp_path))])
+    assert again.exit_code == 0 and "nothing changed" in again.stdout
+
+
+def test_build_dry_run_and_overrides(tmp_path):
+    path = recipe(tmp_path)
+    result = runner.invoke(app, ["build", str(path), "--dry-run", "--seed", "5",
+                                 "--split.ratios.train=0.7", "--split.ratios.val", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert "dry run" in result.stdout and not (tmp_path / "out").exists()
+
+
+def test_validate_lists_every_problem_with_exit_2(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "x", "sources": [{"path": "nope.jsonl"}],
+                                    "fields": {"txt": "q"},
+                                    "split": {"ratios": {"train": 0.8, "val": 0.2, "test": 0.1}}}))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    text = result.stderr
+    assert "fields.txt: unknown key; did you mean 'text'?" in text
+    assert "split.ratios: must sum to 1, got 1.1" in text
+    assert "sources[0].path: no such file or folder: nope.jsonl" in text
+    assert "Traceback" not in result.output
+
+
+def test_validate_ok(tmp_path):
+    result = runner.invoke(app, ["validate", str(recipe(tmp_path))])
+    assert result.exit_code == 0 and "valid recipe" in result.stdout
+
+
+def test_bad_data_names_file_line_and_exits_2(tmp_path):
+    write_jsonl(tmp_path / "d.jsonl", ROWS)
+    with open(tmp_path / "d.jsonl", "a") as handle:
+        handle.write('{"id": "zz", "q": "fine", "t": "not a date"}\n')
+    path = write_recipe(tmp_path, sources=[{"path": "d.jsonl"}],
+                        fields={"id": "id", "text": "q", "time": "t"},
+                        split={"method": "temporal"})
+    result = runner.invoke(app, ["build", str(path)])
+    assert result.exit_code == 2
+    assert "d.jsonl:61" in result.stderr and "'t'" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.parquet"))
+
+
+def test_missing_recipe_file_exits_2(tmp_path):
+    result = runner.invoke(app, ["build", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "recipe file not found" in result.stderr
+
+
+def test_init_writes_a_valid_starter_and_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "recipe.yaml"
+    assert runner.invoke(app, ["init", str(target)]).exit_code == 0
+    from splitforge.recipe import validate_recipe
+
+    validate_recipe(yaml.safe_load(target.read_text()))  # the starter is a valid recipe
+    again = runner.invoke(app, ["init", str(target)])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+
+
+def test_schema_is_json_with_descriptions():
+    result = runner.invoke(app, ["schema"])
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "Recipe"
+    assert "description" in schema["$defs"]["SplitConfig"]["properties"]["gap"]
+
+
+def test_parse_overrides():
+    assert parse_overrides(["--a.b", "1", "--c=x", "--d", "[1, 2]"]) == {
+        "a.b": 1, "c": "x", "d": [1, 2]}
