@@ -26,6 +26,7 @@ from splitforge.normalize import add_normalized
 from splitforge.recipe import Recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SPLITTERS, SplitFrame, make_splitter
 from splitforge.write import (
+    BATCH_ROWS,
     compute_build_id,
     dependency_versions,
     output_table,
@@ -33,9 +34,8 @@ from splitforge.write import (
     sort_by_id,
     splitforge_version,
     staging_folder,
-    write_jsonl,
+    write_batches,
     write_manifest,
-    write_parquet,
     write_records_jsonl,
     write_report,
 )
@@ -128,21 +128,30 @@ def build(
 
     with timed.stage("load"):
         loaded = load_sources(recipe.sources, recipe.fields, base)
+    rejected, sources, rows_loaded = loaded.rejected, loaded.sources, loaded.table.num_rows
     with timed.stage("normalize"):
         table = add_normalized(loaded.table)
+    del loaded
     with timed.stage("dedup"):
         deduped = deduplicate(table, recipe.dedup)
+    table, kept_rows = deduped.table, np.flatnonzero(deduped.keep)
     with timed.stage("split"):
-        kept = deduped.kept
-        assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(kept))
-        splits, dropped = _apply_assignment(kept, assignment.split, assignment.reasons)
-    removed = _concat([deduped.removed, dropped])
+        assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))
 
     with timed.stage("write"), staging_folder(out_root / recipe.name, build_id) as staging:
-        rows = _write_tables(staging, splits, removed, recipe.output.formats)
-        if loaded.rejected:
-            write_records_jsonl(loaded.rejected, staging / REJECTED)
-            rows[REJECTED] = len(loaded.rejected)
+        out = output_table(table)
+        splits, dropped_order = _split_rows(table, kept_rows, assignment.split)
+        rows = _write_splits(staging, out, splits, recipe.output.formats)
+        dropped = _dropped(out, kept_rows[dropped_order], assignment.reasons[dropped_order])
+        removed = sort_by_id(_concat([output_table(deduped.removed), dropped]))
+        n_removed = write_batches([removed], removed.schema, staging, REMOVED,
+                                  recipe.output.formats)
+        rows[f"{REMOVED}.parquet"] = n_removed
+        if "jsonl" in recipe.output.formats:
+            rows[f"{REMOVED}.jsonl"] = n_removed
+        if rejected:
+            write_records_jsonl(rejected, staging / REJECTED)
+            rows[REJECTED] = len(rejected)
         manifest = {
             "build_id": build_id,
             "name": recipe.name,
@@ -154,13 +163,13 @@ def build(
             "inputs": [
                 {"path": s.path, "format": s.format, "sha256": h, "rows_read": s.rows_read,
                  "rows_rejected": s.rows_rejected}
-                for s, h in zip(loaded.sources, input_hashes, strict=True)
+                for s, h in zip(sources, input_hashes, strict=True)
             ],
             "stages": {"dedup": deduped.stats, "split": assignment.info},
             "counts": {
-                "rows_loaded": loaded.table.num_rows,
-                "rows_rejected": len(loaded.rejected),
-                "splits": {name: splits[name].num_rows for name in SPLIT_NAMES},
+                "rows_loaded": rows_loaded,
+                "rows_rejected": len(rejected),
+                "splits": {name: len(splits[name]) for name in SPLIT_NAMES},
                 "removed_by_reason": _removed_counts(removed),
             },
         }
@@ -170,17 +179,19 @@ def build(
     return BuildResult("built", build_id, final, manifest, timed.timings)
 
 
-def split_frame(table: pa.Table) -> SplitFrame:
-    """The columns a splitter needs, as NumPy arrays."""
+def split_frame(table: pa.Table, rows: np.ndarray) -> SplitFrame:
+    """The columns a splitter needs for the given rows, as NumPy arrays."""
+    index = pa.array(rows)
 
     def strings(name: str) -> np.ndarray | None:
         if name not in table.column_names:
             return None
-        return np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=object)
+        column = table.column(name).take(index)
+        return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
     times = None
     if C.TIME in table.column_names:
-        times = pc.cast(table.column(C.TIME), pa.int64()).to_numpy()
+        times = pc.cast(table.column(C.TIME).take(index), pa.int64()).to_numpy()
     return SplitFrame(
         ids=strings(C.ID),
         clusters=strings(C.CLUSTER),
@@ -190,37 +201,43 @@ def split_frame(table: pa.Table) -> SplitFrame:
     )
 
 
-def _apply_assignment(
-    table: pa.Table, codes: np.ndarray, reasons: np.ndarray
-) -> tuple[dict[str, pa.Table], pa.Table]:
-    splits = {}
-    for code, name in enumerate(SPLIT_NAMES):
-        part = table.filter(pa.array(codes == code))
-        splits[name] = part.append_column(C.SPLIT, pa.array([name] * part.num_rows, pa.string()))
-    mask = codes < 0
-    dropped = table.filter(pa.array(mask))
-    dropped = dropped.append_column("sf_stage", pa.array(["split"] * dropped.num_rows, pa.string()))
-    dropped = dropped.append_column("sf_reason", pa.array(reasons[mask].tolist(), pa.string()))
-    dropped = dropped.append_column("sf_kept_id", pa.nulls(dropped.num_rows, pa.string()))
-    return splits, dropped
+def _split_rows(
+    table: pa.Table, rows: np.ndarray, codes: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Row indices of each split and of the dropped rows, each in id order."""
+    by_id = pc.sort_indices(table.column(C.ID).take(pa.array(rows))).to_numpy()
+    rows, codes = rows[by_id], codes[by_id]
+    splits = {name: rows[codes == code] for code, name in enumerate(SPLIT_NAMES)}
+    return splits, by_id[codes < 0]
+
+
+def _batches(table: pa.Table, rows: np.ndarray, name: str) -> Iterator[pa.Table]:
+    for start in range(0, len(rows), BATCH_ROWS):
+        part = table.take(pa.array(rows[start:start + BATCH_ROWS]))
+        yield part.append_column(C.SPLIT, pa.array([name] * part.num_rows, pa.string()))
+
+
+def _dropped(table: pa.Table, rows: np.ndarray, reasons: np.ndarray) -> pa.Table:
+    dropped = table.take(pa.array(rows))
+    dropped = dropped.append_column("sf_stage", pa.array(["split"] * len(rows), pa.string()))
+    dropped = dropped.append_column("sf_reason", pa.array(reasons.tolist(), pa.string()))
+    return dropped.append_column("sf_kept_id", pa.nulls(len(rows), pa.string()))
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def _write_tables(
-    folder: Path, splits: dict[str, pa.Table], removed: pa.Table, formats: list[str]
+def _write_splits(
+    folder: Path, out: pa.Table, splits: dict[str, np.ndarray], formats: list[str]
 ) -> dict[str, int]:
     rows: dict[str, int] = {}
-    named = {**splits, REMOVED: removed}
-    for name, table in named.items():
-        table = sort_by_id(output_table(table))
-        write_parquet(table, folder / f"{name}.parquet")
-        rows[f"{name}.parquet"] = table.num_rows
+    schema = out.schema.append(pa.field(C.SPLIT, pa.string()))
+    for name, indices in splits.items():
+        n = write_batches(_batches(out, indices, name), schema, folder, name, formats)
+        rows[f"{name}.parquet"] = n
         if "jsonl" in formats:
-            write_jsonl(table, folder / f"{name}.jsonl")
-            rows[f"{name}.jsonl"] = table.num_rows
+            rows[f"{name}.jsonl"] = n
     return rows
 
 

@@ -45,11 +45,17 @@ class Deduper(ABC):
 
 @dataclass
 class DedupResult:
-    """Kept rows (with ``sf_cluster``), removed rows, and counts for the manifest."""
+    """The table with ``sf_cluster``, which rows survive, the removed rows, and counts."""
 
-    kept: pa.Table
+    table: pa.Table
+    keep: np.ndarray
     removed: pa.Table
     stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kept(self) -> pa.Table:
+        """The surviving rows (a copy; the pipeline takes rows by index instead)."""
+        return self.table.filter(pa.array(self.keep))
 
 
 def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
@@ -75,11 +81,8 @@ def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
         reason[linked & (reason == None)] = deduper.reason  # noqa: E711 (elementwise)
         per_method[deduper.method] = int(len(links.left))
     clusters: Clusters = survivors(table, union.find_all())
-    ids = np.asarray(table.column(C.ID).to_numpy(zero_copy_only=False), dtype=object)
-    cluster_ids = pa.array(ids[clusters.label], pa.string())
-    table = table.append_column(C.CLUSTER, cluster_ids)
+    table = table.append_column(C.CLUSTER, table.column(C.ID).take(pa.array(clusters.label)))
     keep = clusters.is_survivor
-    kept = table.filter(pa.array(keep))
     removed = table.filter(pa.array(~keep))
     removed_reason = reason[~keep]
     removed = removed.append_column("sf_stage", pa.array(["dedup"] * removed.num_rows, pa.string()))
@@ -96,7 +99,7 @@ def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
         "largest_cluster": int(sizes.max()) if len(sizes) else 1,
         "removed_by_reason": _counts(removed_reason),
     }
-    return DedupResult(kept=kept, removed=removed, stats=stats)
+    return DedupResult(table=table, keep=keep, removed=removed, stats=stats)
 
 
 def _counts(values: np.ndarray) -> dict[str, int]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
@@ -23,12 +22,20 @@ class ExactDeduper(Deduper):
 
     def find_links(self, table: pa.Table) -> Links:
         """Pairs (row, representative) for rows sharing a normalized text."""
-        keys = pa.table({"h": table.column(C.HASH), "n": table.column(C.NORM)})
-        order = pc.sort_indices(keys, sort_keys=[("h", "ascending"), ("n", "ascending")])
-        order = order.to_numpy()
-        hashes = table.column(C.HASH).to_numpy()[order]
-        norm = np.asarray(table.column(C.NORM).take(order).to_numpy(zero_copy_only=False))
-        same = (hashes[1:] == hashes[:-1]) & (norm[1:] == norm[:-1])
+        hashes = table.column(C.HASH).to_numpy()
+        order = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[order]
+        same = sorted_hashes[1:] == sorted_hashes[:-1]
+        candidates = np.flatnonzero(same)
+        if len(candidates):
+            # Confirm equal hashes with the texts themselves, for the candidate rows only.
+            rows = np.unique(np.concatenate((order[candidates], order[candidates + 1])))
+            norm = dict(zip(rows.tolist(), table.column(C.NORM).take(pa.array(rows)).to_pylist(),
+                            strict=True))
+            texts_equal = [norm[a] == norm[b] for a, b in
+                           zip(order[candidates].tolist(), order[candidates + 1].tolist(),
+                               strict=True)]
+            same[candidates[~np.array(texts_equal, dtype=bool)]] = False
         start = np.ones(len(order), dtype=bool)
         start[1:] = ~same
         head = order[start][np.cumsum(start) - 1]

@@ -7,6 +7,7 @@ it; the good lines are then parsed by pyarrow again so that types are inferred t
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -27,6 +28,7 @@ _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "
                ".parquet": "parquet"}
 _BLOCK = 32 << 20
 _RAW_LIMIT = 2000
+_SCAN = 64 << 20
 
 
 @dataclass
@@ -96,9 +98,10 @@ def read_jsonl(path: Path, on_error: str) -> ReadResult:
         fast_ok = True
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         fast_ok = False
-    line_starts = _nonblank_lines(data)
-    if fast_ok and table.num_rows == len(line_starts):
-        return ReadResult(table, line_starts, rows_read=len(line_starts))
+    if fast_ok and _valid_utf8(data):
+        lines = _object_lines(data)
+        if table.num_rows == len(lines):
+            return ReadResult(table, lines, rows_read=len(lines))
     return _read_jsonl_slow(path, data, on_error)
 
 
@@ -106,13 +109,26 @@ def _pyarrow_json(data: bytes) -> pa.Table:
     """Parse JSON Lines with pyarrow, keeping strings that look like timestamps as strings.
 
     Arrow's JSON reader turns ISO 8601 strings into naive UTC timestamps, which would change the
-    user's original fields; such columns are read again with an explicit string type.
+    user's original fields. The schema is inferred from the first block; fields it shows as
+    timestamps are then read as strings, and in the rare case a later field still comes out as a
+    timestamp, the whole file is read again with an explicit schema.
     """
     options = pjson.ReadOptions(block_size=_BLOCK)
-    table = pjson.read_json(io.BytesIO(data), read_options=options)
+    head_end = data.find(b"\n", 0, 1 << 20)
+    head = data[: head_end if head_end > 0 else len(data)]
+    probe = pjson.read_json(io.BytesIO(head), read_options=options).schema if head.strip() else None
+    parse = None
+    if probe is not None:
+        strings = [f.with_type(_timestamps_as_strings(f.type)) for f in probe]
+        changed = [f for f, old in zip(strings, probe, strict=True) if not f.type.equals(old.type)]
+        if changed:
+            parse = pjson.ParseOptions(explicit_schema=pa.schema(changed),
+                                       unexpected_field_behavior="infer")
+    table = pjson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
     schema = pa.schema([f.with_type(_timestamps_as_strings(f.type)) for f in table.schema])
     if schema.equals(table.schema):
         return table
+    del table
     parse = pjson.ParseOptions(explicit_schema=schema)
     return pjson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
 
@@ -127,20 +143,37 @@ def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
-def _nonblank_lines(data: bytes) -> np.ndarray:
-    """1-based numbers of the lines that hold something other than whitespace."""
+def _object_lines(data: bytes) -> np.ndarray:
+    """1-based numbers of the lines holding a JSON object (those with a '{'), in bounded memory.
+
+    Called only after pyarrow parsed every non-blank line as an object, so each such line has a
+    brace and blank lines have none.
+    """
     buf = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [len(buf)]))
-    lengths = ends - starts
-    candidates = np.flatnonzero(lengths > 0)
-    # A line of only whitespace is blank too (rare; checked in Python for those lines alone).
-    space = np.isin(buf, (9, 13, 32))
-    counts = np.add.reduceat(space.astype(np.int64), starts[candidates]) if len(candidates) else []
-    counts = np.asarray(counts)
-    nonblank = candidates[counts < lengths[candidates]] if len(candidates) else candidates
-    return (nonblank + 1).astype(np.int64)
+    found = []
+    line_base = 0
+    for start in range(0, len(buf), _SCAN):
+        chunk = buf[start:start + _SCAN]
+        newlines = np.flatnonzero(chunk == 10)
+        braces = np.flatnonzero(chunk == 123)
+        if len(braces):
+            found.append(np.unique(np.searchsorted(newlines, braces)) + line_base)
+        line_base += len(newlines)
+    if not found:
+        return np.zeros(0, dtype=np.int64)
+    # A line that spans two chunks is counted once.
+    return (np.unique(np.concatenate(found)) + 1).astype(np.int64)
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Whether the bytes are UTF-8 (pyarrow's JSON reader does not check), in bounded memory."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), _SCAN):
+            decoder.decode(data[start:start + _SCAN], final=start + _SCAN >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _read_jsonl_slow(path: Path, data: bytes, on_error: str) -> ReadResult:
@@ -248,10 +281,9 @@ def read_csv(path: Path) -> ReadResult:
         table = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=_BLOCK))
     except pa.ArrowInvalid as exc:
         raise InputError(f"malformed CSV: {exc}", path=path) from None
-    starts = _nonblank_lines(data)
-    lines = starts[1: table.num_rows + 1] if len(starts) > table.num_rows else (
-        np.arange(2, table.num_rows + 2, dtype=np.int64))
-    return ReadResult(table, lines, rows_read=table.num_rows)
+    # Quoted fields may hold newlines, so record numbers stand in for line numbers past the header.
+    return ReadResult(table, np.arange(2, table.num_rows + 2, dtype=np.int64),
+                      rows_read=table.num_rows)
 
 
 def _read_parquet(path: Path) -> pa.Table:

@@ -35,9 +35,13 @@ def text_hashes(norm: Iterable[str]) -> np.ndarray:
     return stable_hash64(norm, 0, "normalize", "text")
 
 
-def add_normalized(table: pa.Table) -> pa.Table:
-    """Add ``sf_norm`` and ``sf_hash`` computed from ``sf_text``."""
-    texts = table.column(C.TEXT).to_pylist()
-    norm = [normalize_text(t) for t in texts]
-    table = table.append_column(C.NORM, pa.array(norm, pa.string()))
-    return table.append_column(C.HASH, pa.array(text_hashes(norm), pa.uint64()))
+def add_normalized(table: pa.Table, batch_size: int = 65_536) -> pa.Table:
+    """Add ``sf_norm`` and ``sf_hash`` computed from ``sf_text``, in batches to bound memory."""
+    text = table.column(C.TEXT)
+    norm_chunks, hash_chunks = [], []
+    for start in range(0, table.num_rows, batch_size):
+        norm = [normalize_text(t) for t in text.slice(start, batch_size).to_pylist()]
+        norm_chunks.append(pa.array(norm, pa.string()))
+        hash_chunks.append(pa.array(text_hashes(norm), pa.uint64()))
+    table = table.append_column(C.NORM, pa.chunked_array(norm_chunks, pa.string()))
+    return table.append_column(C.HASH, pa.chunked_array(hash_chunks, pa.uint64()))

@@ -1,8 +1,9 @@
 from splitforge.write.files import (
+    BATCH_ROWS,
     output_table,
     sort_by_id,
+    write_batches,
     write_json,
-    write_jsonl,
     write_parquet,
     write_records_jsonl,
 )
@@ -17,6 +18,7 @@ from splitforge.write.report import render_report, write_report
 from splitforge.write.version import LATEST, publish, staging_folder
 
 __all__ = [
+    "BATCH_ROWS",
     "LATEST",
     "MANIFEST",
     "compute_build_id",
@@ -28,7 +30,7 @@ __all__ = [
     "splitforge_version",
     "staging_folder",
     "write_json",
-    "write_jsonl",
+    "write_batches",
     "write_manifest",
     "write_parquet",
     "write_records_jsonl",

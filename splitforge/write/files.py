@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,10 +33,37 @@ def output_table(table: pa.Table) -> pa.Table:
     return table.select(originals + added).replace_schema_metadata(None)
 
 
+BATCH_ROWS = _ROW_GROUP
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write a table as Parquet with fixed settings (zstd, fixed row groups)."""
-    pq.write_table(table, path, compression="zstd", row_group_size=_ROW_GROUP,
-                   write_statistics=True, use_dictionary=True)
+    write_batches([table], table.schema, path.parent, path.name.removesuffix(".parquet"),
+                  ["parquet"])
+
+
+def write_batches(batches: Iterable[pa.Table], schema: pa.Schema, folder: Path, name: str,
+                  formats: list[str]) -> int:
+    """Stream tables into ``name.parquet`` (and ``name.jsonl``); memory stays one batch wide.
+
+    Returns the number of rows written.
+    """
+    rows = 0
+    jsonl = open(folder / f"{name}.jsonl", "w", encoding="utf-8", newline="\n") if (
+        "jsonl" in formats) else None
+    try:
+        with pq.ParquetWriter(folder / f"{name}.parquet", schema, compression="zstd",
+                              use_dictionary=True, write_statistics=True) as writer:
+            for batch in batches:
+                writer.write_table(batch, row_group_size=_ROW_GROUP)
+                if jsonl is not None:
+                    for record_batch in batch.to_batches(max_chunksize=_ROW_GROUP):
+                        jsonl.writelines(json_line(r) + "\n" for r in record_batch.to_pylist())
+                rows += batch.num_rows
+    finally:
+        if jsonl is not None:
+            jsonl.close()
+    return rows
 
 
 def _json_default(value: Any) -> Any:
@@ -51,13 +79,6 @@ def _json_default(value: Any) -> Any:
 def json_line(record: dict[str, Any]) -> str:
     """One record as a JSON line, keys in the table's column order, UTF-8 kept as is."""
     return json.dumps(record, ensure_ascii=False, default=_json_default)
-
-
-def write_jsonl(table: pa.Table, path: Path) -> None:
-    """Write a table as JSON Lines, in batches so memory stays flat."""
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for batch in table.to_batches(max_chunksize=_ROW_GROUP):
-            handle.writelines(json_line(row) + "\n" for row in batch.to_pylist())
 
 
 def write_records_jsonl(records: list[dict[str, Any]], path: Path) -> None:
