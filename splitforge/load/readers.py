@@ -11,6 +11,7 @@ import codecs
 import gzip
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,46 +92,68 @@ def _numbered(table: pa.Table) -> ReadResult:
 
 
 def read_jsonl(path: Path, on_error: str) -> ReadResult:
-    """JSON Lines: fast pyarrow parse; a Python pass finds bad lines only when that fails."""
-    data = _read_bytes(path)
+    """JSON Lines: fast pyarrow parse; a Python pass finds bad lines only when that fails.
+
+    The fast path streams the file (it is never held whole as Python bytes), so memory follows
+    the parsed table.
+    """
     try:
-        table = _pyarrow_json(data)
+        table = _pyarrow_json(path)
         fast_ok = True
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         fast_ok = False
-    if fast_ok and _valid_utf8(data):
-        lines = _object_lines(data)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc}", path=path) from None
+    if fast_ok and _valid_utf8(path):
+        lines = _object_lines(path)
         if table.num_rows == len(lines):
             return ReadResult(table, lines, rows_read=len(lines))
-    return _read_jsonl_slow(path, data, on_error)
+    return _read_jsonl_slow(path, _read_bytes(path), on_error)
 
 
-def _pyarrow_json(data: bytes) -> pa.Table:
+def _stream(source: Path | bytes) -> pa.NativeFile:
+    if isinstance(source, bytes):
+        return pa.BufferReader(source)
+    compression = "gzip" if source.suffix.lower() == ".gz" else None
+    return pa.input_stream(str(source), compression=compression)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with _stream(path) as stream:
+        while chunk := stream.read(_SCAN):
+            yield chunk
+
+
+def _pyarrow_json(path: Path | bytes) -> pa.Table:
     """Parse JSON Lines with pyarrow, keeping strings that look like timestamps as strings.
 
     Arrow's JSON reader turns ISO 8601 strings into naive UTC timestamps, which would change the
-    user's original fields. The schema is inferred from the first block; fields it shows as
+    user's original fields. The schema is inferred from the first line; fields it shows as
     timestamps are then read as strings, and in the rare case a later field still comes out as a
     timestamp, the whole file is read again with an explicit schema.
     """
     options = pjson.ReadOptions(block_size=_BLOCK)
-    head_end = data.find(b"\n", 0, 1 << 20)
-    head = data[: head_end if head_end > 0 else len(data)]
-    probe = pjson.read_json(io.BytesIO(head), read_options=options).schema if head.strip() else None
+    with _stream(path) as stream:
+        head = stream.read(1 << 20)
+    head_end = head.find(b"\n")
+    head = head[: head_end if head_end > 0 else len(head)]
     parse = None
-    if probe is not None:
+    if head.strip():
+        probe = pjson.read_json(io.BytesIO(head), read_options=options).schema
         strings = [f.with_type(_timestamps_as_strings(f.type)) for f in probe]
         changed = [f for f, old in zip(strings, probe, strict=True) if not f.type.equals(old.type)]
         if changed:
             parse = pjson.ParseOptions(explicit_schema=pa.schema(changed),
                                        unexpected_field_behavior="infer")
-    table = pjson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+    with _stream(path) as stream:
+        table = pjson.read_json(stream, read_options=options, parse_options=parse)
     schema = pa.schema([f.with_type(_timestamps_as_strings(f.type)) for f in table.schema])
     if schema.equals(table.schema):
         return table
     del table
     parse = pjson.ParseOptions(explicit_schema=schema)
-    return pjson.read_json(io.BytesIO(data), read_options=options, parse_options=parse)
+    with _stream(path) as stream:
+        return pjson.read_json(stream, read_options=options, parse_options=parse)
 
 
 def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
@@ -143,17 +166,16 @@ def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
-def _object_lines(data: bytes) -> np.ndarray:
+def _object_lines(path: Path) -> np.ndarray:
     """1-based numbers of the lines holding a JSON object (those with a '{'), in bounded memory.
 
     Called only after pyarrow parsed every non-blank line as an object, so each such line has a
     brace and blank lines have none.
     """
-    buf = np.frombuffer(data, dtype=np.uint8)
     found = []
     line_base = 0
-    for start in range(0, len(buf), _SCAN):
-        chunk = buf[start:start + _SCAN]
+    for data in _chunks(path):
+        chunk = np.frombuffer(data, dtype=np.uint8)
         newlines = np.flatnonzero(chunk == 10)
         braces = np.flatnonzero(chunk == 123)
         if len(braces):
@@ -165,12 +187,13 @@ def _object_lines(data: bytes) -> np.ndarray:
     return (np.unique(np.concatenate(found)) + 1).astype(np.int64)
 
 
-def _valid_utf8(data: bytes) -> bool:
-    """Whether the bytes are UTF-8 (pyarrow's JSON reader does not check), in bounded memory."""
+def _valid_utf8(path: Path) -> bool:
+    """Whether the file is UTF-8 (pyarrow's JSON reader does not check), in bounded memory."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        for start in range(0, len(data), _SCAN):
-            decoder.decode(data[start:start + _SCAN], final=start + _SCAN >= len(data))
+        for chunk in _chunks(path):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
