@@ -97,12 +97,21 @@ def build(
     result = _guard(lambda: run_build(recipe, out=out_dir, force=force, dry_run=dry_run,
                                       overrides=overrides, reporter=RichReporter()))
     if result.status == "unchanged":
-        out.print(f"nothing changed: build {result.build_id} already exists at {result.path} "
+        out.print(f"nothing changed: build {result.build_id} already exists at "
+                  f"{_shown(result.path)} "
                   f"(pass --force to rebuild)")
     elif result.status == "dry-run":
         out.print(f"dry run: build {result.build_id} would be written to {result.path}")
     else:
         _print_summary(result.manifest or {}, result.path)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _print_summary(manifest: dict[str, Any], path: Path) -> None:
@@ -119,7 +128,7 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
     if counts["rows_rejected"]:
         table.add_row("[dim]rejected (bad input rows)[/]", f"{counts['rows_rejected']:,}", "")
     out.print(table)
-    out.print(f"output: {path}")
+    out.print(f"output: {_shown(path)}")
 
 
 @app.command(context_settings=_CTX)

@@ -7,6 +7,7 @@ skipped at once.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,7 +115,8 @@ def build(
     timed = _Timed(reporter or SilentReporter())
     recipe = load_recipe(recipe_path, overrides)
     base = Path(recipe_path).resolve().parent
-    out_root = Path(out) if out is not None else resolve_path(base, recipe.output.dir)
+    out_root = Path(os.path.normpath(out if out is not None
+                                     else resolve_path(base, recipe.output.dir)))
     resolved = recipe.model_dump(mode="json")
     with timed.stage("fingerprint"):
         input_hashes = [sha256_path(resolve_path(base, s.path)) for s in recipe.sources]

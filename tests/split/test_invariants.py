@@ -50,7 +50,9 @@ def gap_of(method, cfg):
 
 
 def take(f: SplitFrame, order):
-    pick = (lambda a: None if a is None else a[order])
+    def pick(a):
+        return None if a is None else a[order]
+
     return SplitFrame(f.ids[order], f.clusters[order], pick(f.groups), pick(f.labels),
                       pick(f.times))
 
