@@ -108,6 +108,7 @@ class TemporalSplitter(Splitter):
         info = {
             "cutoffs": {"val": from_us(c_val) if c_val is not None else None,
                         "test": from_us(c_test) if c_test is not None else None},
+            "gap": str(self.config.gap) if self.config.gap is not None else None,
             "gap_seconds": self.config.gap_delta.total_seconds(),
         }
         return Assignment(codes, reasons, info)

@@ -47,7 +47,8 @@ def render_report(manifest: dict[str, Any]) -> str:
         out += _table(["split starts", "at (UTC)"], [
             [k, v] for k, v in split_info["cutoffs"].items() if v is not None
         ])
-        out += ["", f"Embargo gap: {split_info.get('gap_seconds', 0)} s.", ""]
+        gap = split_info.get("gap") or "none"
+        out += ["", f"Embargo gap: {gap} (rows this close before a cutoff are dropped).", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
