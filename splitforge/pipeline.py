@@ -90,6 +90,8 @@ def stage_versions(recipe: Recipe) -> dict[str, str]:
     versions = {"split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}
     if recipe.dedup.exact:
         versions["dedup.exact"] = DEDUPERS.get("exact").version
+    if recipe.dedup.minhash is not None:
+        versions["dedup.minhash"] = DEDUPERS.get("minhash").version
     return versions
 
 

@@ -148,12 +148,33 @@ class FieldsConfig(_Model):
         return list(dict.fromkeys(names))
 
 
+class MinHashConfig(_Model):
+    """Near-duplicate detection with MinHash LSH (datasketch-compatible signatures)."""
+
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Estimated Jaccard similarity of shingle sets at or above "
+        "which two rows are near duplicates."
+    )
+    num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations.")
+    ngram: int = Field(2, ge=1, le=20, description="Words per shingle.")
+    char_ngram: int = Field(
+        2, ge=1, le=20, description="Characters per shingle for Chinese/Japanese/Korean text."
+    )
+    unit: Literal["auto", "word", "char"] = Field(
+        "auto", description="auto: character shingles for CJK text, word shingles otherwise."
+    )
+    seed: int = Field(1, description="Seed of the permutations (datasketch.MinHash's seed).")
+
+
 class DedupConfig(_Model):
     """Duplicate removal. A cluster's survivor is its earliest member, then the smallest id."""
 
     exact: bool = Field(
         True, description="Remove exact duplicates of the normalized text (NFKC, casefold, "
         "whitespace collapsed, full-width forms folded)."
+    )
+    minhash: MinHashConfig | None = Field(
+        None, description="Near duplicates by MinHash LSH; {} turns it on with the defaults."
     )
 
 

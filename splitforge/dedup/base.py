@@ -63,6 +63,8 @@ def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
     dedupers: list[Deduper] = []
     if config.exact:
         dedupers.append(DEDUPERS.get("exact")())
+    if config.minhash is not None:
+        dedupers.append(DEDUPERS.get("minhash")(config.minhash))
     return dedupers
 
 
