@@ -42,6 +42,7 @@ from splitforge.write import (
 )
 
 REMOVED = "removed"
+CLUSTERS = "dedup_clusters"
 REJECTED = "rejected.jsonl"
 
 
@@ -151,6 +152,8 @@ def build(
         n_removed = write_batches([removed], removed.schema, staging, REMOVED,
                                   recipe.output.formats)
         rows[f"{REMOVED}.parquet"] = n_removed
+        write_batches([deduped.clusters], deduped.clusters.schema, staging, CLUSTERS, ["parquet"])
+        rows[f"{CLUSTERS}.parquet"] = deduped.clusters.num_rows
         if "jsonl" in recipe.output.formats:
             rows[f"{REMOVED}.jsonl"] = n_removed
         if rejected:
@@ -177,7 +180,7 @@ def build(
                 "removed_by_reason": _removed_counts(removed),
             },
         }
-        write_report(staging, manifest)
+        write_report(staging, manifest, deduped.clusters)
         manifest = write_manifest(staging, manifest, rows)
         publish(staging, final, force)
     return BuildResult("built", build_id, final, manifest, timed.timings)

@@ -176,6 +176,11 @@ class DedupConfig(_Model):
     minhash: MinHashConfig | None = Field(
         None, description="Near duplicates by MinHash LSH; {} turns it on with the defaults."
     )
+    keep: Literal["earliest", "longest", "first-seen"] = Field(
+        "earliest", description="Which member of a duplicate cluster survives: earliest (time, "
+        "then smallest id; what keeps temporal splits leakage-free), longest text, or first-seen "
+        "(input order). Ties go to the smallest id."
+    )
 
 
 class Ratios(_Model):

@@ -55,6 +55,12 @@ def test_quickstart_recipe_builds_and_checks_out(tmp_path):
     row = splits["test"].slice(0, 1).to_pylist()[0]
     assert {k: row[k] for k in original[row["sha"]]} == original[row["sha"]]
     assert (folder / "train.jsonl").exists() and (folder / "report.md").exists()
+    clusters = pq.read_table(folder / "dedup_clusters.parquet")
+    assert set(clusters["sf_method"].drop_null().to_pylist()) == {"exact", "minhash"}
+    removed_dups = removed.filter(pc.field("sf_stage") == "dedup")
+    assert set(removed_dups["sf_id"].to_pylist()) == set(
+        clusters.filter(pc.invert(clusters["sf_kept"]))["sf_id"].to_pylist())
+    assert "largest duplicate clusters" in (folder / "report.md").read_text()
     assert (folder.parent / "latest").resolve() == folder.resolve()
 
 
@@ -119,7 +125,7 @@ def test_determinism_across_hashseeds_and_row_order(tmp_path):
     assert folder_bytes(one) == folder_bytes(two)
     three = _build_in_subprocess(tmp_path / "b" / "recipe.yaml", tmp_path / "o3", "7")
     data_files = [f for f in folder_bytes(one) if f.endswith((".parquet", ".jsonl"))]
-    assert len(data_files) == 8
+    assert len(data_files) == 9  # 4 tables x 2 formats + dedup_clusters.parquet
     a, b = folder_bytes(one), folder_bytes(three)
     assert all(a[f] == b[f] for f in data_files)  # the build id hashes the input bytes, so it differs
 

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.dedup.clusters import Clusters, UnionFind, survivors
@@ -19,6 +20,7 @@ from splitforge.recipe import DedupConfig
 from splitforge.registry import Registry
 
 DEDUPERS: Registry[type[Deduper]] = Registry("dedup method")
+TEXT_PREVIEW = 300
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class DedupResult:
     table: pa.Table
     keep: np.ndarray
     removed: pa.Table
+    clusters: pa.Table
     stats: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -73,16 +76,19 @@ def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
     n = table.num_rows
     union = UnionFind(n)
     reason = np.full(n, None, dtype=object)
+    method = np.full(n, None, dtype=object)
+    score = np.full(n, np.nan)
     per_method: dict[str, int] = {}
     for deduper in enabled_dedupers(config):
         links = deduper.find_links(table)
         union.union(links.left, links.right)
-        linked = np.zeros(n, dtype=bool)
-        linked[links.left] = True
-        linked[links.right] = True
-        reason[linked & (reason == None)] = deduper.reason  # noqa: E711 (elementwise)
+        best = np.full(n, -np.inf)
+        np.maximum.at(best, links.left, links.score)
+        np.maximum.at(best, links.right, links.score)
+        new = np.isfinite(best) & (method == None)  # noqa: E711 (elementwise)
+        reason[new], method[new], score[new] = deduper.reason, deduper.method, best[new]
         per_method[deduper.method] = int(len(links.left))
-    clusters: Clusters = survivors(table, union.find_all())
+    clusters: Clusters = survivors(table, union.find_all(), config.keep)
     table = table.append_column(C.CLUSTER, table.column(C.ID).take(pa.array(clusters.label)))
     keep = clusters.is_survivor
     removed = table.filter(pa.array(~keep))
@@ -101,7 +107,29 @@ def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
         "largest_cluster": int(sizes.max()) if len(sizes) else 1,
         "removed_by_reason": _counts(removed_reason),
     }
-    return DedupResult(table=table, keep=keep, removed=removed, stats=stats)
+    members = cluster_members(table, clusters, method, score)
+    return DedupResult(table=table, keep=keep, removed=removed, clusters=members, stats=stats)
+
+
+def cluster_members(table: pa.Table, clusters: Clusters, method: np.ndarray,
+                    score: np.ndarray) -> pa.Table:
+    """One row per member of every duplicate cluster: the method and score that linked it."""
+    sizes = np.bincount(clusters.label, minlength=table.num_rows)[clusters.label]
+    rows = np.flatnonzero(sizes > 1)
+    index = pa.array(rows)
+    text = pc.utf8_slice_codeunits(table.column(C.TEXT).take(index), 0, TEXT_PREVIEW)
+    members = pa.table({
+        C.CLUSTER: table.column(C.CLUSTER).take(index),
+        C.ID: table.column(C.ID).take(index),
+        "sf_kept": pa.array(clusters.is_survivor[rows]),
+        "sf_method": pa.array(np.where(clusters.is_survivor[rows], None, method[rows]).tolist(),
+                              pa.string()),
+        "sf_score": pa.array(np.where(clusters.is_survivor[rows], np.nan, score[rows]),
+                             pa.float64(), from_pandas=True),
+        "sf_cluster_size": pa.array(sizes[rows], pa.int64()),
+        "sf_text": text,
+    })
+    return members.sort_by([(C.CLUSTER, "ascending"), (C.ID, "ascending")])
 
 
 def _counts(values: np.ndarray) -> dict[str, int]:

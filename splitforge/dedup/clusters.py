@@ -70,17 +70,25 @@ class Clusters:
         return int(len(self.label) - self.is_survivor.sum())
 
 
-def survivors(table: pa.Table, cluster_of: np.ndarray) -> Clusters:
-    """Pick each cluster's survivor (earliest time, then smallest id) and relabel by survivor row.
+def survivors(table: pa.Table, cluster_of: np.ndarray, keep: str = "earliest") -> Clusters:
+    """Pick each cluster's survivor and relabel every row by its survivor's row.
 
     Args:
         table: the rows, with ``sf_id`` and optionally ``sf_time``.
         cluster_of: per row, any integer naming its cluster (equal values = same cluster).
+        keep: ``earliest`` (earliest time, then smallest id), ``longest`` (longest text, then
+            smallest id) or ``first-seen`` (first in input order).
     """
     n = table.num_rows
     keys = pa.table({"c": pa.array(cluster_of, pa.int64())})
     sort_keys = [("c", "ascending")]
-    if C.TIME in table.column_names:
+    if keep == "longest":
+        keys = keys.append_column("len", pc.utf8_length(table.column(C.TEXT)))
+        sort_keys.append(("len", "descending"))
+    elif keep == "first-seen":
+        keys = keys.append_column("pos", pa.array(np.arange(n)))
+        sort_keys.append(("pos", "ascending"))
+    elif C.TIME in table.column_names:
         keys = keys.append_column("t", table.column(C.TIME))
         sort_keys.append(("t", "ascending"))
     keys = keys.append_column("i", table.column(C.ID))

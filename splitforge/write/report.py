@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -12,8 +14,11 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return lines
 
 
-def render_report(manifest: dict[str, Any]) -> str:
-    """Markdown summary of a build manifest."""
+LARGEST_CLUSTERS = 20
+
+
+def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) -> str:
+    """Markdown summary of a build manifest, with the largest duplicate clusters side by side."""
     counts = manifest["counts"]
     total = sum(counts["splits"].values()) or 1
     out = [f"# {manifest['name']} — build {manifest['build_id']}", ""]
@@ -41,6 +46,8 @@ def render_report(manifest: dict[str, Any]) -> str:
             f"{dedup['duplicate_clusters']} duplicate clusters; the largest has "
             f"{dedup['largest_cluster']} rows. Each cluster keeps its earliest member (then the "
             f"smallest id) and sits whole in one split.", ""]
+    if clusters is not None and clusters.num_rows:
+        out += _largest_clusters(clusters)
     split_info = manifest["stages"]["split"]
     if split_info.get("cutoffs"):
         out += ["## Temporal cutoffs", ""]
@@ -52,6 +59,33 @@ def render_report(manifest: dict[str, Any]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def write_report(folder: Path, manifest: dict[str, Any]) -> None:
+def _cell(text: str, width: int = 120) -> str:
+    text = " ".join(str(text).split())
+    text = text if len(text) <= width else text[: width - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def _largest_clusters(clusters: pa.Table) -> list[str]:
+    rows = clusters.to_pylist()
+    by_cluster: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_cluster.setdefault(row["sf_cluster"], []).append(row)
+    largest = sorted(by_cluster.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:LARGEST_CLUSTERS]
+    out = [f"### The {len(largest)} largest duplicate clusters", ""]
+    for cluster, members in largest:
+        members = sorted(members, key=lambda m: (not m["sf_kept"], m["sf_id"]))
+        out += [f"**{cluster}** ({len(members)} rows)", ""]
+        out += _table(["id", "kept", "method", "score", "text"], [
+            [m["sf_id"], "yes" if m["sf_kept"] else "", m["sf_method"] or "",
+             "" if m["sf_kept"] else f"{m['sf_score']:.2f}", _cell(m["sf_text"])]
+            for m in members[:6]
+        ])
+        if len(members) > 6:
+            out.append(f"| … {len(members) - 6} more | | | | |")
+        out.append("")
+    return out
+
+
+def write_report(folder: Path, manifest: dict[str, Any], clusters: pa.Table | None = None) -> None:
     """Write ``report.md`` into a build folder."""
-    (folder / "report.md").write_text(render_report(manifest), encoding="utf-8")
+    (folder / "report.md").write_text(render_report(manifest, clusters), encoding="utf-8")

@@ -63,3 +63,20 @@ def test_survivors_relabels_by_survivor_row():
     assert clusters.is_survivor.tolist() == [False, True, False, True]
     assert clusters.label.tolist() == [1, 1, 3, 3]
     assert clusters.n_removed == 2
+
+
+def test_keep_policies():
+    t = [datetime(2024, 1, d, tzinfo=UTC) for d in (9, 2, 5)]
+    table = table_of(["Same text", "same text", "SAME   TEXT"], ids=["b", "c", "a"], times=t)
+    kept = {keep: deduplicate(table, DedupConfig(keep=keep)).kept.column(C.ID).to_pylist()
+            for keep in ("earliest", "longest", "first-seen")}
+    assert kept == {"earliest": ["c"], "longest": ["a"], "first-seen": ["b"]}
+
+
+def test_cluster_members_table():
+    table = table_of(["x y", "X  Y", "z", "x y "], ids=["r1", "r0", "r2", "r3"])
+    members = deduplicate(table, DedupConfig()).clusters.to_pylist()
+    assert [(m["sf_cluster"], m["sf_id"], m["sf_kept"], m["sf_method"], m["sf_cluster_size"])
+            for m in members] == [("r0", "r0", True, None, 3), ("r0", "r1", False, "exact", 3),
+                                  ("r0", "r3", False, "exact", 3)]
+    assert members[1]["sf_score"] == 1.0 and members[1]["sf_text"] == "x y"
