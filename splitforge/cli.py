@@ -161,6 +161,35 @@ def init(
 
 
 @app.command()
+def dedup(
+    source: Annotated[Path, typer.Argument(help="Input file (.jsonl .json .csv .parquet, .gz) "
+                                           "or datasets folder.")],
+    text: Annotated[str, typer.Option(help="Text field, or a template such as "
+                                      "'{question}\\n{answer}'.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write.")],
+    id_field: Annotated[str | None, typer.Option("--id", help="Id field (default: a content "
+                                                  "hash).")] = None,
+    method: Annotated[str, typer.Option(help="Comma-separated: exact, minhash.")] = "exact,minhash",
+    threshold: Annotated[float | None, typer.Option(help="MinHash Jaccard threshold.")] = None,
+    keep: Annotated[str, typer.Option(help="earliest | longest | first-seen")] = "earliest",
+    force: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Run only the dedup stage on one file: deduplicated rows, removed rows and clusters."""
+    from splitforge.pipeline import dedup_file
+
+    methods = tuple(m.strip() for m in method.split(",") if m.strip())
+    minhash = {"threshold": threshold} if threshold is not None else {}
+    result = _guard(lambda: dedup_file(source, text=text, out=out_dir, id_field=id_field,
+                                       methods=methods, minhash=minhash, keep=keep, force=force,
+                                       reporter=RichReporter()))
+    stats = result.stats
+    out.print(f"{stats['rows_in']:,} rows, {stats['duplicate_clusters']:,} duplicate clusters, "
+              f"{stats['rows_removed']:,} removed "
+              f"({', '.join(f'{k}: {v:,}' for k, v in stats['removed_by_reason'].items()) or '-'})")
+    out.print(f"output: {_shown(result.path)}")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON schema of the recipe."""
     from splitforge.recipe import recipe_schema

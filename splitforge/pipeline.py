@@ -21,10 +21,18 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.dedup import DEDUPERS, deduplicate
+from splitforge.errors import OutputError, RecipeError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.normalize import add_normalized
-from splitforge.recipe import Recipe, load_recipe, resolve_path
+from splitforge.recipe import (
+    DedupConfig,
+    Recipe,
+    SourceConfig,
+    load_recipe,
+    resolve_path,
+    validate_fields,
+)
 from splitforge.split import SPLIT_NAMES, SPLITTERS, SplitFrame, make_splitter
 from splitforge.write import (
     BATCH_ROWS,
@@ -255,3 +263,64 @@ def _removed_counts(removed: pa.Table) -> dict[str, int]:
                                        ":")
     counts = pc.value_counts(keys).to_pylist()
     return {c["values"]: int(c["counts"]) for c in sorted(counts, key=lambda c: c["values"])}
+
+
+@dataclass
+class DedupRunResult:
+    """What ``dedup_file`` wrote and its counts."""
+
+    path: Path
+    stats: dict[str, Any]
+
+
+DEDUP_METHODS = ("exact", "minhash")
+
+
+def dedup_file(
+    source: str | Path,
+    *,
+    text: str,
+    out: str | Path,
+    id_field: str | None = None,
+    methods: tuple[str, ...] = DEDUP_METHODS,
+    minhash: dict[str, Any] | None = None,
+    keep: str = "earliest",
+    force: bool = False,
+    reporter: Reporter | None = None,
+) -> DedupRunResult:
+    """Run the dedup stage alone on one file and write the kept rows, removed rows and clusters.
+
+    Writes ``deduplicated.parquet``, ``removed.parquet`` and ``dedup_clusters.parquet`` into
+    ``out`` (which must not exist unless ``force``), through a temporary folder.
+    """
+    unknown = [m for m in methods if m not in DEDUP_METHODS]
+    if unknown:
+        raise RecipeError([f"--method: unknown {', '.join(unknown)}; available: "
+                           f"{', '.join(DEDUP_METHODS)}"])
+    fields = validate_fields({"text": text, "id": id_field})
+    config = DedupConfig.model_validate({
+        "exact": "exact" in methods, "keep": keep,
+        "minhash": (minhash or {}) if "minhash" in methods else None,
+    })
+    timed = _Timed(reporter or SilentReporter())
+    target = Path(out)
+    if target.exists() and not force:
+        raise OutputError(f"{target} already exists; pass --force to replace it")
+    with timed.stage("load"):
+        loaded = load_sources([SourceConfig(path=str(source))], fields, Path.cwd())
+    with timed.stage("normalize"):
+        table = add_normalized(loaded.table)
+    with timed.stage("dedup"):
+        deduped = deduplicate(table, config)
+    with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
+        out_table = output_table(deduped.table)
+        kept = sort_by_id(out_table.filter(pa.array(deduped.keep)))
+        write_batches([kept], kept.schema, staging, "deduplicated", ["parquet"])
+        removed = sort_by_id(output_table(deduped.removed))
+        write_batches([removed], removed.schema, staging, REMOVED, ["parquet"])
+        write_batches([deduped.clusters], deduped.clusters.schema, staging, CLUSTERS,
+                      ["parquet"])
+        if loaded.rejected:
+            write_records_jsonl(loaded.rejected, staging / REJECTED)
+        publish(staging, target, force, latest=False)
+    return DedupRunResult(target, deduped.stats)

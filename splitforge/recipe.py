@@ -399,6 +399,16 @@ def validate_recipe(data: Any, source: str | Path | None = None) -> Recipe:
     return recipe
 
 
+def validate_fields(data: dict[str, Any]) -> FieldsConfig:
+    """Validate a ``fields`` mapping on its own (for commands that take fields as options)."""
+    try:
+        return FieldsConfig.model_validate({k: v for k, v in data.items() if v is not None})
+    except ValidationError as exc:
+        problems = [_message({**e, "loc": ("fields", *e["loc"])})
+                    for e in exc.errors(include_url=False)]
+        raise RecipeError(problems) from None
+
+
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """Set dotted keys (``split.method``: ``random``) in a raw recipe mapping before validation."""
     for dotted, value in overrides.items():

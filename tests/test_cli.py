@@ -93,3 +93,30 @@ def test_schema_is_json_with_descriptions():
 def test_parse_overrides():
     assert parse_overrides(["--a.b", "1", "--c=x", "--d", "[1, 2]"]) == {
         "a.b": 1, "c": "x", "d": [1, 2]}
+
+
+def test_dedup_command_on_real_gsm8k(tmp_path):
+    from tests.conftest import shared
+
+    out = tmp_path / "dd"
+    result = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_train.jsonl.gz")), "--text",
+                                 "question", "--id", "idx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    kept = pq.read_table(out / "deduplicated.parquet")
+    removed = pq.read_table(out / "removed.parquet")
+    clusters = pq.read_table(out / "dedup_clusters.parquet")
+    assert kept.num_rows + removed.num_rows == 7473
+    assert removed.num_rows > 0  # GSM8K train holds templated near-copies (numbers changed)
+    assert set(removed["sf_kept_id"].to_pylist()) <= set(kept["sf_id"].to_pylist())
+    assert clusters.num_rows == removed.num_rows + len(set(removed["sf_kept_id"].to_pylist()))
+    again = runner.invoke(app, ["dedup", str(out / "deduplicated.parquet"), "--text", "question",
+                                "--id", "idx", "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0 and "0 removed" in again.stdout  # idempotent
+    exists = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_test.jsonl")), "--text",
+                                 "question", "--out", str(out)])
+    assert exists.exit_code == 2 and "already exists" in exists.stderr
+    bad = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_test.jsonl")), "--text",
+                              "question", "--method", "fuzzy", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "unknown fuzzy" in bad.stderr

@@ -37,13 +37,18 @@ class BadRows:
     reason: list[str]
 
 
+def drop_own_columns(table: pa.Table) -> pa.Table:
+    """Drop ``sf_*`` columns: they are splitforge's own, so a build's output can be read again."""
+    own = [n for n in table.column_names if n.startswith(C.PREFIX)]
+    return table.drop_columns(own) if own else table
+
+
 def check_columns(table: pa.Table, fields: FieldsConfig, path: Path) -> None:
-    """Every mapped field is a column, and no input column uses the reserved ``sf_`` prefix."""
-    reserved = [n for n in table.column_names if n.startswith(C.PREFIX)]
-    if reserved:
-        raise InputError(f"column names starting with '{C.PREFIX}' are reserved for splitforge; "
-                         f"rename {', '.join(reserved)}", path=path)
+    """Every mapped field is a column (``sf_*`` names are splitforge's own and cannot be mapped)."""
     for name in fields.source_fields():
+        if name.startswith(C.PREFIX):
+            raise InputError(f"names starting with '{C.PREFIX}' are splitforge's own columns; map "
+                             f"the original field instead", path=path, field=name)
         if name not in table.column_names:
             close = difflib.get_close_matches(name, table.column_names, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""

@@ -17,6 +17,7 @@ from splitforge.load.fields import (
     as_string,
     check_columns,
     content_ids,
+    drop_own_columns,
     find_bad_rows,
     parse_times,
     text_column,
@@ -74,7 +75,7 @@ def load_source(
     fmt = detect_format(path, source.format)
     read = read_source(path, fmt, source.on_error, source.split)
     rejected = [{"source": source.path, **r} for r in read.rejected]
-    table, lines = read.table, read.lines
+    table, lines = drop_own_columns(read.table), read.lines
     if table.num_rows == 0:
         why = "every row was rejected" if rejected else "the source is empty"
         raise InputError(f"no rows: {why}", path=source.path)

@@ -34,7 +34,7 @@ def staging_folder(root: Path, build_id: str) -> Iterator[Path]:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def publish(staging: Path, final: Path, force: bool) -> None:
+def publish(staging: Path, final: Path, force: bool, latest: bool = True) -> None:
     """Move a complete build into place; an existing one is replaced only when ``force`` is set."""
     if final.exists():
         if not force:
@@ -45,7 +45,8 @@ def publish(staging: Path, final: Path, force: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(final)
-    point_latest(final)
+    if latest:
+        point_latest(final)
 
 
 def point_latest(final: Path) -> None:

@@ -198,9 +198,11 @@ def test_bad_files(tmp_path, name, content, message):
 def test_missing_file_and_reserved_columns(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         load(tmp_path, tmp_path / "none.jsonl", {"text": "q"})
-    path = write_jsonl(tmp_path / "r.jsonl", [{"q": "a", "sf_id": "x"}])
-    with pytest.raises(InputError, match="reserved"):
-        load(tmp_path, path, {"text": "q"})
+    path = write_jsonl(tmp_path / "r.jsonl", [{"q": "a", "sf_id": "x", "sf_split": "test"}])
+    table = load(tmp_path, path, {"text": "q"}).table  # a build's own columns are dropped
+    assert "sf_split" not in table.column_names and table.column(C.ID)[0].as_py() != "x"
+    with pytest.raises(InputError, match="splitforge's own columns"):
+        load(tmp_path, path, {"text": "q", "id": "sf_id"})
 
 
 def test_mixed_types_are_kept_as_text(tmp_path):
