@@ -129,6 +129,67 @@ def _arrow(values: list[str]):
     return pa.array(values, pa.string())
 
 
+WORDS = ("model data train eval split test leak token prompt answer question user system the a of "
+         "to and in is for on with how what why when please explain write code python function "
+         "list value error fix bug update readme docs add remove refactor support").split()
+
+
+def synthetic(n: int, seed: int = 0) -> list[str]:
+    """n documents of 50-400 words; every 20th is an edited copy of an earlier one."""
+    rng = random.Random(seed)
+    docs: list[str] = []
+    vocab = WORDS + [f"w{i}" for i in range(5000)]
+    for i in range(n):
+        if i % 20 == 19:
+            docs.append(" ".join(edit_words(docs[rng.randrange(i)].split(), 0.05, rng, vocab)))
+        else:
+            docs.append(" ".join(rng.choices(vocab, k=rng.randint(50, 400))))
+    return docs
+
+
+def speed(n: int, sample: int, config: MinHashConfig) -> None:
+    """splitforge end to end on n docs; datasketch's fastest path and update loop on a sample."""
+    import datasketch
+    import pyarrow as pa
+
+    from splitforge import columns as C
+    from splitforge.dedup.base import deduplicate
+    from splitforge.normalize import add_normalized
+    from splitforge.recipe import DedupConfig
+
+    docs = synthetic(n)
+    table = pa.table({C.ID: [f"d{i:08d}" for i in range(n)], C.TEXT: docs})
+    t = time.perf_counter()
+    table = add_normalized(table)
+    result = deduplicate(table, DedupConfig(exact=False, minhash=config))
+    ours = time.perf_counter() - t
+    print(f"splitforge minhash (normalize + shingles + signatures + LSH + verify + clusters): "
+          f"{n:,} docs in {ours:.1f}s = {n / ours:,.0f} docs/s, {result.stats['rows_removed']:,} "
+          f"removed, peak RSS {peak_mb():,.0f} MB")
+    part = [" ".join(d.lower().split()) for d in docs[:sample]]
+    t = time.perf_counter()
+    shingles = [[" ".join(w[i:i + config.ngram]).encode() for i in
+                 range(max(1, len(w) - config.ngram + 1))] for w in (d.split() for d in part)]
+    hashes = datasketch.MinHash.bulk(shingles, num_perm=config.num_perm)
+    lsh = datasketch.MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+    for i, m in enumerate(hashes):
+        lsh.insert(i, m)
+    for m in hashes:
+        lsh.query(m)
+    bulk = time.perf_counter() - t
+    print(f"datasketch MinHash.bulk + MinHashLSH.insert/query: {sample:,} docs in {bulk:.1f}s = "
+          f"{sample / bulk:,.0f} docs/s (splitforge is {(n / ours) / (sample / bulk):.1f}x)")
+    few = min(sample, 2000)
+    t = time.perf_counter()
+    for sh in shingles[:few]:
+        m = datasketch.MinHash(num_perm=config.num_perm)
+        for s in sh:
+            m.update(s)
+    loop = time.perf_counter() - t
+    print(f"datasketch MinHash.update per shingle: {few:,} docs in {loop:.1f}s = "
+          f"{few / loop:,.0f} docs/s")
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -139,12 +200,18 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=MinHashConfig().threshold)
     parser.add_argument("--ngram", type=int, default=MinHashConfig().ngram)
     parser.add_argument("--char-ngram", type=int, default=MinHashConfig().char_ngram)
+    parser.add_argument("--speed-docs", type=int, default=100_000,
+                        help="documents for the speed run (0 skips it)")
+    parser.add_argument("--sample", type=int, default=20_000,
+                        help="documents for datasketch's own paths")
     args = parser.parse_args()
     config = MinHashConfig(threshold=args.threshold, ngram=args.ngram, char_ngram=args.char_ngram)
     for lang in ("en", "zh"):
         t = time.perf_counter()
         quality(lang, args.rows, config)
         print(f"  ({time.perf_counter() - t:.1f}s, peak RSS {peak_mb():,.0f} MB)")
+    if args.speed_docs:
+        speed(args.speed_docs, args.sample, config)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ from splitforge.normalize.shingles import fmix64, shingle_hashes
 from splitforge.recipe import MinHashConfig
 
 _MAX = np.uint32(0xFFFFFFFF)
-_PERM_CHUNK = 32
 _PAIR_CHUNK = 1 << 16
 
 
@@ -52,7 +51,11 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def signatures(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """MinHash signatures (rows x num_perm, uint32) of grouped 32-bit shingle hashes."""
+    """MinHash signatures (rows x num_perm, uint32) of grouped 32-bit shingle hashes.
+
+    One permutation at a time over a contiguous buffer: the working set stays in cache and
+    ``minimum.reduceat`` runs over contiguous memory.
+    """
     n = len(offsets) - 1
     out = np.full((n, len(a)), _MAX, dtype=np.uint32)
     counts = np.diff(offsets)
@@ -61,10 +64,13 @@ def signatures(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.nda
         return out
     mixed = fmix32(values.astype(np.uint32))
     starts = offsets[filled]
-    for lo in range(0, len(a), _PERM_CHUNK):
-        hi = min(lo + _PERM_CHUNK, len(a))
-        permuted = mixed[:, None] * a[None, lo:hi] + b[None, lo:hi]
-        out[filled, lo:hi] = np.minimum.reduceat(permuted, starts, axis=0)
+    buffer = np.empty_like(mixed)
+    block = np.empty((len(filled), len(a)), dtype=np.uint32)
+    for k in range(len(a)):
+        np.multiply(mixed, a[k], out=buffer)
+        np.add(buffer, b[k], out=buffer)
+        block[:, k] = np.minimum.reduceat(buffer, starts)
+    out[filled] = block
     return out
 
 

@@ -38,6 +38,8 @@ def fmix64(x: np.ndarray) -> np.ndarray:
 
 def is_cjk(text: str) -> bool:
     """Whether at least a third of the non-space characters are Chinese, Japanese or Korean."""
+    if text.isascii():
+        return False
     chars = [ord(c) for c in text if not c.isspace()]
     if not chars:
         return False
@@ -65,10 +67,19 @@ class Shingles:
         return self.values[self.offsets[i]:self.offsets[i + 1]]
 
 
+_POWER_CACHE: dict[int, np.ndarray] = {}
+
+
 def _powers(base: np.uint64, count: int) -> np.ndarray:
-    powers = np.full(count, base, dtype=np.uint64)
-    powers[0] = 1
-    return np.cumprod(powers, dtype=np.uint64)
+    """base^0 .. base^(count-1) modulo 2^64, cached and grown as needed."""
+    cached = _POWER_CACHE.get(int(base))
+    if cached is None or len(cached) < count:
+        size = max(count, 1 << 20, 2 * len(cached) if cached is not None else 0)
+        powers = np.full(size, base, dtype=np.uint64)
+        powers[0] = 1
+        cached = np.cumprod(powers, dtype=np.uint64)
+        _POWER_CACHE[int(base)] = cached
+    return cached[:count]
 
 
 def _token_hashes(texts: Sequence[str], char_mode: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +99,11 @@ def _token_hashes(texts: Sequence[str], char_mode: bool) -> tuple[np.ndarray, np
     after = np.concatenate((inside[1:], [False]))
     starts = np.flatnonzero(inside & ~before)
     ends = np.flatnonzero(inside & ~after) + 1
-    prefix = np.concatenate(([np.uint64(0)], np.cumsum(
-        data.astype(np.uint64) * _powers(_BASE, len(data)), dtype=np.uint64)))
+    weighted = data.astype(np.uint64)
+    np.multiply(weighted, _powers(_BASE, len(data)), out=weighted)
+    prefix = np.empty(len(data) + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(weighted, out=prefix[1:])
     inverse = _powers(_BASE_INV, len(data) + 1)
     tokens = (prefix[ends] - prefix[starts]) * inverse[starts]
     doc = np.cumsum(data == _NEWLINE)[starts]
