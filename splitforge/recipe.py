@@ -164,6 +164,10 @@ class MinHashConfig(_Model):
         "auto", description="auto: character shingles for CJK text, word shingles otherwise."
     )
     seed: int = Field(1, description="Seed of the permutations (datasketch.MinHash's seed).")
+    num_proc: int | None = Field(
+        None, ge=1, description="Processes for the signatures (default: all cores); used from "
+        "50,000 rows up. Results do not depend on it."
+    )
 
 
 class DedupConfig(_Model):

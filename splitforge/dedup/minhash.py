@@ -19,6 +19,10 @@ What the defaults catch: a copy with a fraction ``e`` of its words changed keeps
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from typing import ClassVar
 
 import numpy as np
@@ -122,6 +126,14 @@ def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray) -> n
     return out
 
 
+def _batch_signatures(texts: list[str], settings: dict) -> np.ndarray:
+    """Signatures of one batch; a top-level function so worker processes can run it."""
+    config = MinHashConfig(**settings)
+    a, b = permutations(config.num_perm, config.seed)
+    shingles = shingle_hashes(texts, config.ngram, config.char_ngram, config.unit)
+    return signatures(shingles.values, shingles.offsets, a, b)
+
+
 @DEDUPERS.register("minhash")
 class MinHashDeduper(Deduper):
     """Links rows whose estimated Jaccard similarity of shingles reaches the threshold."""
@@ -130,19 +142,23 @@ class MinHashDeduper(Deduper):
     reason = "near_duplicate"
     version: ClassVar[str] = "1"
     batch_rows: ClassVar[int] = 4096
+    parallel_above: ClassVar[int] = 50_000
 
     def __init__(self, config: MinHashConfig) -> None:
         self.config = config
 
     def signatures(self, texts: pa.ChunkedArray | pa.Array) -> np.ndarray:
-        """MinHash signatures of normalized texts, in batches."""
-        a, b = permutations(self.config.num_perm, self.config.seed)
-        parts = []
-        for start in range(0, len(texts), self.batch_rows):
-            batch = texts.slice(start, self.batch_rows).to_pylist()
-            shingles = shingle_hashes(batch, self.config.ngram, self.config.char_ngram,
-                                      self.config.unit)
-            parts.append(signatures(shingles.values, shingles.offsets, a, b))
+        """MinHash signatures of normalized texts, in batches, over ``num_proc`` processes."""
+        batches = (texts.slice(start, self.batch_rows).to_pylist()
+                   for start in range(0, len(texts), self.batch_rows))
+        settings = self.config.model_dump()
+        procs = self.config.num_proc or os.cpu_count() or 1
+        if procs > 1 and len(texts) >= self.parallel_above:
+            context = multiprocessing.get_context("spawn")  # fork is unsafe beside Arrow threads
+            with ProcessPoolExecutor(procs, mp_context=context) as pool:
+                parts = list(pool.map(_batch_signatures, batches, repeat(settings)))
+        else:
+            parts = [_batch_signatures(batch, settings) for batch in batches]
         if not parts:
             return np.zeros((0, self.config.num_perm), np.uint32)
         return np.concatenate(parts)

@@ -107,3 +107,12 @@ def test_exact_and_minhash_clusters_merge_and_dedup_is_idempotent():
     assert set(result.removed.column("sf_kept_id").to_pylist()) == {"r000"}
     again = deduplicate(result.kept.drop_columns([C.CLUSTER]), config)
     assert again.removed.num_rows == 0
+
+
+def test_signatures_do_not_depend_on_processes(monkeypatch):
+    texts = pa.array([normalize_text(f"{SENTENCE} number {i}") for i in range(300)])
+    one = MinHashDeduper(MinHashConfig(num_proc=1)).signatures(texts)
+    monkeypatch.setattr(MinHashDeduper, "parallel_above", 0)
+    monkeypatch.setattr(MinHashDeduper, "batch_rows", 64)
+    two = MinHashDeduper(MinHashConfig(num_proc=2)).signatures(texts)
+    assert np.array_equal(one, two)
