@@ -169,7 +169,8 @@ def dedup(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write.")],
     id_field: Annotated[str | None, typer.Option("--id", help="Id field (default: a content "
                                                   "hash).")] = None,
-    method: Annotated[str, typer.Option(help="Comma-separated: exact, minhash.")] = "exact,minhash",
+    method: Annotated[str, typer.Option(help="Comma-separated: exact, minhash, "
+                                        "semantic.")] = "exact,minhash",
     threshold: Annotated[float | None, typer.Option(help="MinHash Jaccard threshold.")] = None,
     keep: Annotated[str, typer.Option(help="earliest | longest | first-seen")] = "earliest",
     force: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,

@@ -99,8 +99,9 @@ def stage_versions(recipe: Recipe) -> dict[str, str]:
     versions = {"split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}
     if recipe.dedup.exact:
         versions["dedup.exact"] = DEDUPERS.get("exact").version
-    if recipe.dedup.minhash is not None:
-        versions["dedup.minhash"] = DEDUPERS.get("minhash").version
+    for name in ("minhash", "semantic"):
+        if getattr(recipe.dedup, name) is not None:
+            versions[f"dedup.{name}"] = DEDUPERS.get(name).version
     return versions
 
 
@@ -273,7 +274,7 @@ class DedupRunResult:
     stats: dict[str, Any]
 
 
-DEDUP_METHODS = ("exact", "minhash")
+DEDUP_METHODS = ("exact", "minhash", "semantic")
 
 
 def dedup_file(
@@ -284,6 +285,7 @@ def dedup_file(
     id_field: str | None = None,
     methods: tuple[str, ...] = DEDUP_METHODS,
     minhash: dict[str, Any] | None = None,
+    semantic: dict[str, Any] | None = None,
     keep: str = "earliest",
     force: bool = False,
     reporter: Reporter | None = None,
@@ -301,6 +303,7 @@ def dedup_file(
     config = DedupConfig.model_validate({
         "exact": "exact" in methods, "keep": keep,
         "minhash": (minhash or {}) if "minhash" in methods else None,
+        "semantic": (semantic or {}) if "semantic" in methods else None,
     })
     timed = _Timed(reporter or SilentReporter())
     target = Path(out)

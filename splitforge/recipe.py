@@ -170,6 +170,37 @@ class MinHashConfig(_Model):
     )
 
 
+class SemanticConfig(_Model):
+    """Semantic duplicates: cosine similarity of embeddings, neighbours found with faiss."""
+
+    threshold: float = Field(
+        0.92, gt=0, le=1, description="Cosine similarity at or above which two rows are "
+        "semantic duplicates."
+    )
+    embedder: Literal["tfidf", "sentence-transformers"] = Field(
+        "tfidf", description="tfidf: hashed word+character TF-IDF reduced by SVD (no model "
+        "needed). sentence-transformers: the local model at `model`."
+    )
+    model: str | None = Field(None, description="Folder of a local sentence-transformers model.")
+    dim: int = Field(256, ge=8, le=4096, description="SVD dimensions of the tfidf embedder.")
+    fit_rows: int = Field(20_000, ge=100, description="Rows sampled to fit the tfidf SVD.")
+    k: int = Field(10, ge=1, le=1000, description="Neighbours examined per row.")
+    exact_below: int = Field(
+        50_000, ge=0, description="Exact (flat) faiss search below this many rows, IVF above."
+    )
+    nprobe: int = Field(8, ge=1, description="IVF lists probed per query.")
+    device: Literal["auto", "cpu", "gpu"] = Field(
+        "auto", description="auto: a faiss GPU index when faiss sees a GPU, else CPU."
+    )
+
+    @model_validator(mode="after")
+    def _model_for_st(self) -> SemanticConfig:
+        if self.embedder == "sentence-transformers" and not self.model:
+            raise ValueError("embedder sentence-transformers needs model: the folder of a local "
+                             "model")
+        return self
+
+
 class DedupConfig(_Model):
     """Duplicate removal. A cluster's survivor is its earliest member, then the smallest id."""
 
@@ -179,6 +210,9 @@ class DedupConfig(_Model):
     )
     minhash: MinHashConfig | None = Field(
         None, description="Near duplicates by MinHash LSH; {} turns it on with the defaults."
+    )
+    semantic: SemanticConfig | None = Field(
+        None, description="Semantic duplicates by embedding similarity; {} for the defaults."
     )
     keep: Literal["earliest", "longest", "first-seen"] = Field(
         "earliest", description="Which member of a duplicate cluster survives: earliest (time, "

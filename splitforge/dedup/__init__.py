@@ -2,6 +2,7 @@ from splitforge.dedup.base import DEDUPERS, Deduper, DedupResult, Links, dedupli
 from splitforge.dedup.clusters import Clusters, UnionFind, survivors
 from splitforge.dedup.exact import ExactDeduper
 from splitforge.dedup.minhash import MinHashDeduper
+from splitforge.dedup.semantic import SemanticDeduper
 
 __all__ = [
     "DEDUPERS",
@@ -11,6 +12,7 @@ __all__ = [
     "ExactDeduper",
     "Links",
     "MinHashDeduper",
+    "SemanticDeduper",
     "UnionFind",
     "deduplicate",
     "survivors",

@@ -68,6 +68,8 @@ def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
         dedupers.append(DEDUPERS.get("exact")())
     if config.minhash is not None:
         dedupers.append(DEDUPERS.get("minhash")(config.minhash))
+    if config.semantic is not None:
+        dedupers.append(DEDUPERS.get("semantic")(config.semantic))
     return dedupers
 
 
