@@ -190,6 +190,55 @@ def speed(n: int, sample: int, config: MinHashConfig) -> None:
           f"{few / loop:,.0f} docs/s")
 
 
+PARAPHRASE = ALPACA.parents[1] / "paraphrase"
+
+
+def semantic_quality(threshold: float) -> None:
+    """Precision/recall of 'cosine >= threshold' against paraphrase labels (MRPC, STS-B >= 4)."""
+    from splitforge.embed import TfidfEmbedder
+
+    sets = []
+    mrpc = [json.loads(line) for line in (PARAPHRASE / "mrpc_test.jsonl").open()]
+    sets.append(("MRPC test (label 1)", mrpc, lambda r: r["label"] == 1))
+    with gzip.open(PARAPHRASE / "stsb_en_zh.jsonl.gz", "rt", encoding="utf-8") as handle:
+        stsb = [json.loads(line) for line in handle]
+    for lang in ("en", "zh"):
+        rows = [r for r in stsb if r["lang"] == lang and r["split"] == "test"]
+        sets.append((f"STS-B {lang} test (score >= 4)", rows, lambda r: r["score"] >= 4))
+    for name, rows, positive in sets:
+        texts = [r["sentence1"] for r in rows] + [r["sentence2"] for r in rows]
+        vectors = TfidfEmbedder(seed=0).fit(texts).embed(texts)
+        cos = (vectors[: len(rows)] * vectors[len(rows):]).sum(axis=1)
+        truth = np.array([positive(r) for r in rows])
+        flagged = cos >= threshold
+        precision = (flagged & truth).sum() / max(1, flagged.sum())
+        recall = (flagged & truth).sum() / max(1, truth.sum())
+        print(f"semantic tfidf @ {threshold}: {name}: {flagged.sum()} of {len(rows)} pairs "
+              f"flagged, precision {precision:.1%}, recall {recall:.1%} (of {truth.sum()} positives)")
+
+
+def semantic_speed(n: int, queries: int = 2000) -> None:
+    """Embedding + faiss self-kNN of n documents, and IVF recall@10 against exact search."""
+    from splitforge.embed import TfidfEmbedder, build_index
+
+    docs = synthetic(n, seed=1)
+    t = time.perf_counter()
+    vectors = TfidfEmbedder(seed=0).fit(docs).embed(docs)
+    embed_s = time.perf_counter() - t
+    t = time.perf_counter()
+    index, kind = build_index(vectors, exact_below=50_000)
+    _, approx = index.search(vectors, 10)
+    search_s = time.perf_counter() - t
+    flat, _ = build_index(vectors[:0], exact_below=10**9)
+    flat.add(vectors)
+    _, exact = flat.search(vectors[:queries], 10)
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx[:queries], exact,
+                                                                 strict=True)])
+    print(f"semantic: {n:,} docs embedded in {embed_s:.1f}s + {kind} self-kNN (k=10) in "
+          f"{search_s:.1f}s = {embed_s + search_s:.1f}s; recall@10 vs exact on {queries:,} "
+          f"queries {recall:.1%}; peak RSS {peak_mb():,.0f} MB")
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -200,6 +249,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=MinHashConfig().threshold)
     parser.add_argument("--ngram", type=int, default=MinHashConfig().ngram)
     parser.add_argument("--char-ngram", type=int, default=MinHashConfig().char_ngram)
+    parser.add_argument("--semantic-threshold", type=float, default=0.92)
     parser.add_argument("--speed-docs", type=int, default=100_000,
                         help="documents for the speed run (0 skips it)")
     parser.add_argument("--sample", type=int, default=20_000,
@@ -210,8 +260,10 @@ def main() -> None:
         t = time.perf_counter()
         quality(lang, args.rows, config)
         print(f"  ({time.perf_counter() - t:.1f}s, peak RSS {peak_mb():,.0f} MB)")
+    semantic_quality(args.semantic_threshold)
     if args.speed_docs:
         speed(args.speed_docs, args.sample, config)
+        semantic_speed(args.speed_docs)
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ class SemanticConfig(_Model):
     )
     model: str | None = Field(None, description="Folder of a local sentence-transformers model.")
     dim: int = Field(256, ge=8, le=4096, description="SVD dimensions of the tfidf embedder.")
-    fit_rows: int = Field(20_000, ge=100, description="Rows sampled to fit the tfidf SVD.")
+    fit_rows: int = Field(5_000, ge=100, description="Rows sampled to fit the tfidf SVD.")
     k: int = Field(10, ge=1, le=1000, description="Neighbours examined per row.")
     exact_below: int = Field(
         50_000, ge=0, description="Exact (flat) faiss search below this many rows, IVF above."

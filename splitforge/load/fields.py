@@ -1,15 +1,21 @@
 """Field mapping: the recipe's ``fields`` turn input columns into the ``sf_*`` columns.
 
-Every mapped field must be present and non-null in every row; timestamps must parse. Bad rows
-are found with vectorized masks, then either raise (naming file, line and field) or are rejected.
+Every mapped field must be present and non-null in every row, timestamps must parse and chat
+messages must be lists. Bad rows are found with vectorized masks over whole columns; Python only
+touches the bad rows themselves, to describe them. The columns are built with pyarrow.compute,
+chunk by chunk, so no string column is ever copied into one giant buffer.
 """
 
 from __future__ import annotations
 
+import base64
 import difflib
 import hashlib
+import json
 import string
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,28 +29,48 @@ from splitforge.errors import InputError
 from splitforge.fingerprint import canonical_json
 from splitforge.recipe import FieldsConfig, template_fields
 
+UTC_US = pa.timestamp("us", tz="UTC")
 _EPOCH_MS_ABOVE = 1e11  # epoch seconds stay below this until the year 5138
 _ROLE_KEYS = (("role", "content"), ("from", "value"))
+CONTENT_ID_LENGTH = 16
+
+# Columns a build writes. They are dropped when read, so a build's output can be fed back in;
+# any other ``sf_`` column is an error, since its name is reserved for splitforge.
+BUILD_COLUMNS = frozenset({
+    C.ID, C.TEXT, C.TIME, C.GROUP, C.LABEL, C.SOURCE, C.LINE, C.NORM, C.HASH, C.CLUSTER,
+    C.SPLIT, "sf_stage", "sf_reason", "sf_kept_id", "sf_kept", "sf_method", "sf_score",
+    "sf_cluster_size",
+})
 
 
 @dataclass
 class BadRows:
-    """Rows that break the mapping: index into the table, field and message of each."""
+    """Rows that break the mapping: index into the table, and the first bad field of each."""
 
     index: np.ndarray
     field: list[str]
-    detail: list[str]
     reason: list[str]
+    detail: list[str]
 
 
-def drop_own_columns(table: pa.Table) -> pa.Table:
-    """Drop ``sf_*`` columns: they are splitforge's own, so a build's output can be read again."""
+def reserved_columns(table: pa.Table, path: Path | str) -> pa.Table:
+    """Drop the columns a build writes; any other ``sf_`` column is an InputError."""
+    seen: set[str] = set()
+    for name in table.column_names:
+        if name in seen:
+            raise InputError(f"the column {name!r} appears twice; give each column its own name",
+                             path=path)
+        seen.add(name)
     own = [n for n in table.column_names if n.startswith(C.PREFIX)]
+    foreign = [n for n in own if n not in BUILD_COLUMNS]
+    if foreign:
+        raise InputError(f"column {foreign[0]!r}: names starting with '{C.PREFIX}' are reserved "
+                         f"for splitforge's own columns; rename it in the input", path=path)
     return table.drop_columns(own) if own else table
 
 
-def check_columns(table: pa.Table, fields: FieldsConfig, path: Path) -> None:
-    """Every mapped field is a column (``sf_*`` names are splitforge's own and cannot be mapped)."""
+def check_columns(table: pa.Table, fields: FieldsConfig, path: Path | str) -> None:
+    """Every mapped field is a column of the data (with a suggestion when one is misspelt)."""
     for name in fields.source_fields():
         if name.startswith(C.PREFIX):
             raise InputError(f"names starting with '{C.PREFIX}' are splitforge's own columns; map "
@@ -56,133 +82,271 @@ def check_columns(table: pa.Table, fields: FieldsConfig, path: Path) -> None:
                              f"{', '.join(table.column_names)}", path=path, field=name)
 
 
-def find_bad_rows(table: pa.Table, fields: FieldsConfig, times: pa.Array | None) -> BadRows:
-    """Rows where a mapped field is missing or null, or the timestamp does not parse."""
-    first_field = np.full(table.num_rows, "", dtype=object)
-    first_reason = np.full(table.num_rows, "", dtype=object)
-    bad = np.zeros(table.num_rows, dtype=bool)
+def find_bad_rows(
+    table: pa.Table,
+    fields: FieldsConfig,
+    times: pa.ChunkedArray | None,
+    messages: pa.ChunkedArray | None,
+) -> BadRows:
+    """Rows with a mapped field missing or null, a time that does not parse, or messages not a list.
 
-    def mark(mask: np.ndarray, name: str, reason: str) -> None:
-        new = mask & ~bad
+    ``times`` and ``messages`` are the parsed columns (null where parsing failed). Each bad row
+    is reported once, with the first bad field in the order of ``fields.source_fields()``.
+    """
+    n = table.num_rows
+    bad = np.zeros(n, dtype=bool)
+    first_field = np.full(n, "", dtype=object)
+    first_reason = np.full(n, "", dtype=object)
+
+    def mark(mask: pa.ChunkedArray | pa.Array, name: str, reason: str) -> None:
+        if not pc.any(mask).as_py():
+            return
+        new = np.asarray(mask, dtype=bool) & ~bad
         first_field[new] = name
         first_reason[new] = reason
         bad[new] = True
 
     for name in fields.source_fields():
-        mark(table.column(name).is_null().to_numpy(zero_copy_only=False), name, "missing_field")
+        column = table.column(name)
+        if column.null_count:
+            mark(pc.is_null(column), name, "missing_field")
     if times is not None and fields.time:
-        unparsed = times.is_null().to_numpy(zero_copy_only=False)
-        mark(unparsed, fields.time, "bad_timestamp")
+        mark(pc.and_(pc.is_null(times), pc.is_valid(table.column(fields.time))), fields.time,
+             "bad_timestamp")
+    if messages is not None and fields.messages:
+        mark(pc.and_(pc.is_null(messages), pc.is_valid(table.column(fields.messages))),
+             fields.messages, "bad_messages")
     index = np.flatnonzero(bad)
-    details = []
-    for i in index:
-        if first_reason[i] == "bad_timestamp":
-            value = table.column(fields.time)[int(i)].as_py()
-            details.append(f"cannot parse {value!r} as a timestamp (ISO 8601, a date, or epoch "
-                           f"seconds/milliseconds)")
-        else:
-            details.append("missing or null")
-    return BadRows(index, first_field[index].tolist(), details, first_reason[index].tolist())
+    details = [_describe(table, int(i), first_field[i], first_reason[i]) for i in index]
+    return BadRows(index, first_field[index].tolist(), first_reason[index].tolist(), details)
 
 
-def parse_times(column: pa.ChunkedArray) -> pa.Array:
+def _describe(table: pa.Table, row: int, name: str, reason: str) -> str:
+    if reason == "missing_field":
+        return "missing or null"
+    value = table.column(name)[row].as_py()
+    if reason == "bad_timestamp":
+        return (f"cannot parse {value!r} as a timestamp (ISO 8601, date, or epoch "
+                f"seconds/ms)")
+    shown = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
+    return f"expected a list of {{role, content}} or {{from, value}} messages, got {shown!r}"
+
+
+# -- time --------------------------------------------------------------------------------------
+
+
+def parse_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """UTC timestamps (microseconds) from ISO strings, dates, timestamps or epoch numbers.
 
+    Offsets are converted to UTC; naive times and dates are taken as UTC. Numbers are epoch
+    seconds, or epoch milliseconds when the column's largest absolute value is above 1e11.
     Values that do not parse become null; ``find_bad_rows`` reports them.
     """
-    array = column.combine_chunks()
-    utc = pa.timestamp("us", tz="UTC")
-    kind = array.type
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
     if pa.types.is_timestamp(kind):
         if kind.tz is None:
-            return pc.cast(pc.cast(array, pa.timestamp("us")), utc)
-        return pc.cast(array, utc)
+            return pc.cast(pc.cast(column, pa.timestamp("us"), safe=False), UTC_US)
+        return pc.cast(column, UTC_US, safe=False)
     if pa.types.is_date(kind):
-        return pc.cast(pc.cast(array, pa.timestamp("us")), utc)
+        return pc.cast(pc.cast(column, pa.timestamp("us")), UTC_US)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        values = pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False)
-        finite = values[np.isfinite(values)]
-        scale = 1e3 if len(finite) and np.abs(finite).max() > _EPOCH_MS_ABOVE else 1e6
-        micros = np.round(values * scale)
-        mask = ~np.isfinite(micros)
-        micros[mask] = 0
-        return pa.array(micros.astype(np.int64), utc, mask=mask)
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        parsed = pd.to_datetime(pd.Series(array.to_numpy(zero_copy_only=False)), utc=True,
-                                format="ISO8601", errors="coerce")
-        return pc.cast(pa.array(parsed), utc)
-    return pa.nulls(len(array), utc)
+        biggest = pc.max(pc.abs(pc.cast(column, pa.float64()))).as_py()
+        scale = 1_000 if biggest is not None and biggest > _EPOCH_MS_ABOVE else 1_000_000
+        return pa.chunked_array([_epoch_chunk(c, scale) for c in column.chunks], UTC_US)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(
+            kind):
+        return pa.chunked_array([_iso_chunk(c) for c in column.chunks], UTC_US)
+    return pa.chunked_array([pa.nulls(len(column), UTC_US)], UTC_US)
 
 
-def text_column(table: pa.Table, fields: FieldsConfig, path: Path) -> pa.Array:
+def _epoch_chunk(chunk: pa.Array, scale: int) -> pa.Array:
+    if pa.types.is_integer(chunk.type):
+        try:
+            micros = pc.multiply_checked(pc.cast(chunk, pa.int64()), scale)
+        except pa.ArrowInvalid:  # overflow: out of range for any timestamp
+            return pa.nulls(len(chunk), UTC_US)
+        return pc.cast(micros, UTC_US)
+    values = np.round(chunk.to_numpy(zero_copy_only=False).astype(np.float64) * scale)
+    invalid = ~np.isfinite(values) | (np.abs(values) > 9.2e18)
+    values[invalid] = 0
+    return pa.array(values.astype(np.int64), UTC_US, mask=invalid)
+
+
+def _iso_chunk(chunk: pa.Array) -> pa.Array:
+    strings = pd.Series(chunk.to_numpy(zero_copy_only=False), dtype=object)
+    parsed = pd.to_datetime(strings, utc=True, format="ISO8601", errors="coerce")
+    return pc.cast(pa.array(parsed, from_pandas=True), UTC_US, safe=False)
+
+
+# -- text --------------------------------------------------------------------------------------
+
+
+def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray | None = None,
+                ) -> pa.ChunkedArray:
     """``sf_text``: one field, a template over fields, or a flattened chat list."""
     if fields.messages:
-        return flatten_messages(table.column(fields.messages).combine_chunks(), path,
-                                fields.messages)
+        assert messages is not None
+        return flatten_messages(messages)
     template = fields.text or ""
     names = template_fields(template)
     if names == [template]:
-        return _as_text(table.column(template))
+        return as_text(table.column(template))
     parts: list[Any] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:
-            parts.append(pa.scalar(literal))
+            parts.append(pa.scalar(literal, pa.string()))
         if name is not None:
-            parts.append(_as_text(table.column(name)))
-    if not any(isinstance(p, pa.Array) for p in parts):
-        return pa.array([template] * table.num_rows, pa.string())
+            parts.append(as_text(table.column(name)))
+    if len(parts) == 1:
+        return parts[0]
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.Array:
-    array = column.combine_chunks()
-    if pa.types.is_string(array.type):
-        return array
-    try:
-        return pc.cast(array, pa.string())
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-        return pa.array([canonical_json(v) if v is not None else None for v in array.to_pylist()],
-                        pa.string())
+def as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as ``string``: numbers and booleans cast (``1``, ``2.5``), nested values as JSON."""
+    kind = column.type
+    if pa.types.is_string(kind):
+        return column
+    if pa.types.is_dictionary(kind):
+        return as_text(column.cast(kind.value_type))
+    if (pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_integer(
+            kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_decimal(kind) or pa.types.is_null(kind)):
+        return pc.cast(column, pa.string())
+    chunks = []
+    for chunk in column.chunks:
+        try:
+            chunks.append(pc.cast(chunk, pa.string()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            chunks.append(pa.array([None if v is None else to_json(v) for v in chunk.to_pylist()],
+                                   pa.string()))
+    return pa.chunked_array(chunks, pa.string())
 
 
-def flatten_messages(array: pa.Array, path: Path, name: str) -> pa.Array:
-    """A chat list of {role, content} or {from, value} as ``role: content`` lines."""
-    kind = array.type
-    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not pa.types.is_struct(
-            kind.value_type):
+# -- chat messages -----------------------------------------------------------------------------
+
+
+def parse_messages(column: pa.ChunkedArray, path: Path | str, name: str) -> pa.ChunkedArray:
+    """The messages field as a list of structs; rows that hold no list become null.
+
+    A column of lists is used as it is. A column of strings (what a field with mixed types, such as
+    a list here and a string there, falls back to) is parsed row by row as JSON.
+    """
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = []
+        for value in column.to_pylist():
+            try:
+                parsed = json.loads(value) if value is not None else None
+            except json.JSONDecodeError:
+                parsed = None
+            values.append(parsed if isinstance(parsed, list) else None)
+        try:
+            column = pa.chunked_array([pa.array(values)])
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise InputError(f"the chat messages do not share one shape: {exc}", path=path,
+                             field=name) from None
+        kind = column.type
+    if pa.types.is_null(kind):
+        return column
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not (
+            pa.types.is_struct(kind.value_type) or pa.types.is_null(kind.value_type)):
         raise InputError(f"expected a list of {{role, content}} or {{from, value}} objects, got "
                          f"{kind}", path=path, field=name)
-    keys = [f.name for f in kind.value_type]
-    pair = next(((r, c) for r, c in _ROLE_KEYS if r in keys and c in keys), None)
-    if pair is None:
-        raise InputError(f"chat messages need role/content or from/value keys, found "
-                         f"{', '.join(keys)}", path=path, field=name)
+    if pa.types.is_struct(kind.value_type):
+        keys = [f.name for f in kind.value_type]
+        if not any(r in keys and c in keys for r, c in _ROLE_KEYS):
+            raise InputError(f"chat messages need role/content or from/value keys, found "
+                             f"{', '.join(keys)}", path=path, field=name)
+    return column
+
+
+def flatten_messages(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A chat list of {role, content} or {from, value} as ``role: content`` lines."""
+    return pa.chunked_array([_flatten_chunk(c) for c in column.chunks], pa.string())
+
+
+def _flatten_chunk(array: pa.Array) -> pa.Array:
+    if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
+        return pa.array([""] * len(array), pa.string())
+    keys = [f.name for f in array.type.value_type]
     flat = pc.list_flatten(array)
-    role = _as_text(pa.chunked_array([pc.struct_field(flat, pair[0])])).fill_null("")
-    content = _as_text(pa.chunked_array([pc.struct_field(flat, pair[1])])).fill_null("")
+    roles = [_struct_text(flat, r) for r, _ in _ROLE_KEYS if r in keys]
+    contents = [_struct_text(flat, c) for _, c in _ROLE_KEYS if c in keys]
+    role = pc.coalesce(*roles, pa.scalar("", pa.string()))
+    content = pc.coalesce(*contents, pa.scalar("", pa.string()))
     lines = pc.binary_join_element_wise(role, content, ": ")
     offsets = pc.subtract(array.offsets, array.offsets[0])
-    nested = pa.ListArray.from_arrays(offsets, lines)
+    if pa.types.is_large_list(array.type):
+        nested = pa.LargeListArray.from_arrays(offsets, lines)
+    else:
+        nested = pa.ListArray.from_arrays(offsets, lines)
     return pc.binary_join(nested, "\n").fill_null("")
 
 
-def content_ids(table: pa.Table) -> list[str]:
-    """Stable ids from each record's canonical JSON (first 16 hex of its sha256)."""
-    return [hashlib.sha256(canonical_json(r).encode("utf-8")).hexdigest()[:16]
-            for r in table.to_pylist()]
+def _struct_text(flat: pa.Array, key: str) -> pa.Array:
+    return as_text(pa.chunked_array([pc.struct_field(flat, key)])).combine_chunks()
 
 
-def unique_content_ids(ids: list[str]) -> list[str]:
-    """Identical records get ``-2``, ``-3``... so ids stay unique (their order cannot matter)."""
+# -- ids, groups, labels -----------------------------------------------------------------------
+
+
+def content_ids(table: pa.Table) -> pa.Array:
+    """Stable ids: the first 16 hex of the sha256 of each record's canonical JSON.
+
+    Null fields are left out of the record first, so a row's id does not change when another
+    row of the file brings a new field (which makes the field null in every other row).
+    """
+    out: list[str] = []
+    for batch in table.to_batches(max_chunksize=65_536):
+        for record in batch.to_pylist():
+            record = {k: v for k, v in record.items() if v is not None}
+            out.append(hashlib.sha256(to_json(record).encode("utf-8")).hexdigest()[
+                :CONTENT_ID_LENGTH])
+    return pa.array(out, pa.string())
+
+
+def unique_content_ids(ids: pa.ChunkedArray) -> pa.Array:
+    """Identical records get ``-2``, ``-3``... so ids stay unique.
+
+    Identical records are interchangeable, so which copy gets which suffix cannot change the data.
+    """
+    values = ids.to_pylist()
+    if len(set(values)) == len(values):
+        return ids.combine_chunks()
     seen: dict[str, int] = {}
     out = []
-    for value in ids:
+    for value in values:
         count = seen.get(value, 0) + 1
         seen[value] = count
         out.append(value if count == 1 else f"{value}-{count}")
-    return out
+    return pa.array(out, pa.string())
 
 
-def as_string(column: pa.ChunkedArray) -> pa.Array:
-    """A column cast to text (ids, groups, labels)."""
-    return _as_text(column)
+def to_json(value: Any) -> str:
+    """Canonical JSON of a record; bytes, decimals and times are spelled out as text first."""
+    try:
+        return canonical_json(value)
+    except (TypeError, ValueError):
+        return canonical_json(_jsonable(value))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    if isinstance(value, Decimal | time):
+        return str(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

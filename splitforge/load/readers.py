@@ -2,13 +2,16 @@
 
 JSON Lines go through ``pyarrow.json`` (multi-threaded C++). Only when that fails is the file
 read again line by line in Python, to name the exact bad line or, with ``on_error: skip``, to drop
-it; the good lines are then parsed by pyarrow again so that types are inferred the same way.
+it; the good lines are then parsed by pyarrow again so that types are inferred the same way. Every
+reader keeps the user's values as written: strings that look like dates stay strings.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -27,63 +30,68 @@ from splitforge.errors import InputError
 FORMATS = ("jsonl", "json", "csv", "parquet", "datasets")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
                ".parquet": "parquet"}
-_BLOCK = 32 << 20
-_RAW_LIMIT = 2000
-_SCAN = 64 << 20
+_GZIP_OK = ("jsonl", "json", "csv")
+SUPPORTED = ".jsonl, .ndjson, .json, .csv (each optionally .gz), .parquet, or a datasets folder"
+_BLOCK = 32 << 20          # pyarrow block: a JSON line must fit in one, so it is retried larger
+_MAX_BLOCK = 1 << 30
+_SCAN = 64 << 20           # bytes per chunk when scanning a file for line numbers and UTF-8
 
 
 @dataclass
 class ReadResult:
-    """Records of one source, the 1-based line (or record number) of each, and rejected lines."""
+    """Records of one source, the 1-based line (or record number) of each, and rejected lines.
+
+    ``sha256`` is filled when the reader hashed the file's bytes on the way (saves a second read).
+    """
 
     table: pa.Table
     lines: np.ndarray
     rejected: list[dict[str, Any]] = field(default_factory=list)
     rows_read: int = 0
+    format: str = ""
+    sha256: str | None = None
 
 
 def detect_format(path: Path, declared: str) -> str:
-    """The format of a source: declared, a datasets folder, or from the file extension."""
+    """The format of a source: the declared one, a datasets folder, or from the file extension."""
+    if path.is_dir():
+        if declared not in ("auto", "datasets"):
+            raise InputError(f"is a folder, but sources[].format is {declared}; a folder must be "
+                             f"a datasets folder (save_to_disk)", path=path)
+        return "datasets"
+    if declared == "datasets":
+        raise InputError("sources[].format is datasets, but this is a file, not a folder "
+                         "written by save_to_disk", path=path)
     if declared != "auto":
         return declared
-    if path.is_dir():
-        return "datasets"
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] == ".gz":
+    gzipped = bool(suffixes) and suffixes[-1] == ".gz"
+    if gzipped:
         suffixes = suffixes[:-1]
     fmt = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
-    if fmt is None:
-        raise InputError(
-            "cannot tell the format from the extension; supported: .jsonl, .ndjson, .json, .csv "
-            "(each optionally .gz), .parquet, or a datasets folder; or set sources[].format",
-            path=path,
-        )
+    if fmt is None or (gzipped and fmt not in _GZIP_OK):
+        raise InputError(f"cannot tell the format from the extension; supported: {SUPPORTED}; "
+                         f"or set sources[].format", path=path)
     return fmt
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.suffix.lower() == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read the file: {exc}", path=path) from None
-
-
-def read_source(path: Path, fmt: str, on_error: str, split: str | None = None) -> ReadResult:
-    """Read one source of the given format."""
+def read_source(path: Path, fmt: str, on_error: str, split: str | None = None,
+                declared: str = "auto") -> ReadResult:
+    """Read one source of the given format (``on_error`` is ``fail`` or ``skip``)."""
     if fmt == "jsonl":
-        return read_jsonl(path, on_error)
-    if fmt == "json":
-        return read_json(path)
-    if fmt == "csv":
-        return read_csv(path)
-    if fmt == "parquet":
-        return _numbered(_read_parquet(path))
-    if fmt == "datasets":
-        return _numbered(read_datasets(path, split))
-    raise InputError(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}", path=path)
+        result = read_jsonl(path, on_error)
+    elif fmt == "json":
+        result = read_json(path, on_error, allow_lines=declared == "auto")
+    elif fmt == "csv":
+        result = read_csv(path, on_error)
+    elif fmt == "parquet":
+        result = _numbered(read_parquet(path))
+    elif fmt == "datasets":
+        result = _numbered(read_datasets(path, split))
+    else:
+        raise InputError(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}", path=path)
+    result.format = result.format or fmt
+    return result
 
 
 def _numbered(table: pa.Table) -> ReadResult:
@@ -91,31 +99,54 @@ def _numbered(table: pa.Table) -> ReadResult:
                       rows_read=table.num_rows)
 
 
+def _gzipped(path: Path) -> bool:
+    return path.suffix.lower() == ".gz"
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if _gzipped(path):
+            with gzip.open(path, "rb") as handle:
+                return handle.read()
+        return path.read_bytes()
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read the file: {exc}", path=path) from None
+
+
+def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1)
+    return InputError(f"not valid UTF-8 at byte {column} of the line ({exc.reason}); save the file "
+                      f"as UTF-8", path=path, line=line)
+
+
+# -- JSON Lines --------------------------------------------------------------------------------
+
+
 def read_jsonl(path: Path, on_error: str) -> ReadResult:
-    """JSON Lines: fast pyarrow parse; a Python pass finds bad lines only when that fails.
+    """JSON Lines: a fast pyarrow parse; a Python pass finds bad lines only when that fails.
 
     The fast path streams the file (it is never held whole as Python bytes), so memory follows
-    the parsed table.
+    the parsed table. A scan of the raw bytes then checks UTF-8 (pyarrow does not), numbers the
+    lines and, for a plain file, hashes it.
     """
     try:
         table = _pyarrow_json(path)
-        fast_ok = True
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        fast_ok = False
-    except OSError as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        table = None
+    except (OSError, EOFError) as exc:
         raise InputError(f"cannot read the file: {exc}", path=path) from None
-    if fast_ok and _valid_utf8(path):
-        lines = _object_lines(path)
-        if table.num_rows == len(lines):
-            return ReadResult(table, lines, rows_read=len(lines))
-    return _read_jsonl_slow(path, _read_bytes(path), on_error)
+    if table is not None:
+        scan = _scan(path)
+        if scan.utf8 and len(scan.lines) == table.num_rows:
+            return ReadResult(table, scan.lines, rows_read=table.num_rows, sha256=scan.sha256)
+    return _read_jsonl_slow(path, on_error)
 
 
 def _stream(source: Path | bytes) -> pa.NativeFile:
     if isinstance(source, bytes):
         return pa.BufferReader(source)
-    compression = "gzip" if source.suffix.lower() == ".gz" else None
-    return pa.input_stream(str(source), compression=compression)
+    return pa.input_stream(str(source), compression="gzip" if _gzipped(source) else None)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
@@ -124,35 +155,104 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _pyarrow_json(path: Path | bytes) -> pa.Table:
+@dataclass
+class _Scan:
+    lines: np.ndarray
+    utf8: bool
+    sha256: str | None
+
+
+def _scan(path: Path) -> _Scan:
+    """One pass over a JSON Lines file: UTF-8 check, the lines that hold an object, and sha256.
+
+    Called after pyarrow parsed the file, so every non-blank line holds an object and so has a
+    ``{``; blank lines have none. Line numbers therefore come from the positions of newlines and
+    braces, with no Python loop over lines. The hash is of the file's bytes, so only for a file
+    that is not compressed (the stream is decompressed).
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    digest = None if _gzipped(path) else hashlib.sha256()
+    found: list[np.ndarray] = []
+    line_base, utf8 = 0, True
+    for data in _chunks(path):
+        if digest is not None:
+            digest.update(data)
+        if utf8:
+            try:
+                decoder.decode(data)
+            except UnicodeDecodeError:
+                utf8 = False
+                if digest is None:
+                    break
+        chunk = np.frombuffer(data, dtype=np.uint8)
+        newlines = np.flatnonzero(chunk == 10)
+        braces = np.flatnonzero(chunk == 123)
+        if len(braces):
+            found.append(_distinct_sorted(np.searchsorted(newlines, braces)) + line_base)
+        line_base += len(newlines)
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    lines = np.zeros(0, dtype=np.int64)
+    if found:
+        # A line that spans two chunks shows up in both; the values are sorted, so diff dedupes.
+        lines = (_distinct_sorted(np.concatenate(found)) + 1).astype(np.int64)
+    return _Scan(lines, utf8, digest.hexdigest() if digest is not None else None)
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    keep = np.empty(len(values), dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _pyarrow_json(source: Path | bytes) -> pa.Table:
     """Parse JSON Lines with pyarrow, keeping strings that look like timestamps as strings.
 
     Arrow's JSON reader turns ISO 8601 strings into naive UTC timestamps, which would change the
     user's original fields. The schema is inferred from the first line; fields it shows as
     timestamps are then read as strings, and in the rare case a later field still comes out as a
-    timestamp, the whole file is read again with an explicit schema.
+    timestamp, the whole file is read again with an explicit schema. A line longer than the block
+    is retried with a larger block.
     """
-    options = pjson.ReadOptions(block_size=_BLOCK)
-    with _stream(path) as stream:
+    block = _BLOCK
+    while True:
+        try:
+            return _pyarrow_json_once(source, block)
+        except pa.ArrowInvalid as exc:
+            if "straddl" not in str(exc) or block >= _MAX_BLOCK:
+                raise
+            block *= 4
+
+
+def _pyarrow_json_once(source: Path | bytes, block: int) -> pa.Table:
+    options = pjson.ReadOptions(block_size=block)
+    with _stream(source) as stream:
         head = stream.read(1 << 20)
-    head_end = head.find(b"\n")
-    head = head[: head_end if head_end > 0 else len(head)]
+    head = head.lstrip()
+    end = head.find(b"\n")
+    head = head[: end if end > 0 else len(head)]
     parse = None
     if head.strip():
         probe = pjson.read_json(io.BytesIO(head), read_options=options).schema
-        strings = [f.with_type(_timestamps_as_strings(f.type)) for f in probe]
-        changed = [f for f, old in zip(strings, probe, strict=True) if not f.type.equals(old.type)]
+        changed = [f.with_type(_timestamps_as_strings(f.type)) for f in probe]
+        changed = [f for f, old in zip(changed, probe, strict=True) if not f.type.equals(old.type)]
         if changed:
             parse = pjson.ParseOptions(explicit_schema=pa.schema(changed),
                                        unexpected_field_behavior="infer")
-    with _stream(path) as stream:
+    with _stream(source) as stream:
         table = pjson.read_json(stream, read_options=options, parse_options=parse)
     schema = pa.schema([f.with_type(_timestamps_as_strings(f.type)) for f in table.schema])
     if schema.equals(table.schema):
         return table
     del table
     parse = pjson.ParseOptions(explicit_schema=schema)
-    with _stream(path) as stream:
+    with _stream(source) as stream:
         return pjson.read_json(stream, read_options=options, parse_options=parse)
 
 
@@ -166,40 +266,10 @@ def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
-def _object_lines(path: Path) -> np.ndarray:
-    """1-based numbers of the lines holding a JSON object (those with a '{'), in bounded memory.
-
-    Called only after pyarrow parsed every non-blank line as an object, so each such line has a
-    brace and blank lines have none.
-    """
-    found = []
-    line_base = 0
-    for data in _chunks(path):
-        chunk = np.frombuffer(data, dtype=np.uint8)
-        newlines = np.flatnonzero(chunk == 10)
-        braces = np.flatnonzero(chunk == 123)
-        if len(braces):
-            found.append(np.unique(np.searchsorted(newlines, braces)) + line_base)
-        line_base += len(newlines)
-    if not found:
-        return np.zeros(0, dtype=np.int64)
-    # A line that spans two chunks is counted once.
-    return (np.unique(np.concatenate(found)) + 1).astype(np.int64)
-
-
-def _valid_utf8(path: Path) -> bool:
-    """Whether the file is UTF-8 (pyarrow's JSON reader does not check), in bounded memory."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        for chunk in _chunks(path):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _read_jsonl_slow(path: Path, data: bytes, on_error: str) -> ReadResult:
+def _read_jsonl_slow(path: Path, on_error: str) -> ReadResult:
+    """Line by line: name (fail) or reject (skip) each bad line, then parse the good ones."""
+    data = _read_bytes(path)
+    digest = None if _gzipped(path) else hashlib.sha256(data).hexdigest()
     good: list[bytes] = []
     lines: list[int] = []
     rejected: list[dict[str, Any]] = []
@@ -214,102 +284,217 @@ def _read_jsonl_slow(path: Path, data: bytes, on_error: str) -> ReadResult:
             lines.append(number)
             continue
         if on_error != "skip":
-            raise InputError(problem, path=path, line=number)
-        rejected.append({"line": number, "reason": "invalid_json", "field": None,
-                         "detail": problem,
-                         "raw": raw.decode("utf-8", "replace")[:_RAW_LIMIT]})
-    table = _parse_lines(path, good)
-    return ReadResult(table, np.array(lines, dtype=np.int64), rejected, rows_read)
+            raise InputError(problem[1], path=path, line=number)
+        rejected.append({"line": number, "reason": problem[0], "field": None,
+                         "detail": problem[1],
+                         "raw": raw.rstrip(b"\r").decode("utf-8", "replace")})
+    del data
+    table = _parse_lines(good)
+    return ReadResult(table, np.array(lines, dtype=np.int64), rejected, rows_read,
+                      sha256=digest)
 
 
-def _json_line_problem(raw: bytes) -> str | None:
+def _json_line_problem(raw: bytes) -> tuple[str, str] | None:
+    """``(reason, message)`` of a line that is not one UTF-8 JSON object, else None."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"not valid UTF-8 (byte {exc.start} of the line); save the file as UTF-8"
+        return "invalid_utf8", (f"not valid UTF-8 at byte {exc.start} of the line ({exc.reason}); "
+                                f"save the file as UTF-8")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        return f"invalid JSON: {exc.msg} at column {exc.colno}"
+        return "invalid_json", f"invalid JSON: {_json_msg(exc)}"
     if not isinstance(value, dict):
-        return f"expected a JSON object, got {type(value).__name__}"
+        return "not_an_object", f"expected a JSON object, got {_json_kind(value)}"
     return None
 
 
-def _parse_lines(path: Path, lines: list[bytes]) -> pa.Table:
-    """Parse known-good JSON lines with pyarrow; mixed-type fields fall back to text."""
+def _json_kind(value: Any) -> str:
+    kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _json_msg(exc: json.JSONDecodeError) -> str:
+    return f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+
+
+def _parse_lines(lines: list[bytes]) -> pa.Table:
+    """Parse known-good JSON lines with pyarrow; fields with mixed types fall back to text."""
     if not lines:
         return pa.table({})
     try:
         return _pyarrow_json(b"\n".join(lines))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        records = [json.loads(line) for line in lines]
-        return records_to_table(records)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return records_to_table([json.loads(line) for line in lines])
 
 
 def records_to_table(records: list[dict[str, Any]]) -> pa.Table:
-    """Build a table from dicts; a field whose values have mixed types is kept as JSON text."""
-    try:
-        return pa.Table.from_pylist(records)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
+    """Build a table from dicts, one column per key of any record.
+
+    A field whose values have mixed types (a number here, a string there) becomes text: strings
+    as they are, other values as JSON. Keys missing from a record are null.
+    """
     names = list(dict.fromkeys(k for r in records for k in r))
     columns = {}
     for name in names:
         values = [r.get(name) for r in records]
         try:
             columns[name] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             columns[name] = pa.array(
                 [v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False)
                  for v in values], pa.string())
+    if not columns:
+        return pa.table({})
     return pa.table(columns)
 
 
-def read_json(path: Path) -> ReadResult:
-    """A JSON document: a list of objects, or an object holding exactly one such list."""
+# -- JSON --------------------------------------------------------------------------------------
+
+
+def read_json(path: Path, on_error: str, allow_lines: bool = True) -> ReadResult:
+    """A JSON document: a list of objects, or an object holding exactly one such list.
+
+    A ``.json`` file that is really JSON Lines (one object per line, a common naming slip) is read
+    as JSON Lines when the format was not set explicitly.
+    """
     data = _read_bytes(path)
+    digest = None if _gzipped(path) else hashlib.sha256(data).hexdigest()
     try:
-        value = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8",
-                         path=path) from None
+        raise _not_utf8(path, data, exc) from None
+    try:
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg} at column {exc.colno}", path=path,
+        if allow_lines and exc.msg == "Extra data" and _looks_like_lines(text):
+            result = read_jsonl(path, on_error)
+            result.format = "jsonl"
+            return result
+        raise InputError(f"invalid JSON: {_json_msg(exc)}", path=path,
                          line=exc.lineno) from None
+    del text, data
     if isinstance(value, dict):
         lists = [k for k, v in value.items() if isinstance(v, list)]
         if len(lists) != 1:
-            raise InputError("expected a list of records, or an object holding exactly one list "
-                             f"of records; found lists under {lists or 'no key'}", path=path)
+            found = ", ".join(repr(k) for k in lists) if lists else "none"
+            raise InputError(f"expected a list of records, or an object holding exactly one list "
+                             f"of records (such as {{\"data\": [...]}}); lists found: {found}",
+                             path=path)
         value = value[lists[0]]
     if not isinstance(value, list):
-        raise InputError(f"expected a list of records, got {type(value).__name__}", path=path)
-    for i, record in enumerate(value, start=1):
-        if not isinstance(record, dict):
-            raise InputError(f"record {i}: expected a JSON object, got {type(record).__name__}",
-                             path=path)
-    return _numbered(records_to_table(value))
+        raise InputError(f"expected a list of records, got {_json_kind(value)}", path=path)
+    records, numbers, rejected = [], [], []
+    for number, record in enumerate(value, start=1):
+        if isinstance(record, dict):
+            records.append(record)
+            numbers.append(number)
+            continue
+        detail = f"record {number}: expected a JSON object, got {_json_kind(record)}"
+        if on_error != "skip":
+            raise InputError(detail, path=path, line=number)
+        rejected.append({"line": number, "reason": "not_an_object", "field": None,
+                         "detail": detail, "raw": json.dumps(record, ensure_ascii=False)})
+    return ReadResult(records_to_table(records), np.array(numbers, dtype=np.int64), rejected,
+                      rows_read=len(value), sha256=digest)
 
 
-def read_csv(path: Path) -> ReadResult:
-    """CSV with a header row; line numbers count the header as line 1."""
+def _looks_like_lines(text: str) -> bool:
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        return isinstance(json.loads(first), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+
+
+def read_csv(path: Path, on_error: str) -> ReadResult:
+    """CSV with a header row; line 1 is the header, so the first record is on line 2.
+
+    Values may hold quoted newlines. Strings that look like dates stay strings. A row with the
+    wrong number of fields stops the read (``fail``) or is rejected (``skip``).
+    """
     data = _read_bytes(path)
+    digest = None if _gzipped(path) else hashlib.sha256(data).hexdigest()
     try:
-        data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError("not valid UTF-8; save the file as UTF-8", path=path, line=line) from None
+        raise _not_utf8(path, data, exc) from None
+    if not text.strip():
+        return ReadResult(pa.table({}), np.zeros(0, dtype=np.int64), sha256=digest)
     try:
-        table = pcsv.read_csv(io.BytesIO(data), read_options=pcsv.ReadOptions(block_size=_BLOCK))
+        table: pa.Table | None = _pyarrow_csv(data, skip_invalid=False)
     except pa.ArrowInvalid as exc:
-        raise InputError(f"malformed CSV: {exc}", path=path) from None
-    # Quoted fields may hold newlines, so record numbers stand in for line numbers past the header.
-    return ReadResult(table, np.arange(2, table.num_rows + 2, dtype=np.int64),
-                      rows_read=table.num_rows)
+        if "Expected" not in str(exc) or "columns" not in str(exc):
+            raise InputError(f"malformed CSV: {exc}", path=path) from None
+        table = None
+    if table is not None and _physical_lines(data) == table.num_rows + 1:
+        lines = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        return ReadResult(table, lines, rows_read=table.num_rows, sha256=digest)
+    # Blank lines, quoted newlines or malformed rows: the csv module tells which line is which.
+    layout = _csv_layout(text)
+    width, records = layout[0][2], layout[1:]
+    bad = [(start, end, n) for start, end, n in records if n != width]
+    if bad and on_error != "skip":
+        start, _, n = bad[0]
+        raise InputError(f"malformed CSV row: expected {width} fields (as in the header), got {n}",
+                         path=path, line=start)
+    rejected = []
+    if bad:
+        physical = text.splitlines()
+        rejected = [{"line": start, "reason": "malformed_row", "field": None,
+                     "detail": f"expected {width} fields (as in the header), got {n}",
+                     "raw": "\n".join(physical[start - 1:end])} for start, end, n in bad]
+    if table is None:
+        try:
+            table = _pyarrow_csv(data, skip_invalid=True)
+        except pa.ArrowInvalid as exc:
+            raise InputError(f"malformed CSV: {exc}", path=path) from None
+    lines = np.array([start for start, _, n in records if n == width], dtype=np.int64)
+    if len(lines) != table.num_rows:
+        raise InputError(f"malformed CSV: found {len(lines)} records but pyarrow read "
+                         f"{table.num_rows}; check the quoting", path=path)
+    return ReadResult(table, lines, rejected, rows_read=len(records), sha256=digest)
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def _pyarrow_csv(data: bytes, skip_invalid: bool) -> pa.Table:
+    parse = pcsv.ParseOptions(newlines_in_values=True,
+                              invalid_row_handler=(lambda _row: "skip") if skip_invalid else None)
+    read = pcsv.ReadOptions(block_size=_BLOCK)
+    table = pcsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse)
+    temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
+    if not temporal:
+        return table
+    convert = pcsv.ConvertOptions(column_types=temporal)
+    return pcsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse,
+                         convert_options=convert)
+
+
+def _physical_lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _csv_layout(text: str) -> list[tuple[int, int, int]]:
+    """``(first line, last line, number of fields)`` of the header and each record."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    out = []
+    previous = 0
+    for row in reader:
+        start, previous = previous + 1, reader.line_num
+        if row:
+            out.append((start, reader.line_num, len(row)))
+    return out
+
+
+# -- Parquet and datasets ----------------------------------------------------------------------
+
+
+def read_parquet(path: Path) -> pa.Table:
+    """A Parquet file."""
     try:
         return pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -323,7 +508,8 @@ def read_datasets(path: Path, split: str | None) -> pa.Table:
     try:
         loaded = datasets.load_from_disk(str(path))
     except (FileNotFoundError, ValueError, OSError) as exc:
-        raise InputError(f"not a datasets folder (save_to_disk): {exc}", path=path) from None
+        raise InputError(f"not a datasets folder (one written by save_to_disk): {exc}",
+                         path=path) from None
     if isinstance(loaded, datasets.DatasetDict):
         names = sorted(loaded)
         if split is None:
@@ -335,4 +521,4 @@ def read_datasets(path: Path, split: str | None) -> pa.Table:
     elif split is not None:
         raise InputError(f"sources[].split is {split!r}, but this folder holds a single dataset",
                          path=path)
-    return loaded.data.table.combine_chunks()
+    return loaded.data.table

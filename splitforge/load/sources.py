@@ -1,4 +1,10 @@
-"""Load every source of a recipe into one table with the ``sf_*`` columns."""
+"""Load every source of a recipe into one table with the ``sf_*`` columns.
+
+Each source is read, its bad rows raise (``on_error: fail``) or are rejected (``skip``), and the
+role columns are added: ``sf_id``, ``sf_text``, ``sf_time``, ``sf_group``, ``sf_label``,
+``sf_source`` and ``sf_line``. The original fields stay as they were read. Ids must be unique
+across all sources; content-hash ids of identical records get ``-2``, ``-3``... suffixes.
+"""
 
 from __future__ import annotations
 
@@ -12,36 +18,45 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.errors import InputError
-from splitforge.fingerprint import canonical_json
+from splitforge.fingerprint import sha256_path
 from splitforge.load.fields import (
-    as_string,
+    as_text,
     check_columns,
     content_ids,
-    drop_own_columns,
     find_bad_rows,
+    parse_messages,
     parse_times,
+    reserved_columns,
     text_column,
+    to_json,
     unique_content_ids,
 )
-from splitforge.load.readers import detect_format, read_source
+from splitforge.load.readers import ReadResult, detect_format, read_source
 from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path
-
-_RAW_LIMIT = 2000
 
 
 @dataclass(frozen=True)
 class SourceInfo:
-    """What was read from one source."""
+    """What was read from one source.
+
+    ``rows_read`` counts every record found, bad ones included; ``rows_rejected`` those dropped
+    by ``on_error: skip``.
+    """
 
     path: str
     format: str
+    sha256: str
     rows_read: int
     rows_rejected: int
 
 
 @dataclass
 class LoadResult:
-    """All sources as one table, what each source gave, and the rejected rows."""
+    """All sources as one table, what each source gave, and the rejected rows.
+
+    Each rejected row is ``{"source", "line", "reason", "field", "detail", "raw"}``, sorted by
+    source (in recipe order), then line.
+    """
 
     table: pa.Table
     sources: list[SourceInfo]
@@ -49,17 +64,22 @@ class LoadResult:
 
 
 def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Path) -> LoadResult:
-    """Read and map every source; ids must be unique across all of them."""
+    """Read and map every source (paths relative to ``base_dir``); ids must be unique across all.
+
+    Raises:
+        InputError: a missing or unreadable source, a bad row under ``on_error: fail``, a mapped
+            field that is not in the data, or an id that appears twice.
+    """
     tables, infos, rejected = [], [], []
     for source in sources:
         table, info, bad = load_source(source, fields, base_dir)
         tables.append(table)
         infos.append(info)
         rejected.extend(bad)
-    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    table = _concat(tables, [s.path for s in sources])
     if fields.id is None:
-        ids = unique_content_ids(table.column(C.ID).to_pylist())
-        table = table.set_column(table.column_names.index(C.ID), C.ID, pa.array(ids, pa.string()))
+        table = table.set_column(table.column_names.index(C.ID), C.ID,
+                                 unique_content_ids(table.column(C.ID)))
     else:
         _check_unique_ids(table)
     return LoadResult(table, infos, rejected)
@@ -68,64 +88,113 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
 def load_source(
     source: SourceConfig, fields: FieldsConfig, base_dir: Path
 ) -> tuple[pa.Table, SourceInfo, list[dict[str, Any]]]:
-    """Read one source, reject or raise on bad rows, and add the ``sf_*`` columns."""
+    """Read one source, reject or raise on bad rows, and add the ``sf_*`` columns.
+
+    Content-hash ids are not made unique here; ``load_sources`` does that across all sources.
+    """
     path = resolve_path(base_dir, source.path)
     if not path.exists():
         raise InputError("no such file or folder", path=source.path)
-    fmt = detect_format(path, source.format)
-    read = read_source(path, fmt, source.on_error, source.split)
+    try:
+        fmt = detect_format(path, source.format)
+        read = read_source(path, fmt, source.on_error, source.split, source.format)
+    except InputError as exc:  # name the source as the recipe wrote it
+        raise InputError(exc.detail, path=source.path, line=exc.line, field=exc.field) from None
+    table, lines = reserved_columns(read.table, source.path), read.lines
     rejected = [{"source": source.path, **r} for r in read.rejected]
-    table, lines = drop_own_columns(read.table), read.lines
     if table.num_rows == 0:
         why = "every row was rejected" if rejected else "the source is empty"
         raise InputError(f"no rows: {why}", path=source.path)
-    check_columns(table, fields, Path(source.path))
+    check_columns(table, fields, source.path)
     times = parse_times(table.column(fields.time)) if fields.time else None
-    bad = find_bad_rows(table, fields, times)
+    messages = (parse_messages(table.column(fields.messages), source.path, fields.messages)
+                if fields.messages else None)
+    bad = find_bad_rows(table, fields, times, messages)
     if len(bad.index):
-        first = int(bad.index[0])
         if source.on_error != "skip":
-            raise InputError(bad.detail[0], path=source.path, line=int(lines[first]),
+            raise InputError(bad.detail[0], path=source.path, line=int(lines[bad.index[0]]),
                              field=bad.field[0])
         records = table.take(pa.array(bad.index)).to_pylist()
-        for i, record, name, detail, reason in zip(bad.index, records, bad.field, bad.detail,
-                                                   bad.reason, strict=True):
+        for i, record, name, reason, detail in zip(bad.index, records, bad.field, bad.reason,
+                                                   bad.detail, strict=True):
             rejected.append({"source": source.path, "line": int(lines[i]), "reason": reason,
-                             "field": name, "detail": detail,
-                             "raw": canonical_json(record)[:_RAW_LIMIT]})
+                             "field": name, "detail": detail, "raw": to_json(record)})
+        rejected.sort(key=lambda r: r["line"])
         keep = np.ones(table.num_rows, dtype=bool)
         keep[bad.index] = False
-        table, lines = table.filter(pa.array(keep)), lines[keep]
-        times = times.filter(pa.array(keep)) if times is not None else None
+        mask = pa.array(keep)
+        table, lines = table.filter(mask), lines[keep]
+        times = times.filter(mask) if times is not None else None
+        messages = messages.filter(mask) if messages is not None else None
         if table.num_rows == 0:
-            raise InputError("no rows: every row was rejected", path=source.path)
-    table = add_role_columns(table, fields, source, times, lines)
-    info = SourceInfo(source.path, fmt, read.rows_read, len(rejected))
+            raise InputError(f"no rows: every row was rejected ({len(rejected)})",
+                             path=source.path)
+    table = add_role_columns(table, fields, source, times, messages, lines)
+    info = SourceInfo(source.path, read.format, _sha256(read, path), read.rows_read,
+                      len(rejected))
     return table, info, rejected
 
 
+def _sha256(read: ReadResult, path: Path) -> str:
+    return read.sha256 if read.sha256 is not None else sha256_path(path)
+
+
 def add_role_columns(
-    table: pa.Table, fields: FieldsConfig, source: SourceConfig, times: pa.Array | None,
+    table: pa.Table,
+    fields: FieldsConfig,
+    source: SourceConfig,
+    times: pa.ChunkedArray | None,
+    messages: pa.ChunkedArray | None,
     lines: np.ndarray,
 ) -> pa.Table:
     """Append sf_id, sf_text, sf_time, sf_group, sf_label, sf_source and sf_line."""
-    originals = table
-    if fields.id:
-        ids = as_string(table.column(fields.id))
-    else:
-        ids = pa.array(content_ids(originals), pa.string())
+    ids = as_text(table.column(fields.id)) if fields.id else content_ids(table)
     if source.id_prefix:
-        ids = pc.binary_join_element_wise(pa.scalar(source.id_prefix), ids, "")
-    text = text_column(table, fields, Path(source.path))
-    table = table.append_column(C.ID, ids).append_column(C.TEXT, text)
+        ids = pc.binary_join_element_wise(pa.scalar(source.id_prefix, pa.string()), ids, "")
+    out = table.append_column(C.ID, ids)
+    out = out.append_column(C.TEXT, text_column(table, fields, messages))
     if times is not None:
-        table = table.append_column(C.TIME, times)
+        out = out.append_column(C.TIME, times)
     if fields.group:
-        table = table.append_column(C.GROUP, as_string(originals.column(fields.group)))
+        out = out.append_column(C.GROUP, as_text(table.column(fields.group)))
     if fields.label:
-        table = table.append_column(C.LABEL, as_string(originals.column(fields.label)))
-    table = table.append_column(C.SOURCE, pa.array([source.path] * table.num_rows, pa.string()))
-    return table.append_column(C.LINE, pa.array(lines, pa.int64()))
+        out = out.append_column(C.LABEL, as_text(table.column(fields.label)))
+    out = out.append_column(C.SOURCE, pa.repeat(pa.scalar(source.path, pa.string()),
+                                                 table.num_rows))
+    return out.append_column(C.LINE, pa.array(lines, pa.int64()))
+
+
+def _concat(tables: list[pa.Table], names: list[str]) -> pa.Table:
+    """Concatenate sources; a field whose types cannot be promoted becomes text in every source."""
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    types: dict[str, list[pa.DataType]] = {}
+    for table in tables:
+        for f in table.schema:
+            types.setdefault(f.name, []).append(f.type)
+    clash = []
+    for name, kinds in types.items():
+        try:
+            pa.unify_schemas([pa.schema([(name, k)]) for k in kinds],
+                             promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            clash.append(name)
+    fixed = []
+    for table in tables:
+        for name in clash:
+            if name in table.column_names:
+                i = table.column_names.index(name)
+                table = table.set_column(i, name, as_text(table.column(name)))
+        fixed.append(table)
+    try:
+        return pa.concat_tables(fixed, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"the sources {', '.join(names)} cannot be combined into one table: "
+                         f"{exc}") from None
 
 
 def _check_unique_ids(table: pa.Table) -> None:
