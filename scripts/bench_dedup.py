@@ -214,7 +214,8 @@ def semantic_quality(threshold: float) -> None:
         precision = (flagged & truth).sum() / max(1, flagged.sum())
         recall = (flagged & truth).sum() / max(1, truth.sum())
         print(f"semantic tfidf @ {threshold}: {name}: {flagged.sum()} of {len(rows)} pairs "
-              f"flagged, precision {precision:.1%}, recall {recall:.1%} (of {truth.sum()} positives)")
+              f"flagged, precision {precision:.1%}, recall {recall:.1%} "
+              f"(of {truth.sum()} positives)")
 
 
 def semantic_speed(n: int, queries: int = 2000) -> None:
@@ -232,8 +233,8 @@ def semantic_speed(n: int, queries: int = 2000) -> None:
     flat, _ = build_index(vectors[:0], exact_below=10**9)
     flat.add(vectors)
     _, exact = flat.search(vectors[:queries], 10)
-    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx[:queries], exact,
-                                                                 strict=True)])
+    pairs = zip(approx[:queries], exact, strict=True)
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in pairs])
     print(f"semantic: {n:,} docs embedded in {embed_s:.1f}s + {kind} self-kNN (k=10) in "
           f"{search_s:.1f}s = {embed_s + search_s:.1f}s; recall@10 vs exact on {queries:,} "
           f"queries {recall:.1%}; peak RSS {peak_mb():,.0f} MB")

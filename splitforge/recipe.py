@@ -188,7 +188,10 @@ class SemanticConfig(_Model):
     exact_below: int = Field(
         50_000, ge=0, description="Exact (flat) faiss search below this many rows, IVF above."
     )
-    nprobe: int = Field(8, ge=1, description="IVF lists probed per query.")
+    nprobe: int | None = Field(
+        None, ge=1, description="IVF lists probed per query (default: a sixteenth of the lists, "
+        "at least 8)."
+    )
     device: Literal["auto", "cpu", "gpu"] = Field(
         "auto", description="auto: a faiss GPU index when faiss sees a GPU, else CPU."
     )

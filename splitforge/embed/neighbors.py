@@ -1,7 +1,7 @@
 """Nearest neighbours by inner product with faiss: exact below a size, IVF above it, GPU if present.
 
 Vectors are unit length, so the inner product is the cosine similarity. ``IndexFlatIP`` is exact;
-above ``exact_below`` rows an ``IndexIVFFlat`` (``4 * sqrt(n)`` lists, ``nprobe`` probed) answers
+above ``exact_below`` rows an ``IndexIVFFlat`` (``4 * sqrt(n)`` lists, 1/16 probed) answers
 the same question approximately, and its scores are still exact inner products of the pairs it
 returns. On a machine where ``faiss.get_num_gpus() > 0`` (the ``faiss-gpu`` extra), the index is
 moved to GPU 0; everywhere else the CPU path runs.
@@ -31,9 +31,13 @@ def gpu_available() -> bool:
     return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
 
 
-def build_index(vectors: np.ndarray, exact_below: int = 50_000, nprobe: int = 8,
+def build_index(vectors: np.ndarray, exact_below: int = 50_000, nprobe: int | None = None,
                 device: str = "auto", seed: int = 0) -> tuple[faiss.Index, str]:
-    """An inner-product index over ``vectors`` and a word saying which kind it is."""
+    """An inner-product index over ``vectors`` and a word saying which kind it is.
+
+    ``nprobe`` defaults to a sixteenth of the IVF lists (at least 8): about 6% of the work of an
+    exact search.
+    """
     n, dim = vectors.shape
     if n < exact_below:
         index, kind = faiss.IndexFlatIP(dim), "flat"
@@ -45,6 +49,7 @@ def build_index(vectors: np.ndarray, exact_below: int = 50_000, nprobe: int = 8,
         rng = np.random.default_rng(seed)
         sample = vectors[np.sort(rng.choice(n, min(n, lists * _TRAIN_PER_LIST), replace=False))]
         index.train(sample)
+        nprobe = nprobe or max(8, lists // 16)
         index.nprobe = nprobe
         kind = f"ivf{lists},nprobe{nprobe}"
     if device == "gpu" or (device == "auto" and gpu_available()):

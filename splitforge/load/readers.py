@@ -232,14 +232,9 @@ def _pyarrow_json(source: Path | bytes) -> pa.Table:
 
 def _pyarrow_json_once(source: Path | bytes, block: int) -> pa.Table:
     options = pjson.ReadOptions(block_size=block)
-    with _stream(source) as stream:
-        head = stream.read(1 << 20)
-    head = head.lstrip()
-    end = head.find(b"\n")
-    head = head[: end if end > 0 else len(head)]
+    probe = _first_line_schema(source, options)
     parse = None
-    if head.strip():
-        probe = pjson.read_json(io.BytesIO(head), read_options=options).schema
+    if probe is not None:
         changed = [f.with_type(_timestamps_as_strings(f.type)) for f in probe]
         changed = [f for f, old in zip(changed, probe, strict=True) if not f.type.equals(old.type)]
         if changed:
@@ -248,12 +243,33 @@ def _pyarrow_json_once(source: Path | bytes, block: int) -> pa.Table:
     with _stream(source) as stream:
         table = pjson.read_json(stream, read_options=options, parse_options=parse)
     schema = pa.schema([f.with_type(_timestamps_as_strings(f.type)) for f in table.schema])
-    if schema.equals(table.schema):
+    if not schema.equals(table.schema):
+        del table
+        parse = pjson.ParseOptions(explicit_schema=schema)
+        with _stream(source) as stream:
+            table = pjson.read_json(stream, read_options=options, parse_options=parse)
+    if parse is None or probe is None:
         return table
-    del table
-    parse = pjson.ParseOptions(explicit_schema=schema)
+    # An explicit schema puts its fields first; restore the order of the file's first line.
+    first = [n for n in probe.names if n in table.column_names]
+    return table.select(first + [n for n in table.column_names if n not in set(first)])
+
+
+def _first_line_schema(source: Path | bytes, options: pjson.ReadOptions) -> pa.Schema | None:
+    """The schema pyarrow infers from the first line, or None when that line is not plain."""
     with _stream(source) as stream:
-        return pjson.read_json(stream, read_options=options, parse_options=parse)
+        head = stream.read(1 << 20)
+    head = head.lstrip()
+    end = head.find(b"\n")
+    if end < 0 and len(head) >= (1 << 20) - 1:
+        return None  # a first line over 1 MB: infer from the whole read instead
+    head = head[: end if end >= 0 else len(head)]
+    if not head.strip():
+        return None
+    try:
+        return pjson.read_json(io.BytesIO(head), read_options=options).schema
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
@@ -366,6 +382,8 @@ def read_json(path: Path, on_error: str, allow_lines: bool = True) -> ReadResult
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _not_utf8(path, data, exc) from None
+    if not text.strip():
+        return ReadResult(pa.table({}), np.zeros(0, dtype=np.int64), sha256=digest)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -26,7 +26,7 @@ def test_embeddings_are_unit_vectors_and_deterministic(vectors):
 
 def test_ivf_recall_at_10_against_exact(vectors):
     exact = nearest(vectors, vectors, 10, exact_below=10**9)
-    approx = nearest(vectors, vectors, 10, exact_below=0, nprobe=8)
+    approx = nearest(vectors, vectors, 10, exact_below=0)  # default nprobe
     assert exact.kind == "flat" and approx.kind.startswith("ivf")
     recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx.index, exact.index,
                                                                  strict=True)])
