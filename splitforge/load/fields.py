@@ -188,8 +188,8 @@ def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray
                 ) -> pa.ChunkedArray:
     """``sf_text``: one field, a template over fields, or a flattened chat list."""
     if fields.messages:
-        assert messages is not None
-        return flatten_messages(messages)
+        return flatten_messages(messages if messages is not None
+                                else table.column(fields.messages))
     template = fields.text or ""
     names = template_fields(template)
     if names == [template]:

@@ -463,7 +463,7 @@ def read_csv(path: Path, on_error: str) -> ReadResult:
                          path=path, line=start)
     rejected = []
     if bad:
-        physical = text.splitlines()
+        physical = [line.rstrip("\r\n") for line in io.StringIO(text, newline="")]
         rejected = [{"line": start, "reason": "malformed_row", "field": None,
                      "detail": f"expected {width} fields (as in the header), got {n}",
                      "raw": "\n".join(physical[start - 1:end])} for start, end, n in bad]

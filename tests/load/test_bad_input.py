@@ -113,6 +113,17 @@ def test_malformed_lines_skipped(tmp_path):
     assert (result.sources[0].rows_read, result.sources[0].rows_rejected) == (4, 2)
 
 
+@pytest.mark.parametrize(("line", "kind"), [("null", "null"), ('"text"', "a string"),
+                                            ("42", "a number"), ("[1, 2]", "a list")])
+def test_a_line_that_is_not_an_object(tmp_path, line, kind):
+    (tmp_path / "d.jsonl").write_text(f'{{"q": "a"}}\n{line}\n{{"q": "b"}}\n')
+    error = _raises("d.jsonl", tmp_path, match=f"d.jsonl:2: expected a JSON object, got {kind}$")
+    assert error.line == 2
+    result = load_one("d.jsonl", tmp_path, on_error="skip")
+    assert result.table.column(C.LINE).to_pylist() == [1, 3]
+    assert result.rejected[0]["raw"] == line
+
+
 def test_two_objects_on_one_line_is_an_error(tmp_path):
     (tmp_path / "two.jsonl").write_text('{"q": "a"}\n{"q": "b"} {"q": "c"}\n')
     error = _raises("two.jsonl", tmp_path, match="invalid JSON: Extra data")
