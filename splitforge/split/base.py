@@ -1,16 +1,25 @@
 """The split stage: every kept row goes to train, val or test, or is dropped with a reason.
 
-``check_partition`` verifies the guarantees after every assignment, so a buggy splitter fails the
-build instead of leaking.
+A splitter sees a ``SplitFrame`` (one entry per row that survived dedup) and returns an
+``Assignment`` (a split code per row, a reason per dropped row). Subclasses write ``_assign`` only;
+``Splitter.assign`` validates the inputs first and runs ``check_partition`` on the result, so a
+buggy splitter fails the build with ``LeakageError`` instead of leaking.
+
+The unit of assignment is the row's group when a group field is mapped, else its duplicate-cluster
+key: every method keeps a unit in one split. The seeded number of a unit is
+``stable_uniform(key, seed, "split")``, computed once per distinct key, so it depends on the seed
+and the key alone, never on row positions.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from splitforge.errors import InputError, LeakageError
 from splitforge.recipe import SplitConfig
@@ -21,17 +30,22 @@ SPLIT_NAMES = ("train", "val", "test")
 TRAIN, VAL, TEST, DROPPED = 0, 1, 2, -1
 SPLITTERS: Registry[type[Splitter]] = Registry("split method")
 
+_CODES = (DROPPED, TRAIN, VAL, TEST)
+_ROLES = ("clusters", "groups", "labels", "times")
+_SHOWN = 5  # how many offending keys or ids an error message names
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class SplitFrame:
     """What a splitter sees: one entry per kept row (duplicates are already removed).
 
     Attributes:
-        ids: unique row ids (str).
-        clusters: duplicate-cluster key of each row (str).
-        groups: group key of each row, or None when no group field is mapped.
-        labels: label of each row, or None.
-        times: UTC microseconds since the epoch (int64), or None.
+        ids: Object array of the unique row ids (str).
+        clusters: Object array of each row's duplicate-cluster key (str).
+        groups: Object array of each row's group key (str), or None when no group field is mapped.
+        labels: Object array of each row's label (str), or None.
+        times: Int64 array of UTC microseconds since the epoch, or None.
     """
 
     ids: np.ndarray
@@ -45,13 +59,31 @@ class SplitFrame:
 
     @property
     def units(self) -> np.ndarray:
-        """The key a row is assigned by: its group when groups are mapped, else its cluster."""
+        """Each row's unit of assignment: its group when groups are mapped, else its cluster."""
         return self.groups if self.groups is not None else self.clusters
+
+    def take(self, rows: np.ndarray) -> SplitFrame:
+        """The frame restricted to (or reordered by) ``rows``, an index or boolean mask."""
+
+        def pick(values: np.ndarray | None) -> np.ndarray | None:
+            return None if values is None else values[rows]
+
+        return SplitFrame(self.ids[rows], self.clusters[rows], pick(self.groups),
+                          pick(self.labels), pick(self.times))
 
 
 @dataclass
 class Assignment:
-    """Per row: split code (0 train, 1 val, 2 test, -1 dropped) and the reason for each drop."""
+    """A split code per row, and a reason per dropped row.
+
+    Attributes:
+        split: Int8 array: 0 train, 1 val, 2 test, -1 dropped (``SPLIT_NAMES`` holds the names).
+        reasons: Object array: None for an assigned row, a reason such as ``"temporal_gap"`` for a
+            dropped one.
+        info: JSON-safe details for the manifest. ``Splitter.assign`` adds ``method``,
+            ``version``, ``unit``, ``rows`` (per split) and ``dropped`` (per reason); a temporal
+            split adds its ``cutoffs`` and gap.
+    """
 
     split: np.ndarray
     reasons: np.ndarray
@@ -59,16 +91,23 @@ class Assignment:
 
     @classmethod
     def from_codes(cls, codes: np.ndarray, info: dict[str, Any] | None = None) -> Assignment:
-        """An assignment with no dropped rows."""
+        """An assignment that drops no row."""
         codes = np.asarray(codes, dtype=np.int8)
-        return cls(codes, np.full(len(codes), None, dtype=object), info or {})
+        return cls(codes, np.full(len(codes), None, dtype=object), dict(info or {}))
 
 
 class Splitter(ABC):
-    """Base of every split method: ``_assign`` is the only method a subclass writes.
+    """Base of every split method; a subclass writes ``_assign`` and nothing else.
 
-    ``assign`` validates the inputs, calls ``_assign`` and checks the result with
-    ``check_partition``; the counts per split and per drop reason go into ``info``.
+    ``assign`` checks that the frame holds what the method ``needs`` (and no missing keys), calls
+    ``_assign``, verifies the result with ``check_partition`` and fills ``Assignment.info`` with
+    the counts per split and per drop reason.
+
+    Args:
+        config: The recipe's ``split`` section; ``config.resolved_ratios`` gives the shares
+            (default 0.8/0.1/0.1).
+        seed: The recipe seed. It decides which units go where (through each unit key's seeded
+            hash); the temporal method does not use it.
     """
 
     method: ClassVar[str]
@@ -77,41 +116,73 @@ class Splitter(ABC):
 
     def __init__(self, config: SplitConfig, seed: int) -> None:
         self.config = config
-        self.seed = seed
+        self.seed = int(seed)
         self.ratios = config.resolved_ratios
 
     def assign(self, frame: SplitFrame) -> Assignment:
-        """Assign every row of ``frame``; raises LeakageError if a guarantee is broken."""
-        for role in self.needs:
-            if getattr(frame, role) is None:
-                raise InputError(f"split method {self.method} needs the {role} of every row; "
-                                 f"map it in fields")
+        """Assign every row of ``frame`` to train, val or test, or drop it with a reason.
+
+        Raises:
+            InputError: The frame lacks a column the method needs, its columns differ in length,
+                or a key is missing.
+            LeakageError: The result breaks a guarantee (a bug in the splitter).
+        """
+        self._check_inputs(frame)
         assignment = self._assign(frame)
         check_partition(frame, assignment, self.gap_us())
         codes = assignment.split
         assignment.info = {
             "method": self.method,
-            "rows": {name: int((codes == i).sum()) for i, name in enumerate(SPLIT_NAMES)},
+            "version": self.version,
+            "unit": "group" if frame.groups is not None else "cluster",
+            "rows": {name: int(np.count_nonzero(codes == i)) for i, name in enumerate(SPLIT_NAMES)},
             "dropped": _reason_counts(assignment.reasons[codes == DROPPED]),
             **assignment.info,
         }
         return assignment
 
+    @abstractmethod
+    def _assign(self, frame: SplitFrame) -> Assignment:
+        """Assign the rows of a checked frame (the only method a subclass writes)."""
+
     def gap_us(self) -> int | None:
         """The temporal embargo in microseconds, or None for a method without time order."""
         return None
 
-    @abstractmethod
-    def _assign(self, frame: SplitFrame) -> Assignment:
-        """Assign rows to splits (the only method a subclass writes)."""
+    def _check_inputs(self, frame: SplitFrame) -> None:
+        n = len(frame.ids)
+        for role in _ROLES:
+            values = getattr(frame, role)
+            if values is not None and np.shape(values) != (n,):
+                raise InputError(f"the split frame's {role} hold {np.shape(values)} values for "
+                                 f"{n} ids; every column needs one value per row")
+        for role in self.needs:
+            if getattr(frame, role) is None:
+                raise InputError(f"split method {self.method} needs the {role[:-1]} of every row; "
+                                 f"map the input field that holds it in fields.{role[:-1]}")
+        checked = {"clusters", "groups", *self.needs} - {"times"}
+        for role in sorted(checked):
+            values = getattr(frame, role)
+            if values is not None:
+                _refuse_missing(frame.ids, pd.isna(values), role)
+        if "times" in self.needs:
+            times = np.asarray(frame.times)
+            if not np.issubdtype(times.dtype, np.integer):
+                if np.issubdtype(times.dtype, np.floating):
+                    _refuse_missing(frame.ids, np.isnan(times), "times")
+                raise InputError(f"split times must be int64 microseconds since the epoch, got "
+                                 f"dtype {times.dtype}")
+        if frame.groups is not None:
+            _refuse_clusters_across_groups(frame)
 
-    def unit_uniform(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Distinct units, each row's unit index, and each unit's seeded number in [0, 1).
+    def units(self, frame: SplitFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's unit index and the distinct unit keys (groups if mapped, else clusters)."""
+        index, keys = pd.factorize(frame.units)
+        return index, keys
 
-        The number depends only on the seed and the unit's key, never on its position.
-        """
-        keys, inverse = np.unique(units.astype(str), return_inverse=True)
-        return keys, inverse.ravel(), stable_uniform(keys.tolist(), self.seed, "split")
+    def unit_uniform(self, keys: np.ndarray) -> np.ndarray:
+        """Each unit key's seeded number in [0, 1), from the seed and the key alone."""
+        return stable_uniform(map(str, keys), self.seed, "split")
 
     def codes_by_threshold(self, u: np.ndarray) -> np.ndarray:
         """Split codes from numbers in [0, 1): train below r.train, val below r.train + r.val."""
@@ -120,63 +191,130 @@ class Splitter(ABC):
         return codes.astype(np.int8)
 
 
+def _refuse_missing(ids: np.ndarray, missing: np.ndarray, role: str) -> None:
+    if missing.any():
+        shown = ", ".join(map(str, ids[missing][:_SHOWN]))
+        raise InputError(f"{int(missing.sum())} of {len(ids)} rows have no {role[:-1]} (ids "
+                         f"{shown}); the split needs it on every row")
+
+
+def _refuse_clusters_across_groups(frame: SplitFrame) -> None:
+    """A duplicate cluster whose rows sit in two groups could not be kept in one split."""
+    cluster, cluster_keys = pd.factorize(frame.clusters)
+    if len(cluster_keys) == len(cluster):
+        return  # one row per cluster, the usual case after dedup
+    group, _ = pd.factorize(frame.groups)
+    pairs = np.unique(cluster.astype(np.int64) * (int(group.max()) + 1) + group)
+    if len(pairs) == len(cluster_keys):
+        return
+    spread = np.bincount(pairs // (int(group.max()) + 1), minlength=len(cluster_keys)) > 1
+    shown = ", ".join(sorted(map(str, cluster_keys[spread]))[:_SHOWN])
+    raise InputError(f"{int(spread.sum())} duplicate clusters have rows in more than one group "
+                     f"({shown}); keep one row per cluster (dedup does) or give duplicates the "
+                     f"same group")
+
+
 def _reason_counts(reasons: np.ndarray) -> dict[str, int]:
     if not len(reasons):
         return {}
-    names, counts = np.unique(reasons.astype(str), return_counts=True)
-    return {str(n): int(c) for n, c in zip(names, counts, strict=True)}
+    counts = pd.Series(reasons, dtype=object).value_counts(sort=False)
+    return {str(k): int(counts[k]) for k in sorted(counts.index, key=str)}
 
 
-def _crossing(keys: np.ndarray, codes: np.ndarray) -> list[str]:
-    """Keys whose assigned rows sit in more than one split (first five, sorted)."""
-    keys = keys.astype(str)
-    order = np.lexsort((codes, keys))
-    k, c = keys[order], codes[order]
-    same_key = k[1:] == k[:-1]
-    bad = np.unique(k[1:][same_key & (c[1:] != c[:-1])])
-    return bad[:5].tolist()
+def _crossing(keys: np.ndarray, codes: np.ndarray) -> tuple[int, list[str]]:
+    """How many keys have rows in more than one split, and the first few of them (sorted)."""
+    index, uniques = pd.factorize(keys, use_na_sentinel=False)
+    seen = np.zeros((len(SPLIT_NAMES), len(uniques)), dtype=bool)
+    for code in (TRAIN, VAL, TEST):
+        seen[code, index[codes == code]] = True
+    crossing = seen.sum(axis=0) > 1
+    return int(crossing.sum()), sorted(map(str, uniques[crossing]))[:_SHOWN]
+
+
+def iso_us(value: int) -> str:
+    """ISO 8601 UTC text of microseconds since the epoch (``2024-01-31T00:00:00+00:00``)."""
+    try:
+        return (_EPOCH + timedelta(microseconds=int(value))).isoformat()
+    except OverflowError:
+        return f"{int(value)} us after the epoch"
 
 
 def check_partition(frame: SplitFrame, assignment: Assignment, gap_us: int | None) -> None:
-    """Verify the guarantees of a split; raise LeakageError naming what broke.
+    """Verify the guarantees of a split; raise ``LeakageError`` naming what broke.
 
-    Checked: one valid code per row; a reason for every dropped row and none for the others; no
-    group and no cluster in two splits; with ``gap_us`` set, every val row later than every train
-    row by more than the gap, and every test row later than every val and train row likewise.
+    Checked, in order: one integer code in {-1, 0, 1, 2} and one reason slot per row; a non-empty
+    reason string on every dropped row and None on every assigned row; no group (when groups are
+    given) and no cluster key among the assigned rows in two splits; and with ``gap_us`` set,
+    ``max(train time) + gap < min(val time)``, the same for val -> test and train -> test (an
+    empty split passes).
+
+    Args:
+        frame: The rows that were split.
+        assignment: The splitter's result for ``frame``.
+        gap_us: The temporal embargo in microseconds (0 for none), or None for a method without
+            time order.
+
+    Raises:
+        LeakageError: A guarantee is broken; the message names the keys, ids or times at fault.
+
+    Example:
+        >>> import numpy as np
+        >>> ids = np.array(["a", "b"], dtype=object)
+        >>> frame = SplitFrame(ids, clusters=np.array(["c", "c"], dtype=object))
+        >>> check_partition(frame, Assignment.from_codes(np.array([0, 2])), None)
+        Traceback (most recent call last):
+        ...
+        splitforge.errors.LeakageError: 1 cluster keys are in more than one split: c
     """
+    n = len(frame.ids)
     codes = np.asarray(assignment.split)
-    n = len(frame)
-    if codes.shape != (n,) or len(assignment.reasons) != n:
-        raise LeakageError(f"the split assigned {codes.shape} codes to {n} rows")
-    if not np.isin(codes, (DROPPED, TRAIN, VAL, TEST)).all():
-        raise LeakageError("the split produced codes other than train, val, test or dropped")
-    has_reason = np.array([r is not None for r in assignment.reasons], dtype=bool)
+    reasons = np.asarray(assignment.reasons, dtype=object)
+    if codes.shape != (n,) or reasons.shape != (n,):
+        raise LeakageError(f"the split gave {codes.shape} codes and {reasons.shape} reasons for "
+                           f"{n} rows; it needs one of each per row")
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise LeakageError(f"split codes must be integers, got dtype {codes.dtype}")
+    invalid = ~np.isin(codes, _CODES)
+    if invalid.any():
+        raise LeakageError(f"split codes must be -1 (dropped), 0, 1 or 2, got "
+                           f"{sorted(set(codes[invalid].tolist()))[:_SHOWN]}")
     dropped = codes == DROPPED
-    if (dropped & ~has_reason).any() or (~dropped & has_reason).any():
-        raise LeakageError("every dropped row needs a reason, and only dropped rows may have one")
+    no_reason = pd.isna(reasons)
+    for rows, what in ((dropped & no_reason, "dropped rows have no reason"),
+                       (~dropped & ~no_reason, "assigned rows carry a drop reason")):
+        if rows.any():
+            shown = ", ".join(map(str, frame.ids[rows][:_SHOWN]))
+            raise LeakageError(f"{int(rows.sum())} {what} (ids {shown})")
+    bad_reasons = [r for r in pd.unique(reasons[dropped]) if not (isinstance(r, str) and r)]
+    if bad_reasons:
+        raise LeakageError(f"drop reasons must be non-empty strings, got {bad_reasons[:_SHOWN]}")
     kept = ~dropped
     for role in ("groups", "clusters"):
         keys = getattr(frame, role)
         if keys is None:
             continue
-        bad = _crossing(keys[kept], codes[kept])
-        if bad:
-            raise LeakageError(f"{role[:-1]} keys in more than one split: {', '.join(bad)}")
+        count, shown = _crossing(keys[kept], codes[kept])
+        if count:
+            raise LeakageError(f"{count} {role[:-1]} keys are in more than one split: "
+                               f"{', '.join(shown)}")
     if gap_us is None:
         return
     if frame.times is None:
-        raise LeakageError("a temporal split was checked without times")
-    times = frame.times
+        raise LeakageError("a temporal split was checked without the times of its rows")
     for early, late in ((TRAIN, VAL), (VAL, TEST), (TRAIN, TEST)):
-        a, b = times[codes == early], times[codes == late]
+        a, b = frame.times[codes == early], frame.times[codes == late]
         if len(a) and len(b) and not int(a.max()) + gap_us < int(b.min()):
             raise LeakageError(
                 f"{SPLIT_NAMES[late]} is not later than {SPLIT_NAMES[early]} by more than the gap "
-                f"({gap_us} us): latest {SPLIT_NAMES[early]} {int(a.max())}, earliest "
-                f"{SPLIT_NAMES[late]} {int(b.min())}"
+                f"({gap_us / 1e6:g} s): latest {SPLIT_NAMES[early]} row {iso_us(a.max())}, "
+                f"earliest {SPLIT_NAMES[late]} row {iso_us(b.min())}"
             )
 
 
 def make_splitter(config: SplitConfig, seed: int) -> Splitter:
-    """The splitter a recipe asks for."""
+    """The splitter registered under ``config.method``, built with ``config`` and ``seed``.
+
+    Raises:
+        RecipeError: No splitter is registered under that name; the message lists the valid ones.
+    """
     return SPLITTERS.get(config.method)(config, seed)
