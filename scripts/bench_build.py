@@ -86,18 +86,20 @@ print(time.perf_counter() - t)
 """
 
 
-def run_child(cmd: list[str]) -> tuple[float, float]:
-    """Run a command; return (seconds, peak RSS in MB of that child alone, via wait4)."""
-    with tempfile.TemporaryFile() as log:
+def run_child(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak RSS in MB of that child alone via wait4, stdout)."""
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=log)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         log.seek(0)
         stderr = log.read().decode("utf-8", "replace")
+        out.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"command failed: {' '.join(cmd)}\n{stderr[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, stdout
 
 
 def main() -> None:
@@ -116,7 +118,7 @@ def main() -> None:
     recipe = args.workdir / "bench.yaml"
     recipe.write_text(RECIPE.format(path=data, out=args.workdir / "out"), encoding="utf-8")
 
-    seconds, peak = run_child([sys.executable, "-m", "splitforge", "build", str(recipe),
+    seconds, peak, _ = run_child([sys.executable, "-m", "splitforge", "build", str(recipe),
                                   "--force"])
     print(f"splitforge build: {args.rows:,} rows in {seconds:.1f}s = "
           f"{args.rows / seconds:,.0f} rows/s, peak RSS {peak:,.0f} MB (process start included)")
@@ -125,7 +127,7 @@ def main() -> None:
         out.mkdir(exist_ok=True)
         script = args.workdir / "baseline.py"
         script.write_text(textwrap.dedent(BASELINE), encoding="utf-8")
-        seconds, peak_b = run_child([sys.executable, str(script), str(data), str(out)])
+        seconds, peak_b, _ = run_child([sys.executable, str(script), str(data), str(out)])
         print(f"pandas baseline (no ids, groups, gap, manifest or checks): {args.rows:,} rows in "
               f"{seconds:.1f}s = {args.rows / seconds:,.0f} rows/s, peak RSS {peak_b:,.0f} MB")
 

@@ -16,6 +16,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 import yaml
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from splitforge.errors import SplitforgeError
@@ -63,15 +71,30 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
 
 
 class RichReporter:
-    """Shows each stage with a spinner, then its time."""
+    """Shows each stage with a spinner, a progress bar per task it reports, then its time."""
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
+    def stage(self, name: str) -> Iterator[_RichProgress]:
         """Show one stage while it runs."""
         start = time.perf_counter()
-        with err.status(f"{name}…", spinner="dots"):
-            yield
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as bars:
+            bars.add_task(f"{name}…", total=None)
+            yield _RichProgress(bars)
         err.print(f"[green]✓[/] {name} [dim]{time.perf_counter() - start:.2f}s[/]")
+
+
+class _RichProgress:
+    """One rich bar per task of a stage (rows normalized, signatures computed, ...)."""
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars = bars
+
+    def task(self, description: str, total: int) -> Callable[[int], None]:
+        """Add a bar of ``total`` rows; the returned function advances it."""
+        task_id = self.bars.add_task(f"  {description}", total=total)
+        return lambda rows: self.bars.advance(task_id, rows)
 
 
 _CTX = {"allow_extra_args": True, "ignore_unknown_options": True}

@@ -25,6 +25,7 @@ from splitforge.errors import OutputError, RecipeError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.normalize import add_normalized
+from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
     DedupConfig,
     Recipe,
@@ -34,6 +35,7 @@ from splitforge.recipe import (
     validate_fields,
 )
 from splitforge.split import SPLIT_NAMES, SPLITTERS, SplitFrame, make_splitter
+from splitforge.tables import take_rows, take_table
 from splitforge.write import (
     BATCH_ROWS,
     compute_build_id,
@@ -58,16 +60,16 @@ class Reporter(Protocol):
     """Receives stage progress; the CLI shows it with rich, the library stays silent."""
 
     def stage(self, name: str) -> Any:
-        """A context manager around one stage."""
+        """A context manager around one stage; it yields the stage's ``Progress``."""
 
 
 class SilentReporter:
     """A reporter that shows nothing."""
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
+    def stage(self, name: str) -> Iterator[Progress]:
         """Run the stage without output."""
-        yield
+        yield NO_PROGRESS
 
 
 @dataclass
@@ -87,10 +89,10 @@ class _Timed:
     timings: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
+    def stage(self, name: str) -> Iterator[Progress]:
         start = time.perf_counter()
-        with self.reporter.stage(name):
-            yield
+        with self.reporter.stage(name) as progress:
+            yield progress or NO_PROGRESS
         self.timings[name] = round(time.perf_counter() - start, 3)
 
 
@@ -143,11 +145,11 @@ def build(
     with timed.stage("load"):
         loaded = load_sources(recipe.sources, recipe.fields, base)
     rejected, sources, rows_loaded = loaded.rejected, loaded.sources, loaded.table.num_rows
-    with timed.stage("normalize"):
-        table = add_normalized(loaded.table)
+    with timed.stage("normalize") as progress:
+        table = add_normalized(loaded.table, progress=progress)
     del loaded
-    with timed.stage("dedup"):
-        deduped = deduplicate(table, recipe.dedup)
+    with timed.stage("dedup") as progress:
+        deduped = deduplicate(table, recipe.dedup, progress)
     table, kept_rows = deduped.table, np.flatnonzero(deduped.keep)
     with timed.stage("split"):
         assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))
@@ -202,12 +204,12 @@ def split_frame(table: pa.Table, rows: np.ndarray) -> SplitFrame:
     def strings(name: str) -> np.ndarray | None:
         if name not in table.column_names:
             return None
-        column = table.column(name).take(index)
+        column = take_rows(table.column(name), index)
         return np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
 
     times = None
     if C.TIME in table.column_names:
-        times = pc.cast(table.column(C.TIME).take(index), pa.int64()).to_numpy()
+        times = pc.cast(take_rows(table.column(C.TIME), index), pa.int64()).to_numpy()
     return SplitFrame(
         ids=strings(C.ID),
         clusters=strings(C.CLUSTER),
@@ -221,7 +223,7 @@ def _split_rows(
     table: pa.Table, rows: np.ndarray, codes: np.ndarray
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Row indices of each split and of the dropped rows, each in id order."""
-    by_id = pc.sort_indices(table.column(C.ID).take(pa.array(rows))).to_numpy()
+    by_id = pc.sort_indices(take_rows(table.column(C.ID), rows)).to_numpy()
     rows, codes = rows[by_id], codes[by_id]
     splits = {name: rows[codes == code] for code, name in enumerate(SPLIT_NAMES)}
     return splits, by_id[codes < 0]
@@ -229,12 +231,12 @@ def _split_rows(
 
 def _batches(table: pa.Table, rows: np.ndarray, name: str) -> Iterator[pa.Table]:
     for start in range(0, len(rows), BATCH_ROWS):
-        part = table.take(pa.array(rows[start:start + BATCH_ROWS]))
+        part = take_table(table, rows[start:start + BATCH_ROWS])
         yield part.append_column(C.SPLIT, pa.array([name] * part.num_rows, pa.string()))
 
 
 def _dropped(table: pa.Table, rows: np.ndarray, reasons: np.ndarray) -> pa.Table:
-    dropped = table.take(pa.array(rows))
+    dropped = take_table(table, rows)
     dropped = dropped.append_column("sf_stage", pa.array(["split"] * len(rows), pa.string()))
     dropped = dropped.append_column("sf_reason", pa.array(reasons.tolist(), pa.string()))
     return dropped.append_column("sf_kept_id", pa.nulls(len(rows), pa.string()))
@@ -311,10 +313,10 @@ def dedup_file(
         raise OutputError(f"{target} already exists; pass --force to replace it")
     with timed.stage("load"):
         loaded = load_sources([SourceConfig(path=str(source))], fields, Path.cwd())
-    with timed.stage("normalize"):
-        table = add_normalized(loaded.table)
-    with timed.stage("dedup"):
-        deduped = deduplicate(table, config)
+    with timed.stage("normalize") as progress:
+        table = add_normalized(loaded.table, progress=progress)
+    with timed.stage("dedup") as progress:
+        deduped = deduplicate(table, config, progress)
     with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
         out_table = output_table(deduped.table)
         kept = sort_by_id(out_table.filter(pa.array(deduped.keep)))

@@ -16,8 +16,10 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.dedup.clusters import Clusters, UnionFind, survivors
+from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import DedupConfig
 from splitforge.registry import Registry
+from splitforge.tables import take_rows
 
 DEDUPERS: Registry[type[Deduper]] = Registry("dedup method")
 TEXT_PREVIEW = 300
@@ -41,8 +43,8 @@ class Deduper(ABC):
     version: ClassVar[str] = "1"
 
     @abstractmethod
-    def find_links(self, table: pa.Table) -> Links:
-        """Return duplicate pairs among the rows of ``table``."""
+    def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
+        """Return duplicate pairs among the rows of ``table``, reporting rows done."""
 
 
 @dataclass
@@ -73,7 +75,8 @@ def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
     return dedupers
 
 
-def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
+def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PROGRESS
+                ) -> DedupResult:
     """Run every enabled method, merge their clusters and split off the non-survivors."""
     n = table.num_rows
     union = UnionFind(n)
@@ -82,7 +85,7 @@ def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
     score = np.full(n, np.nan)
     per_method: dict[str, int] = {}
     for deduper in enabled_dedupers(config):
-        links = deduper.find_links(table)
+        links = deduper.find_links(table, progress)
         union.union(links.left, links.right)
         best = np.full(n, -np.inf)
         np.maximum.at(best, links.left, links.score)
@@ -91,7 +94,7 @@ def deduplicate(table: pa.Table, config: DedupConfig) -> DedupResult:
         reason[new], method[new], score[new] = deduper.reason, deduper.method, best[new]
         per_method[deduper.method] = int(len(links.left))
     clusters: Clusters = survivors(table, union.find_all(), config.keep)
-    table = table.append_column(C.CLUSTER, table.column(C.ID).take(pa.array(clusters.label)))
+    table = table.append_column(C.CLUSTER, take_rows(table.column(C.ID), clusters.label))
     keep = clusters.is_survivor
     removed = table.filter(pa.array(~keep))
     removed_reason = reason[~keep]
@@ -118,11 +121,10 @@ def cluster_members(table: pa.Table, clusters: Clusters, method: np.ndarray,
     """One row per member of every duplicate cluster: the method and score that linked it."""
     sizes = np.bincount(clusters.label, minlength=table.num_rows)[clusters.label]
     rows = np.flatnonzero(sizes > 1)
-    index = pa.array(rows)
-    text = pc.utf8_slice_codeunits(table.column(C.TEXT).take(index), 0, TEXT_PREVIEW)
+    text = pc.utf8_slice_codeunits(take_rows(table.column(C.TEXT), rows), 0, TEXT_PREVIEW)
     members = pa.table({
-        C.CLUSTER: table.column(C.CLUSTER).take(index),
-        C.ID: table.column(C.ID).take(index),
+        C.CLUSTER: take_rows(table.column(C.CLUSTER), rows),
+        C.ID: take_rows(table.column(C.ID), rows),
         "sf_kept": pa.array(clusters.is_survivor[rows]),
         "sf_method": pa.array(np.where(clusters.is_survivor[rows], None, method[rows]).tolist(),
                               pa.string()),

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splitforge import columns as C
+from splitforge.tables import take_rows
 
 
 class UnionFind:
@@ -80,27 +81,32 @@ def survivors(table: pa.Table, cluster_of: np.ndarray, keep: str = "earliest") -
             smallest id) or ``first-seen`` (first in input order).
     """
     n = table.num_rows
-    keys = pa.table({"c": pa.array(cluster_of, pa.int64())})
+    cluster_of = np.asarray(cluster_of, dtype=np.int64)
+    label = np.arange(n, dtype=np.int64)
+    is_survivor = np.ones(n, dtype=bool)
+    _, index, sizes = np.unique(cluster_of, return_inverse=True, return_counts=True)
+    rows = np.flatnonzero(sizes[index.ravel()] > 1)  # singletons survive as they are
+    if not len(rows):
+        return Clusters(label=label, is_survivor=is_survivor)
+    members = pa.array(rows)
+    keys = pa.table({"c": pa.array(cluster_of[rows], pa.int64())})
     sort_keys = [("c", "ascending")]
     if keep == "longest":
-        keys = keys.append_column("len", pc.utf8_length(table.column(C.TEXT)))
+        keys = keys.append_column("len", pc.utf8_length(take_rows(table.column(C.TEXT), rows)))
         sort_keys.append(("len", "descending"))
     elif keep == "first-seen":
-        keys = keys.append_column("pos", pa.array(np.arange(n)))
+        keys = keys.append_column("pos", members)
         sort_keys.append(("pos", "ascending"))
     elif C.TIME in table.column_names:
-        keys = keys.append_column("t", table.column(C.TIME))
+        keys = keys.append_column("t", take_rows(table.column(C.TIME), rows))
         sort_keys.append(("t", "ascending"))
-    keys = keys.append_column("i", table.column(C.ID))
+    keys = keys.append_column("i", take_rows(table.column(C.ID), rows))
     sort_keys.append(("i", "ascending"))
-    order = pc.sort_indices(keys, sort_keys=sort_keys).to_numpy()  # nulls sort last
-    sorted_clusters = np.asarray(cluster_of)[order]
-    first = np.ones(n, dtype=bool)
+    order = rows[pc.sort_indices(keys, sort_keys=sort_keys).to_numpy()]  # nulls sort last
+    sorted_clusters = cluster_of[order]
+    first = np.ones(len(order), dtype=bool)
     first[1:] = sorted_clusters[1:] != sorted_clusters[:-1]
     run = np.cumsum(first) - 1
-    survivor_row = order[first][run]
-    label = np.empty(n, dtype=np.int64)
-    label[order] = survivor_row
-    is_survivor = np.zeros(n, dtype=bool)
-    is_survivor[order[first]] = True
+    label[order] = order[first][run]
+    is_survivor[order] = first
     return Clusters(label=label, is_survivor=is_survivor)

@@ -11,6 +11,8 @@ import pyarrow as pa
 
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
+from splitforge.progress import NO_PROGRESS, Progress
+from splitforge.tables import take_rows
 
 
 @DEDUPERS.register("exact")
@@ -20,7 +22,7 @@ class ExactDeduper(Deduper):
     method = "exact"
     reason = "exact_duplicate"
 
-    def find_links(self, table: pa.Table) -> Links:
+    def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
         """Pairs (row, representative) for rows sharing a normalized text."""
         hashes = table.column(C.HASH).to_numpy()
         order = np.argsort(hashes, kind="stable")
@@ -30,7 +32,7 @@ class ExactDeduper(Deduper):
         if len(candidates):
             # Confirm equal hashes with the texts themselves, for the candidate rows only.
             rows = np.unique(np.concatenate((order[candidates], order[candidates + 1])))
-            norm = dict(zip(rows.tolist(), table.column(C.NORM).take(pa.array(rows)).to_pylist(),
+            norm = dict(zip(rows.tolist(), take_rows(table.column(C.NORM), rows).to_pylist(),
                             strict=True))
             texts_equal = [norm[a] == norm[b] for a, b in
                            zip(order[candidates].tolist(), order[candidates + 1].tolist(),

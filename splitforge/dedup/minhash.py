@@ -19,10 +19,7 @@ What the defaults catch: a copy with a fraction ``e`` of its words changed keeps
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-from itertools import repeat
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
@@ -30,7 +27,9 @@ import pyarrow as pa
 
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
-from splitforge.normalize.shingles import fmix64, shingle_hashes
+from splitforge.normalize.shingles import buffer_batches, fmix64, shingle_hashes
+from splitforge.parallel import map_batches, resolve_processes
+from splitforge.progress import NO_PROGRESS, Advance, Progress
 from splitforge.recipe import MinHashConfig
 
 _MAX = np.uint32(0xFFFFFFFF)
@@ -86,28 +85,41 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return int(lsh.b), int(lsh.r)
 
 
-def candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) that share a bucket in at least one band.
+def _band_pairs(sig: np.ndarray, band: int, rows: int) -> list[np.ndarray]:
+    """Pairs (2 x m) of rows that share a bucket in one band.
 
-    Within a bucket each member is paired with the bucket's first member and with its predecessor,
-    which links every member while keeping the pair count linear in the bucket size.
+    Each member is paired with its bucket's head and with its predecessor, which links every
+    member while keeping the pair count linear in the bucket size.
     """
     n = len(sig)
-    found = []
     mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
-    for band in range(bands):
-        cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-        keys = fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
-        if not len(same):
-            continue
-        start = np.ones(n, dtype=bool)
-        start[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        head = np.flatnonzero(start)[np.cumsum(start) - 1]
-        found.append(np.stack((order[head[same]], order[same])))
-        found.append(np.stack((order[same - 1], order[same])))
+    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+    keys = fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
+    if not len(same):
+        return []
+    start = np.ones(n, dtype=bool)
+    start[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    head = np.flatnonzero(start)[np.cumsum(start) - 1]
+    return [np.stack((order[head[same]], order[same])), np.stack((order[same - 1], order[same]))]
+
+
+def candidate_pairs(sig: np.ndarray, bands: int, rows: int, threads: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) that share a bucket in at least one band, sorted and distinct.
+
+    Bands are independent and NumPy's sorts release the GIL, so ``threads`` run bands side by
+    side; the result does not depend on it.
+    """
+    n = len(sig)
+    if threads > 1 and bands > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(lambda band: _band_pairs(sig, band, rows), range(bands)))
+    else:
+        parts = [_band_pairs(sig, band, rows) for band in range(bands)]
+    found = [pair for part in parts for pair in part]
     if not found:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pairs = np.concatenate(found, axis=1)
@@ -126,11 +138,11 @@ def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray) -> n
     return out
 
 
-def _batch_signatures(texts: list[str], settings: dict) -> np.ndarray:
-    """Signatures of one batch; a top-level function so worker processes can run it."""
-    config = MinHashConfig(**settings)
-    a, b = permutations(config.num_perm, config.seed)
-    shingles = shingle_hashes(texts, config.ngram, config.char_ngram, config.unit)
+def _batch_signatures(data: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int,
+                      ngram: int, char_ngram: int, unit: str) -> np.ndarray:
+    """Signatures of one batch of text buffers; a top-level function so workers can run it."""
+    a, b = permutations(num_perm, seed)
+    shingles = shingle_hashes((data, offsets), ngram, char_ngram, unit)
     return signatures(shingles.values, shingles.offsets, a, b)
 
 
@@ -140,34 +152,36 @@ class MinHashDeduper(Deduper):
 
     method = "minhash"
     reason = "near_duplicate"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: words hashed from the UTF-8 buffer in 8-byte lanes
     batch_rows: ClassVar[int] = 4096
     parallel_above: ClassVar[int] = 50_000
 
     def __init__(self, config: MinHashConfig) -> None:
         self.config = config
 
-    def signatures(self, texts: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    def signatures(self, texts: pa.ChunkedArray | pa.Array, advance: Advance | None = None
+                   ) -> np.ndarray:
         """MinHash signatures of normalized texts, in batches, over ``num_proc`` processes."""
-        batches = (texts.slice(start, self.batch_rows).to_pylist()
-                   for start in range(0, len(texts), self.batch_rows))
-        settings = self.config.model_dump()
-        procs = self.config.num_proc or os.cpu_count() or 1
-        if procs > 1 and len(texts) >= self.parallel_above:
-            context = multiprocessing.get_context("spawn")  # fork is unsafe beside Arrow threads
-            with ProcessPoolExecutor(procs, mp_context=context) as pool:
-                parts = list(pool.map(_batch_signatures, batches, repeat(settings)))
-        else:
-            parts = [_batch_signatures(batch, settings) for batch in batches]
-        if not parts:
-            return np.zeros((0, self.config.num_perm), np.uint32)
-        return np.concatenate(parts)
+        c = self.config
+        settings = (c.num_perm, c.seed, c.ngram, c.char_ngram, c.unit)
+        processes = resolve_processes(c.num_proc) if len(texts) >= self.parallel_above else 1
+        batches = ((data, offsets, *settings)
+                   for data, offsets in buffer_batches(texts, self.batch_rows))
+        out = np.empty((len(texts), c.num_perm), dtype=np.uint32)
+        row = 0
+        for part in map_batches(_batch_signatures, batches, processes):
+            out[row:row + len(part)] = part
+            row += len(part)
+            if advance is not None:
+                advance(len(part))
+        return out
 
-    def find_links(self, table: pa.Table) -> Links:
+    def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
         """Verified near-duplicate pairs with their estimated Jaccard similarity."""
-        sig = self.signatures(table.column(C.NORM))
+        sig = self.signatures(table.column(C.NORM),
+                              progress.task("minhash: signatures", table.num_rows))
         bands, rows = lsh_params(self.config.threshold, self.config.num_perm)
-        left, right = candidate_pairs(sig, bands, rows)
+        left, right = candidate_pairs(sig, bands, rows, resolve_processes(self.config.num_proc))
         score = estimated_jaccard(sig, left, right)
         ok = score >= self.config.threshold
         return Links(left=left[ok], right=right[ok], score=score[ok], method=self.method)

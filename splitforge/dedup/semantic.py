@@ -17,6 +17,7 @@ import pyarrow as pa
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
 from splitforge.embed import Embedder, SentenceTransformerEmbedder, TfidfEmbedder, nearest
+from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import SemanticConfig
 
 
@@ -39,13 +40,13 @@ class SemanticDeduper(Deduper):
         self.config = config
         self.index_kind = ""
 
-    def find_links(self, table: pa.Table) -> Links:
+    def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
         """Verified pairs (i < j) of semantically similar rows."""
         texts = table.column(C.TEXT).to_pylist()
         if len(texts) < 2:
             return Links(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), self.method)
         embedder = make_embedder(self.config).fit(texts)
-        vectors = embedder.embed(texts)
+        vectors = embedder.embed(texts, progress.task("semantic: embeddings", len(texts)))
         found = nearest(vectors, vectors, self.config.k + 1, exact_below=self.config.exact_below,
                         nprobe=self.config.nprobe, device=self.config.device)
         self.index_kind = found.kind

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from splitforge.progress import Advance
 from splitforge.registry import Registry
 
 EMBEDDERS: Registry[type[Embedder]] = Registry("embedder")
@@ -32,5 +33,5 @@ class Embedder(ABC):
         """Learn what the embedding needs from the texts; returns self."""
 
     @abstractmethod
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+    def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text; ``advance(rows)`` after each batch."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from splitforge.embed.base import EMBEDDERS, Embedder, l2_normalize
 from splitforge.errors import InputError, MissingDependencyError
+from splitforge.progress import Advance
 
 
 @EMBEDDERS.register("sentence-transformers")
@@ -33,8 +34,17 @@ class SentenceTransformerEmbedder(Embedder):
         """Nothing to learn: the model is pretrained."""
         return self
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors from the model."""
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size,
-                                    convert_to_numpy=True, show_progress_bar=False)
-        return l2_normalize(vectors)
+    def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
+        """Unit vectors from the model; ``advance(rows)`` after each chunk of batches."""
+        texts = list(texts)
+        step = self.batch_size * 16
+        parts = []
+        for start in range(0, len(texts), step):
+            chunk = texts[start:start + step]
+            parts.append(self.model.encode(chunk, batch_size=self.batch_size,
+                                           convert_to_numpy=True, show_progress_bar=False))
+            if advance is not None:
+                advance(len(chunk))
+        if not parts:
+            return np.zeros((0, self.model.get_sentence_embedding_dimension()), np.float32)
+        return l2_normalize(np.concatenate(parts))

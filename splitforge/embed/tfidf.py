@@ -12,13 +12,15 @@ the cost of word n-grams for little gain on long texts.)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import sparse
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
 from splitforge.embed.base import EMBEDDERS, Embedder, l2_normalize
+from splitforge.progress import Advance
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 _FEATURES = 1 << 18
 _BATCH = 4096
@@ -36,11 +38,15 @@ class TfidfEmbedder(Embedder):
         self.dim = dim
         self.fit_rows = fit_rows
         self.seed = seed
+        # scikit-learn loads here, not at import: worker processes that import the dedup package
+        # for MinHash would otherwise pay a second and a half each to load it.
+        from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
         self.vectorizer = HashingVectorizer(n_features=_FEATURES, ngram_range=(1, 2),
                                             token_pattern=_TOKENS, alternate_sign=False,
                                             norm=None, dtype=np.float32)
         self.tfidf = TfidfTransformer(sublinear_tf=True)
-        self.svd: TruncatedSVD | None = None
+        self.svd: Any = None
         self.columns: np.ndarray | None = None
 
     def _counts(self, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -61,13 +67,15 @@ class TfidfEmbedder(Embedder):
             self.columns = np.flatnonzero(np.diff(counts.tocsc().indptr))
         weighted = self.tfidf.fit_transform(counts[:, self.columns])
         dim = max(1, min(self.dim, weighted.shape[0] - 1, weighted.shape[1] - 1))
+        from sklearn.decomposition import TruncatedSVD
+
         self.svd = TruncatedSVD(n_components=dim, random_state=self.seed, algorithm="randomized",
                                 n_iter=3)
         self.svd.fit(weighted)
         return self
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors in the fitted space."""
+    def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
+        """Unit vectors in the fitted space; ``advance(rows)`` after each batch."""
         if self.svd is None or self.columns is None:
             raise RuntimeError("fit the embedder before embedding")
         out = np.empty((len(texts), self.svd.n_components), dtype=np.float32)
@@ -75,4 +83,6 @@ class TfidfEmbedder(Embedder):
             batch = texts[start:start + _BATCH]
             weighted = self.tfidf.transform(self._counts(batch)[:, self.columns])
             out[start:start + len(batch)] = self.svd.transform(weighted)
+            if advance is not None:
+                advance(len(batch))
         return l2_normalize(out)

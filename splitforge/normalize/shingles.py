@@ -7,20 +7,21 @@ are CJK) or when asked for (``unit: char``): every run of ``n`` characters, spac
 A text shorter than one shingle gets one shingle made of all its tokens, so it still has a
 signature; an empty text has no shingles.
 
-Token hashes come from a polynomial hash over the UTF-8 bytes computed with prefix sums
-(uint64 arithmetic wraps modulo 2^64, and the base is odd, so it is invertible); a shingle's hash
-combines its tokens' hashes the same way. Everything is deterministic across runs and machines.
+Words are hashed straight from the UTF-8 buffer of an Arrow string array: each word's bytes are
+read eight at a time as uint64 lanes and folded through MurmurHash3's ``fmix64``, so there is no
+Python call per text or per word (only texts with non-ASCII bytes are decoded, to test for CJK).
+A shingle's hash combines its tokens' hashes by a multiply-add chain. Everything is deterministic
+across runs and machines; the 32-bit shingle value is the top half of a 64-bit hash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
-_BASE = np.uint64(0x100000001B3)  # odd: invertible modulo 2^64
-_BASE_INV = np.uint64(pow(int(_BASE), -1, 1 << 64))
 _COMBINE = np.uint64(0x9E3779B97F4A7C15)
 _SPACE, _NEWLINE = 32, 10
 _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
@@ -67,52 +68,100 @@ class Shingles:
         return self.values[self.offsets[i]:self.offsets[i + 1]]
 
 
-_POWER_CACHE: dict[int, np.ndarray] = {}
+_LANE_MASKS = np.array([(1 << (8 * r)) - 1 for r in range(8)] + [(1 << 64) - 1],
+                       dtype=np.uint64)
 
 
-def _powers(base: np.uint64, count: int) -> np.ndarray:
-    """base^0 .. base^(count-1) modulo 2^64, cached and grown as needed."""
-    cached = _POWER_CACHE.get(int(base))
-    if cached is None or len(cached) < count:
-        size = max(count, 1 << 20, 2 * len(cached) if cached is not None else 0)
-        powers = np.full(size, base, dtype=np.uint64)
-        powers[0] = 1
-        cached = np.cumprod(powers, dtype=np.uint64)
-        _POWER_CACHE[int(base)] = cached
-    return cached[:count]
+TextBuffers = tuple[np.ndarray, np.ndarray]
 
 
-def _token_hashes(texts: Sequence[str], char_mode: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Hash of every token and the index of the text it belongs to."""
-    if char_mode:
-        joined = "\n".join(t.replace(" ", "") for t in texts)
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        is_newline = codes == _NEWLINE
-        doc = np.cumsum(is_newline)[~is_newline]
-        return fmix64(codes[~is_newline].astype(np.uint64)), doc
-    data = np.frombuffer("\n".join(texts).encode("utf-8"), dtype=np.uint8)
+def text_buffers(texts: Sequence[str] | pa.Array | pa.ChunkedArray) -> TextBuffers:
+    """The UTF-8 bytes of texts laid end to end, and each text's ``[start, end)`` offsets.
+
+    Arrow string arrays give their buffers without a copy per text; a null counts as empty.
+    """
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), pa.large_string())
+    if texts.null_count:
+        texts = texts.fill_null("")
+    if pa.types.is_string(texts.type):
+        offset_type = np.int32
+    elif pa.types.is_large_string(texts.type):
+        offset_type = np.int64
+    else:
+        raise TypeError(f"text_buffers needs string values, got Arrow type {texts.type}")
+    _, offset_buf, data_buf = texts.buffers()
+    n = len(texts)
+    offsets = np.frombuffer(offset_buf, dtype=offset_type)[texts.offset:texts.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    if data_buf is None or not n:
+        return np.zeros(0, np.uint8), np.zeros(n + 1, np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return data, offsets - offsets[0]
+
+
+def buffer_batches(texts: pa.Array | pa.ChunkedArray, rows: int) -> Iterator[TextBuffers]:
+    """``text_buffers`` of consecutive batches of at most ``rows`` texts, chunk by chunk."""
+    chunks = texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]
+    for chunk in chunks:
+        for start in range(0, len(chunk), rows):
+            yield text_buffers(chunk.slice(start, rows))
+
+
+def _word_token_hashes(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hash of every space-separated word and the index of the text it belongs to.
+
+    A word's hash folds its bytes eight at a time (read as little-endian uint64 lanes straight
+    from the buffer) through ``fmix64``, seeded by its length; most words take one lane.
+    """
     if not len(data):
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    sep = (data == _SPACE) | (data == _NEWLINE)
-    inside = ~sep
-    before = np.concatenate(([False], inside[:-1]))
-    after = np.concatenate((inside[1:], [False]))
-    starts = np.flatnonzero(inside & ~before)
-    ends = np.flatnonzero(inside & ~after) + 1
-    weighted = data.astype(np.uint64)
-    np.multiply(weighted, _powers(_BASE, len(data)), out=weighted)
-    prefix = np.empty(len(data) + 1, dtype=np.uint64)
-    prefix[0] = 0
-    np.cumsum(weighted, out=prefix[1:])
-    inverse = _powers(_BASE_INV, len(data) + 1)
-    tokens = (prefix[ends] - prefix[starts]) * inverse[starts]
-    doc = np.cumsum(data == _NEWLINE)[starts]
-    return fmix64(tokens ^ (ends - starts).astype(np.uint64)), doc
+    inside = data > _SPACE  # spaces and control characters separate words
+    starts_mask = inside.copy()
+    starts_mask[1:] &= ~inside[:-1]
+    ends_mask = inside.copy()
+    ends_mask[:-1] &= ~inside[1:]
+    doc_starts = offsets[:-1][offsets[:-1] < len(data)]
+    starts_mask[doc_starts] = inside[doc_starts]
+    doc_ends = offsets[1:][offsets[1:] > 0] - 1
+    ends_mask[doc_ends] = inside[doc_ends]
+    starts = np.flatnonzero(starts_mask)
+    ends = np.flatnonzero(ends_mask) + 1
+    padded = np.concatenate((data, np.zeros(8, np.uint8)))
+    lanes = np.ndarray((len(data),), dtype="<u8", buffer=padded, strides=(1,))
+    length = ends - starts
+    first = lanes[starts]
+    first &= _LANE_MASKS[np.minimum(length, 8)]
+    first ^= length.astype(np.uint64) * _COMBINE
+    hashes = fmix64(first)
+    live, lane = np.flatnonzero(length > 8), 1
+    while len(live):  # words longer than eight bytes, one more lane per round
+        left = length[live] - 8 * lane
+        chunk = lanes[starts[live] + 8 * lane] & _LANE_MASKS[np.minimum(left, 8)]
+        hashes[live] = fmix64(hashes[live] ^ chunk)
+        live, lane = live[left > 8], lane + 1
+    per_doc = np.diff(np.searchsorted(starts, offsets))
+    return hashes, np.repeat(np.arange(len(offsets) - 1), per_doc)
+
+
+def _char_token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Hash of every non-space character and the index of the text it belongs to."""
+    joined = "\n".join(t.replace(" ", "") for t in texts)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    is_newline = codes == _NEWLINE
+    doc = np.cumsum(is_newline)[~is_newline]
+    return fmix64(codes[~is_newline].astype(np.uint64)), doc
 
 
 def _combine(tokens: np.ndarray, doc: np.ndarray, n_docs: int, n: int) -> tuple[np.ndarray,
                                                                                    np.ndarray]:
-    """Shingle hashes (uint64) of every n consecutive tokens of a text, and each one's text."""
+    """Shingle hashes (uint64) of every n consecutive tokens of a text, and each one's text.
+
+    Token hashes are already avalanched, so the multiply-add chain spreads every token over the
+    high 32 bits that become the shingle value.
+    """
     counts = np.bincount(doc, minlength=n_docs)
     full = len(tokens) - n + 1
     parts, owners = [], []
@@ -134,39 +183,73 @@ def _combine(tokens: np.ndarray, doc: np.ndarray, n_docs: int, n: int) -> tuple[
         owners.append(short)
     if not parts:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    if len(parts) == 1:
+        return parts[0], owners[0]
     values, owner = np.concatenate(parts), np.concatenate(owners)
     order = np.argsort(owner, kind="stable")
-    return fmix64(values[order]), owner[order]
+    return values[order], owner[order]
 
 
-def shingle_hashes(texts: Sequence[str], n_word: int, n_char: int, unit: str = "auto") -> Shingles:
+def shingle_hashes(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuffers,
+                   n_word: int, n_char: int, unit: str = "auto") -> Shingles:
     """Hashed word (or, for CJK text, character) shingles of normalized texts.
 
     Args:
-        texts: normalized texts (``sf_norm``).
-        n_word: words per shingle.
-        n_char: characters per shingle for CJK text.
+        texts: Normalized texts (``sf_norm``): strings, an Arrow string array, or the
+            ``(data, offsets)`` of ``text_buffers``.
+        n_word: Words per shingle.
+        n_char: Characters per shingle for CJK text.
         unit: ``auto`` (characters for CJK text, words otherwise), ``word`` or ``char``.
+
+    Returns:
+        The 32-bit shingle hashes, grouped by text.
     """
-    n_docs = len(texts)
-    if unit == "auto":
-        char_mode = np.array([is_cjk(t) for t in texts], dtype=bool)
-    else:
-        char_mode = np.full(n_docs, unit == "char", dtype=bool)
+    data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
+    n_docs = len(offsets) - 1
+    char_mode = np.zeros(n_docs, dtype=bool)
+    if unit == "char":
+        char_mode[:] = True
+    elif unit == "auto" and len(data):
+        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+        top = np.maximum.reduceat(data, offsets[nonempty]) if len(nonempty) else data[:0]
+        for i in nonempty[top >= 0x80]:  # only non-ASCII texts can be CJK
+            char_mode[i] = is_cjk(_decode(data, offsets, i))
     values, owners = [], []
-    for mode, n in ((False, n_word), (True, n_char)):
-        index = np.flatnonzero(char_mode == mode)
-        if not len(index):
-            continue
-        tokens, doc = _token_hashes([texts[i] for i in index], mode)
-        shingles, owner = _combine(tokens, doc, len(index), n)
+    words = np.flatnonzero(~char_mode)
+    if len(words):
+        if len(words) == n_docs:
+            tokens, doc = _word_token_hashes(data, offsets)
+        else:
+            tokens, doc = _word_token_hashes(*_select(data, offsets, words))
+        shingles, owner = _combine(tokens, doc, len(words), n_word)
         values.append(shingles)
-        owners.append(index[owner])
-    if values:
+        owners.append(words[owner])
+    chars = np.flatnonzero(char_mode)
+    if len(chars):
+        tokens, doc = _char_token_hashes([_decode(data, offsets, i) for i in chars])
+        shingles, owner = _combine(tokens, doc, len(chars), n_char)
+        values.append(shingles)
+        owners.append(chars[owner])
+    if len(values) > 1:
         all_values, all_owners = np.concatenate(values), np.concatenate(owners)
         order = np.argsort(all_owners, kind="stable")
         all_values, all_owners = all_values[order], all_owners[order]
+    elif values:
+        all_values, all_owners = values[0], owners[0]
     else:
         all_values, all_owners = np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    offsets = np.concatenate(([0], np.cumsum(np.bincount(all_owners, minlength=n_docs))))
-    return Shingles((all_values >> np.uint64(32)).astype(np.uint32), offsets.astype(np.int64))
+    counts = np.bincount(all_owners, minlength=n_docs)
+    bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    return Shingles((all_values >> np.uint64(32)).astype(np.uint32), bounds)
+
+
+def _decode(data: np.ndarray, offsets: np.ndarray, i: int) -> str:
+    return data[offsets[i]:offsets[i + 1]].tobytes().decode("utf-8")
+
+
+def _select(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> TextBuffers:
+    """The buffers of a subset of the texts."""
+    lengths = offsets[rows + 1] - offsets[rows]
+    new_offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    take = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
+    return data[take], new_offsets

@@ -84,7 +84,7 @@ def test_candidates_are_verified_so_buckets_do_not_chain():
     assert {(0, 1), (2, 3)} <= set(zip(left.tolist(), right.tolist(), strict=True))
     table = table_of(["w"] * 4)
     deduper = MinHashDeduper(MinHashConfig(threshold=0.6, num_perm=16))  # bands of 4 rows
-    deduper.signatures = lambda texts: np.repeat(sig, 2, axis=1)  # noqa: ARG005 (fixed input)
+    deduper.signatures = lambda texts, advance=None: np.repeat(sig, 2, axis=1)  # fixed input
     links = deduper.find_links(table)
     pairs = set(zip(links.left.tolist(), links.right.tolist(), strict=True))
     assert pairs == {(0, 1), (2, 3)}
@@ -116,3 +116,14 @@ def test_signatures_do_not_depend_on_processes(monkeypatch):
     monkeypatch.setattr(MinHashDeduper, "batch_rows", 64)
     two = MinHashDeduper(MinHashConfig(num_proc=2)).signatures(texts)
     assert np.array_equal(one, two)
+
+
+def test_lsh_pairs_do_not_depend_on_threads():
+    texts = pa.array([normalize_text(f"{SENTENCE} {'again ' * (i % 4)}{i // 4}")
+                      for i in range(400)])
+    sig = MinHashDeduper(MinHashConfig(num_proc=1)).signatures(texts)
+    bands, rows = lsh_params(0.5, 128)
+    left1, right1 = candidate_pairs(sig, bands, rows, threads=1)
+    left2, right2 = candidate_pairs(sig, bands, rows, threads=2)
+    assert len(left1) > 0
+    assert np.array_equal(left1, left2) and np.array_equal(right1, right2)

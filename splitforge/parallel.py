@@ -1,0 +1,84 @@
+"""Batch maps over worker processes, with results in input order and bounded memory.
+
+NumPy work that holds the GIL (hashing, shingling, normalizing) only scales over processes.
+Workers are *spawned*, not forked (forking beside Arrow's and BLAS's threads can deadlock), so a
+worker imports the function's module afresh: keep worker functions in modules that import little
+(NumPy, PyArrow). At most ``2 * processes`` batches are in flight, so memory follows the batch
+size, not the input. A pool that cannot start (a script run without an
+``if __name__ == "__main__":`` guard) falls back to this process with a warning; results never
+depend on the number of processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def resolve_processes(num_proc: int | None) -> int:
+    """The processes to use: ``num_proc``, or every core this process may run on."""
+    if num_proc is not None:
+        return max(1, int(num_proc))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], processes: int = 1
+                ) -> Iterator[T]:
+    """``fn(*batch)`` for every batch, in order; over ``processes`` spawned workers when > 1.
+
+    Args:
+        fn: A module-level function (workers import it by name).
+        batches: Argument tuples, consumed lazily.
+        processes: Worker processes; 1 runs everything here.
+
+    Yields:
+        Each batch's result, in the order of ``batches``.
+    """
+    if processes <= 1:
+        for batch in batches:
+            yield fn(*batch)
+        return
+    batches = iter(batches)
+    pending: deque[tuple[tuple[Any, ...], Future[T]]] = deque()
+    context = multiprocessing.get_context("spawn")
+    try:
+        pool = ProcessPoolExecutor(processes, mp_context=context)
+    except (OSError, RuntimeError) as error:  # no semaphores, no /dev/shm
+        warnings.warn(f"worker processes unavailable ({error}); running in one process",
+                      RuntimeWarning, stacklevel=2)
+        yield from map_batches(fn, batches, 1)
+        return
+    with pool:
+        try:
+            for batch in batches:
+                pending.append((batch, pool.submit(fn, *batch)))
+                if len(pending) >= 2 * processes:
+                    yield _next_result(pending)
+            while pending:
+                yield _next_result(pending)
+        except BrokenProcessPool as error:
+            warnings.warn(f"worker processes failed to start ({error}); running in one process. "
+                          f"Put the calling script's code under `if __name__ == \"__main__\":`",
+                          RuntimeWarning, stacklevel=2)
+            for batch, _ in pending:
+                yield fn(*batch)
+            for batch in batches:
+                yield fn(*batch)
+
+
+def _next_result(pending: deque[tuple[tuple[Any, ...], Future[T]]]) -> T:
+    """The oldest batch's result; the batch stays queued if its worker failed."""
+    result = pending[0][1].result()
+    pending.popleft()
+    return result
