@@ -33,7 +33,8 @@ def resolve_processes(num_proc: int | None) -> int:
         return os.cpu_count() or 1
 
 
-def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], processes: int = 1
+def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], processes: int = 1,
+                initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
                 ) -> Iterator[T]:
     """``fn(*batch)`` for every batch, in order; over ``processes`` spawned workers when > 1.
 
@@ -41,11 +42,16 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
         fn: A module-level function (workers import it by name).
         batches: Argument tuples, consumed lazily.
         processes: Worker processes; 1 runs everything here.
+        initializer: Called once with ``initargs`` in every worker (and here, when there are no
+            workers) before any batch: the way to ship a large read-only object once.
+        initargs: Arguments of ``initializer``.
 
     Yields:
         Each batch's result, in the order of ``batches``.
     """
     if processes <= 1:
+        if initializer is not None:
+            initializer(*initargs)
         for batch in batches:
             yield fn(*batch)
         return
@@ -53,11 +59,12 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
     pending: deque[tuple[tuple[Any, ...], Future[T]]] = deque()
     context = multiprocessing.get_context("spawn")
     try:
-        pool = ProcessPoolExecutor(processes, mp_context=context)
+        pool = ProcessPoolExecutor(processes, mp_context=context, initializer=initializer,
+                                   initargs=initargs)
     except (OSError, RuntimeError) as error:  # no semaphores, no /dev/shm
         warnings.warn(f"worker processes unavailable ({error}); running in one process",
                       RuntimeWarning, stacklevel=2)
-        yield from map_batches(fn, batches, 1)
+        yield from map_batches(fn, batches, 1, initializer, initargs)
         return
     with pool:
         try:
@@ -71,6 +78,8 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
             warnings.warn(f"worker processes failed to start ({error}); running in one process. "
                           f"Put the calling script's code under `if __name__ == \"__main__\":`",
                           RuntimeWarning, stacklevel=2)
+            if initializer is not None:
+                initializer(*initargs)
             for batch, _ in pending:
                 yield fn(*batch)
             for batch in batches:

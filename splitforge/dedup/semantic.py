@@ -25,7 +25,8 @@ def make_embedder(config: SemanticConfig, seed: int = 0) -> Embedder:
     """The embedder a semantic config names."""
     if config.embedder == "sentence-transformers":
         return SentenceTransformerEmbedder(str(config.model))
-    return TfidfEmbedder(dim=config.dim, fit_rows=config.fit_rows, seed=seed)
+    return TfidfEmbedder(dim=config.dim, fit_rows=config.fit_rows, seed=seed,
+                         num_proc=config.num_proc)
 
 
 @DEDUPERS.register("semantic")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from splitforge.embed.base import EMBEDDERS, Embedder, l2_normalize
+from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import Advance
 
 if TYPE_CHECKING:
@@ -34,10 +35,15 @@ class TfidfEmbedder(Embedder):
 
     name = "tfidf"
 
-    def __init__(self, dim: int = 256, fit_rows: int = 5_000, seed: int = 0) -> None:
+    parallel_above = 20_000
+
+    def __init__(self, dim: int = 256, fit_rows: int = 5_000, seed: int = 0,
+                 num_proc: int | None = None, max_columns: int = 1 << 16) -> None:
         self.dim = dim
+        self.max_columns = max_columns
         self.fit_rows = fit_rows
         self.seed = seed
+        self.num_proc = num_proc
         # scikit-learn loads here, not at import: worker processes that import the dedup package
         # for MinHash would otherwise pay a second and a half each to load it.
         from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
@@ -62,9 +68,15 @@ class TfidfEmbedder(Embedder):
         counts = self._counts(sample)
         # Only hash columns that at least two sampled texts share: the SVD's components are dense
         # (dim x columns), so its time and memory scale with the columns kept.
-        self.columns = np.flatnonzero(np.diff(counts.tocsc().indptr) >= 2)
+        df = np.diff(counts.tocsc().indptr)
+        self.columns = np.flatnonzero(df >= 2)
         if not len(self.columns):
-            self.columns = np.flatnonzero(np.diff(counts.tocsc().indptr))
+            self.columns = np.flatnonzero(df)
+        if len(self.columns) > self.max_columns:
+            # The most frequent columns, ties by column number: projecting is a memory-bound
+            # gather of one component row per nonzero, so fewer rows keep it in cache.
+            order = np.lexsort((self.columns, -df[self.columns]))
+            self.columns = np.sort(self.columns[order[:self.max_columns]])
         weighted = self.tfidf.fit_transform(counts[:, self.columns])
         dim = max(1, min(self.dim, weighted.shape[0] - 1, weighted.shape[1] - 1))
         from sklearn.decomposition import TruncatedSVD
@@ -75,14 +87,37 @@ class TfidfEmbedder(Embedder):
         return self
 
     def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
-        """Unit vectors in the fitted space; ``advance(rows)`` after each batch."""
+        """Unit vectors in the fitted space; ``advance(rows)`` after each batch.
+
+        From ``parallel_above`` texts the batches run over ``num_proc`` worker processes (all
+        cores by default), each holding one copy of the fitted model; the vectors are the same.
+        """
         if self.svd is None or self.columns is None:
             raise RuntimeError("fit the embedder before embedding")
         out = np.empty((len(texts), self.svd.n_components), dtype=np.float32)
-        for start in range(0, len(texts), _BATCH):
-            batch = texts[start:start + _BATCH]
-            weighted = self.tfidf.transform(self._counts(batch)[:, self.columns])
-            out[start:start + len(batch)] = self.svd.transform(weighted)
+        processes = resolve_processes(self.num_proc) if len(texts) >= self.parallel_above else 1
+        batches = ((texts[start:start + _BATCH],) for start in range(0, len(texts), _BATCH))
+        row = 0
+        for part in map_batches(_project_batch, batches, processes, _install, (self,)):
+            out[row:row + len(part)] = part
+            row += len(part)
             if advance is not None:
-                advance(len(batch))
+                advance(len(part))
         return l2_normalize(out)
+
+    def _project(self, texts: Sequence[str]) -> np.ndarray:
+        weighted = self.tfidf.transform(self._counts(texts)[:, self.columns])
+        return self.svd.transform(weighted).astype(np.float32)
+
+
+_FITTED: list[TfidfEmbedder] = []
+
+
+def _install(embedder: TfidfEmbedder) -> None:
+    """Keep the fitted embedder of this process (a worker's initializer)."""
+    _FITTED[:] = [embedder]
+
+
+def _project_batch(texts: Sequence[str]) -> np.ndarray:
+    """SVD coordinates (not yet unit length) of one batch, with the installed embedder."""
+    return _FITTED[0]._project(texts)

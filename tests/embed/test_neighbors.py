@@ -32,6 +32,11 @@ def test_ivf_recall_at_10_against_exact(vectors):
                                                                  strict=True)])
     assert recall >= 0.9, recall
     assert (approx.index[:, 0] == np.arange(len(vectors))).mean() > 0.99  # each finds itself
+    # What dedup needs: every neighbour at the default threshold that exact search finds.
+    close = exact.scores >= 0.92
+    found = [exact.index[i, j] in set(approx.index[i]) for i, j in zip(*np.nonzero(close),
+                                                                        strict=True)]
+    assert close[:, 1:].sum() > 0 and np.mean(found) == 1.0
 
 
 def test_cpu_index_finds_exact_copies():
@@ -50,3 +55,12 @@ def test_gpu_index_matches_cpu():
     assert kind.endswith("@gpu")
     found = nearest(base, base[:5], 1, device="gpu")
     assert found.index[:, 0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_tfidf_vectors_do_not_depend_on_processes(monkeypatch):
+    texts = [f"how do i reset device {i} after the {i % 13} update failed" for i in range(600)]
+    one = TfidfEmbedder(dim=32, fit_rows=300, num_proc=1).fit(texts).embed(texts)
+    monkeypatch.setattr(TfidfEmbedder, "parallel_above", 0)
+    two = TfidfEmbedder(dim=32, fit_rows=300, num_proc=2).fit(texts).embed(texts)
+    assert one.shape == (600, 32)
+    np.testing.assert_allclose(one, two, rtol=0, atol=1e-6)
