@@ -326,6 +326,163 @@ class SplitConfig(_Model):
         return parse_duration(self.gap) if self.gap is not None else timedelta(0)
 
 
+EdgeRule = Literal["shortest", "longest", "rare_label", "rare_words", "unusual_chars"]
+EDGE_RULES: tuple[str, ...] = ("shortest", "longest", "rare_label", "rare_words", "unusual_chars")
+PERTURBATION_NAMES: tuple[str, ...] = (
+    "keyboard_typo", "ocr", "char_insert", "char_swap", "char_delete", "word_drop", "word_swap",
+    "spelling", "zh_traditional", "zh_fullwidth_punct", "zh_char_drop", "zh_char_swap",
+)
+ChallengeKindName = Literal["edge", "ood", "temporal", "adversarial"]
+
+
+class SliceWhere(_Model):
+    """A predicate over a held-out row; every condition given must hold."""
+
+    text_matches: str | None = Field(
+        None, description="Regular expression searched in the row's text (Python `re`, "
+        "case-insensitive)."
+    )
+    field: str | None = Field(None, description="An input field, for `equals` or `matches`.")
+    equals: str | int | float | bool | None = Field(
+        None, description="The value `field` must equal."
+    )
+    matches: str | None = Field(None, description="Regular expression searched in `field`.")
+    min_chars: int | None = Field(None, ge=0, description="Text at least this many characters.")
+    max_chars: int | None = Field(None, ge=0, description="Text at most this many characters.")
+    min_words: int | None = Field(None, ge=0, description="Text at least this many words.")
+    max_words: int | None = Field(None, ge=0, description="Text at most this many words.")
+
+    @field_validator("text_matches", "matches")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a valid regular expression ({error}): {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SliceWhere:
+        if not self.model_fields_set:
+            raise ValueError("give at least one condition (text_matches, field with equals or "
+                             "matches, min_chars, max_chars, min_words, max_words)")
+        if (self.equals is not None or self.matches is not None) and self.field is None:
+            raise ValueError("equals and matches need field: the input field they test")
+        if self.field is not None and self.equals is None and self.matches is None:
+            raise ValueError(f"field {self.field!r} needs equals or matches")
+        return self
+
+
+class EdgeSlice(_Model):
+    """A user-defined slice: the rows a team worries about most."""
+
+    name: Annotated[str, Field(pattern=_NAME_PATTERN)] = Field(
+        description="Names the slice in sf_reason (slice:<name>)."
+    )
+    where: SliceWhere
+
+
+class EdgeConfig(_Model):
+    """Edge cases: extremes of length, rare labels and words, unusual characters, user slices."""
+
+    rules: list[EdgeRule] = Field(
+        default_factory=lambda: list(EDGE_RULES),
+        description="Built-in rules: shortest/longest (character length percentiles), "
+        "rare_label (labels under rare_label_share of train), rare_words (highest mean IDF "
+        "against train), unusual_chars (emoji, mixed scripts, code, URLs, long numbers).",
+    )
+    slices: list[EdgeSlice] = Field(default_factory=list, description="User-defined slices.")
+    rare_label_share: float = Field(
+        0.05, gt=0, lt=1, description="A label is rare below this share of the train rows."
+    )
+
+
+class OodConfig(_Model):
+    """Out-of-distribution items: far from everything in train."""
+
+    method: Literal["knn", "isolation_forest"] = Field(
+        "knn", description="knn: 1 - mean cosine similarity to the k nearest train rows "
+        "(tfidf embeddings, faiss); isolation_forest: sklearn IsolationForest over the same "
+        "embeddings."
+    )
+    k: int = Field(5, ge=1, le=100, description="Train neighbours averaged by knn.")
+
+
+class TemporalChallengeConfig(_Model):
+    """Temporal shift: the newest held-out items."""
+
+    after: datetime | None = Field(
+        None, description="Only items strictly after this time (UTC; a date means midnight "
+        "UTC); default: the newest items of the pool."
+    )
+
+    _to_datetime = field_validator("after", mode="before")(Cutoffs._to_datetime.__func__)
+    _to_utc = field_validator("after")(Cutoffs._to_utc.__func__)
+
+
+class AdversarialConfig(_Model):
+    """Adversarial noise on the input fields of held-out items."""
+
+    fields: list[str] | None = Field(
+        None, description="Input fields to perturb (default: the fields of the text template, "
+        "or the text field); other fields, such as the reference answer, stay intact."
+    )
+    perturbations: list[str] = Field(
+        default_factory=lambda: list(PERTURBATION_NAMES),
+        description="Perturbations to apply; each item gets one, chosen in turn. Latin ones "
+        "apply to non-CJK text, zh_* ones to CJK text.",
+    )
+
+    @field_validator("perturbations")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in PERTURBATION_NAMES]
+        if unknown:
+            hints = [difflib.get_close_matches(v, PERTURBATION_NAMES, n=1) for v in unknown]
+            said = ", ".join(f"{v!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                             for v, h in zip(unknown, hints, strict=True))
+            raise ValueError(f"unknown perturbation {said}; valid: "
+                             f"{', '.join(PERTURBATION_NAMES)}")
+        if not value:
+            raise ValueError("name at least one perturbation")
+        return value
+
+
+class ChallengeMix(_Model):
+    """Shares of the challenge size per kind (they must sum to 1)."""
+
+    edge: float = Field(0.3, ge=0, le=1)
+    ood: float = Field(0.3, ge=0, le=1)
+    temporal: float = Field(0.2, ge=0, le=1)
+    adversarial: float = Field(0.2, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> ChallengeMix:
+        total = self.edge + self.ood + self.temporal + self.adversarial
+        if abs(total - 1) > 1e-9:
+            raise ValueError(f"must sum to 1, got {total:g}")
+        return self
+
+
+class ChallengeConfig(_Model):
+    """Challenge sets drawn from held-out rows only: edge, ood, temporal, adversarial."""
+
+    size: int = Field(400, ge=1, description="Total challenge items over all kinds.")
+    from_: list[Literal["val", "test"]] = Field(
+        default_factory=lambda: ["test"], alias="from", min_length=1,
+        description="Held-out splits to draw from (never train).",
+    )
+    mix: ChallengeMix = Field(
+        default_factory=ChallengeMix, description="Share of `size` per kind; a kind with too few "
+        "candidates leaves its rest to the others (the report says so)."
+    )
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
+    ood: OodConfig = Field(default_factory=OodConfig)
+    temporal: TemporalChallengeConfig = Field(default_factory=TemporalChallengeConfig)
+    adversarial: AdversarialConfig = Field(default_factory=AdversarialConfig)
+
+
 class OutputConfig(_Model):
     """Where and how the build is written."""
 
@@ -347,6 +504,9 @@ class Recipe(_Model):
     fields: FieldsConfig
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
+    challenge: ChallengeConfig | None = Field(
+        None, description="Challenge sets from held-out rows; `challenge: {}` for the defaults."
+    )
     output: OutputConfig = Field(default_factory=OutputConfig)
 
 
