@@ -151,6 +151,8 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
     if counts["rows_rejected"]:
         table.add_row("[dim]rejected (bad input rows)[/]", f"{counts['rows_rejected']:,}", "")
     out.print(table)
+    if "challenge" in manifest.get("stages", {}):
+        _print_challenges(manifest["stages"]["challenge"])
     out.print(f"output: {_shown(path)}")
 
 
@@ -211,6 +213,36 @@ def dedup(
               f"{stats['rows_removed']:,} removed "
               f"({', '.join(f'{k}: {v:,}' for k, v in stats['removed_by_reason'].items()) or '-'})")
     out.print(f"output: {_shown(result.path)}")
+
+
+@app.command(context_settings=_CTX)
+def challenge(
+    ctx: typer.Context,
+    build_dir: Annotated[Path, typer.Argument(help="A build folder (out/<name>/<build_id>).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the sets to.")],
+    force: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Challenge sets for an existing build, from its held-out splits only.
+
+    Uses the build's recipe (challenge defaults when it had none); extra arguments override it:
+    --challenge.size 200 --challenge.from '[val, test]'.
+    """
+    from splitforge.pipeline import challenge_build
+
+    overrides = parse_overrides(ctx.args)
+    result = _guard(lambda: challenge_build(build_dir, out=out_dir, force=force,
+                                            overrides=overrides, reporter=RichReporter()))
+    _print_challenges(result.info)
+    out.print(f"output: {_shown(result.path)}")
+
+
+def _print_challenges(info: dict[str, Any]) -> None:
+    table = Table("set", "target", "items", title="challenge sets")
+    for kind, n in info["picked"].items():
+        table.add_row(kind, str(info["targets"][kind]), str(n))
+    out.print(table)
+    for note in info.get("redistributed", []):
+        out.print(f"[yellow]note:[/] {note}")
 
 
 @app.command()

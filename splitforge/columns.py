@@ -11,6 +11,15 @@ NORM = "sf_norm"      # canonical text (NFKC, casefold, whitespace collapsed)
 HASH = "sf_hash"      # uint64 hash of sf_norm
 CLUSTER = "sf_cluster"  # duplicate cluster id: the id of the cluster's survivor
 SPLIT = "sf_split"    # train / val / test
+# Challenge items
+SOURCE_ID = "sf_source_id"        # the held-out row an item comes from
+CHALLENGE = "sf_challenge"        # edge / ood / temporal / adversarial
+REASON = "sf_reason"              # the rule, slice or perturbation that chose the item
+SCORE = "sf_score"                # the kind's score (OOD distance, IDF rarity), else null
+PERTURBATION = "sf_perturbation"  # adversarial: the perturbation applied
+SEED = "sf_seed"                  # adversarial: the item's seed (regenerates it alone)
+EDIT_DISTANCE = "sf_edit_distance"  # adversarial: characters changed over the perturbed fields
+ORIGINAL_TEXT = "sf_original_text"  # adversarial: sf_text before the perturbation
 
 PREFIX = "sf_"
 # Columns that only live inside a build and never reach an output file.

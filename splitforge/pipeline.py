@@ -7,6 +7,7 @@ skipped at once.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -18,21 +19,32 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from splitforge import columns as C
+from splitforge.challenge import (
+    CHALLENGES,
+    KINDS,
+    ChallengeResult,
+    challenge_pool,
+    run_challenges,
+)
 from splitforge.dedup import DEDUPERS, deduplicate
-from splitforge.errors import OutputError, RecipeError
+from splitforge.errors import InputError, OutputError, RecipeError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
+from splitforge.load.fields import text_column
 from splitforge.normalize import add_normalized
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
     DedupConfig,
     Recipe,
     SourceConfig,
+    apply_overrides,
     load_recipe,
     resolve_path,
     validate_fields,
+    validate_recipe,
 )
 from splitforge.split import SPLIT_NAMES, SPLITTERS, SplitFrame, make_splitter
 from splitforge.tables import take_rows, take_table
@@ -54,6 +66,7 @@ from splitforge.write import (
 REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
 REJECTED = "rejected.jsonl"
+CHALLENGE_DIR = "challenge"
 
 
 class Reporter(Protocol):
@@ -104,6 +117,8 @@ def stage_versions(recipe: Recipe) -> dict[str, str]:
     for name in ("minhash", "semantic"):
         if getattr(recipe.dedup, name) is not None:
             versions[f"dedup.{name}"] = DEDUPERS.get(name).version
+    if recipe.challenge is not None:
+        versions.update({f"challenge.{k}": CHALLENGES.get(k).version for k in KINDS})
     return versions
 
 
@@ -131,7 +146,7 @@ def build(
     base = Path(recipe_path).resolve().parent
     out_root = Path(os.path.normpath(out if out is not None
                                      else resolve_path(base, recipe.output.dir)))
-    resolved = recipe.model_dump(mode="json")
+    resolved = recipe.model_dump(mode="json", by_alias=True)
     with timed.stage("fingerprint"):
         input_hashes = [sha256_path(resolve_path(base, s.path)) for s in recipe.sources]
     versions = stage_versions(recipe)
@@ -153,6 +168,13 @@ def build(
     table, kept_rows = deduped.table, np.flatnonzero(deduped.keep)
     with timed.stage("split"):
         assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))
+    challenges = None
+    if recipe.challenge is not None:
+        with timed.stage("challenge") as progress:
+            pool = challenge_pool(table, kept_rows, assignment.split, recipe.challenge.from_,
+                                  recipe.seed)
+            challenges = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
+            del pool
 
     with timed.stage("write"), staging_folder(out_root / recipe.name, build_id) as staging:
         out = output_table(table)
@@ -170,6 +192,9 @@ def build(
         if rejected:
             write_records_jsonl(rejected, staging / REJECTED)
             rows[REJECTED] = len(rejected)
+        if challenges is not None:
+            written = write_challenges(staging / CHALLENGE_DIR, challenges, recipe.output.formats)
+            rows.update({f"{CHALLENGE_DIR}/{name}": n for name, n in written.items()})
         manifest = {
             "build_id": build_id,
             "name": recipe.name,
@@ -183,7 +208,8 @@ def build(
                  "rows_rejected": s.rows_rejected}
                 for s, h in zip(sources, input_hashes, strict=True)
             ],
-            "stages": {"dedup": deduped.stats, "split": assignment.info},
+            "stages": {"dedup": deduped.stats, "split": assignment.info,
+                       **({"challenge": challenges.info} if challenges is not None else {})},
             "counts": {
                 "rows_loaded": rows_loaded,
                 "rows_rejected": len(rejected),
@@ -195,6 +221,16 @@ def build(
         manifest = write_manifest(staging, manifest, rows)
         publish(staging, final, force)
     return BuildResult("built", build_id, final, manifest, timed.timings)
+
+
+def write_challenges(folder: Path, result: ChallengeResult, formats: list[str]) -> dict[str, int]:
+    """``<kind>.parquet`` for every kind and ``all.parquet`` in ``folder``; rows per file."""
+    folder.mkdir(exist_ok=True)
+    rows: dict[str, int] = {}
+    for name, table in result.tables.items():
+        n = write_batches([table], table.schema, folder, name, formats)
+        rows.update({f"{name}.{fmt}": n for fmt in formats})
+    return rows
 
 
 def split_frame(table: pa.Table, rows: np.ndarray) -> SplitFrame:
@@ -329,3 +365,77 @@ def dedup_file(
             write_records_jsonl(loaded.rejected, staging / REJECTED)
         publish(staging, target, force, latest=False)
     return DedupRunResult(target, deduped.stats)
+
+
+@dataclass
+class ChallengeRunResult:
+    """What ``challenge_build`` wrote: the folder, the build it came from, and the counts."""
+
+    path: Path
+    build_id: str
+    info: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def challenge_build(
+    build_dir: str | Path,
+    *,
+    out: str | Path,
+    force: bool = False,
+    overrides: dict[str, Any] | None = None,
+    reporter: Reporter | None = None,
+) -> ChallengeRunResult:
+    """Challenge sets for an existing build, from its held-out split files, into ``out``.
+
+    The recipe is the build's own (``manifest.json``), with ``challenge`` defaults when it had
+    none and ``overrides`` applied (``{"challenge.size": 100}``). The build folder is never
+    changed: the sets go to ``out`` (which must not exist unless ``force``), with a
+    ``manifest.json`` of their own naming the build they were drawn from.
+    """
+    timed = _Timed(reporter or SilentReporter())
+    folder = Path(build_dir)
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        data = manifest["recipe"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise InputError(f"manifest.json is not a splitforge manifest ({error})",
+                         path=manifest_path) from None
+    if data.get("challenge") is None:
+        data["challenge"] = {}
+    recipe = validate_recipe(apply_overrides(data, overrides or {}), manifest_path)
+    assert recipe.challenge is not None
+    target = Path(out)
+    if target.exists() and not force:
+        raise OutputError(f"{target} already exists; pass --force to replace it")
+    with timed.stage("load"):
+        parts = []
+        for code, name in enumerate(SPLIT_NAMES):
+            path = folder / f"{name}.parquet"
+            if not path.is_file():
+                raise InputError(f"the build has no {name}.parquet", path=folder)
+            part = pq.read_table(path)
+            parts.append(part.append_column("_code", pa.array(np.full(part.num_rows, code,
+                                                                      np.int8))))
+        table = pa.concat_tables(parts, promote_options="permissive")
+        codes = table.column("_code").to_numpy()
+        table = table.drop_columns(["_code", C.SPLIT])
+        table = table.append_column(C.TEXT, text_column(table, recipe.fields))
+    with timed.stage("normalize") as progress:
+        table = add_normalized(table, progress=progress)
+    with timed.stage("challenge") as progress:
+        pool = challenge_pool(table, np.arange(table.num_rows), codes, recipe.challenge.from_,
+                              recipe.seed)
+        result = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
+    with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
+        rows = write_challenges(staging, result, recipe.output.formats)
+        write_manifest(staging, {"build_id": manifest.get("build_id"),
+                                 "build_folder": str(folder), "seed": recipe.seed,
+                                 "challenge_recipe": recipe.challenge.model_dump(
+                                     mode="json", by_alias=True),
+                                 "stage_versions": stage_versions(recipe),
+                                 "challenge": result.info}, rows)
+        publish(staging, target, force, latest=False)
+    return ChallengeRunResult(target, str(manifest.get("build_id")), result.info, timed.timings)

@@ -231,9 +231,9 @@ class DedupConfig(_Model):
 class Ratios(_Model):
     """Shares of rows per split; they must sum to 1."""
 
-    train: float = Field(0.8, ge=0, le=1)
-    val: float = Field(0.1, ge=0, le=1)
-    test: float = Field(0.1, ge=0, le=1)
+    train: float = Field(0.8, ge=0, le=1, description="Share of train.")
+    val: float = Field(0.1, ge=0, le=1, description="Share of val.")
+    test: float = Field(0.1, ge=0, le=1, description="Share of test.")
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> Ratios:
@@ -248,8 +248,8 @@ class Ratios(_Model):
 class Cutoffs(_Model):
     """Temporal cutoffs: val starts at ``val``, test at ``test`` (UTC; dates mean midnight UTC)."""
 
-    val: datetime | None = None
-    test: datetime
+    val: datetime | None = Field(None, description="Start of val (omit: train and test only).")
+    test: datetime = Field(description="Start of test.")
 
     @field_validator("val", "test", mode="before")
     @classmethod
@@ -380,7 +380,7 @@ class EdgeSlice(_Model):
     name: Annotated[str, Field(pattern=_NAME_PATTERN)] = Field(
         description="Names the slice in sf_reason (slice:<name>)."
     )
-    where: SliceWhere
+    where: SliceWhere = Field(description="The conditions a row of the slice meets.")
 
 
 class EdgeConfig(_Model):
@@ -452,10 +452,10 @@ class AdversarialConfig(_Model):
 class ChallengeMix(_Model):
     """Shares of the challenge size per kind (they must sum to 1)."""
 
-    edge: float = Field(0.3, ge=0, le=1)
-    ood: float = Field(0.3, ge=0, le=1)
-    temporal: float = Field(0.2, ge=0, le=1)
-    adversarial: float = Field(0.2, ge=0, le=1)
+    edge: float = Field(0.3, ge=0, le=1, description="Share of edge cases.")
+    ood: float = Field(0.3, ge=0, le=1, description="Share of out-of-distribution items.")
+    temporal: float = Field(0.2, ge=0, le=1, description="Share of the newest items.")
+    adversarial: float = Field(0.2, ge=0, le=1, description="Share of perturbed items.")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> ChallengeMix:
@@ -477,10 +477,14 @@ class ChallengeConfig(_Model):
         default_factory=ChallengeMix, description="Share of `size` per kind; a kind with too few "
         "candidates leaves its rest to the others (the report says so)."
     )
-    edge: EdgeConfig = Field(default_factory=EdgeConfig)
-    ood: OodConfig = Field(default_factory=OodConfig)
-    temporal: TemporalChallengeConfig = Field(default_factory=TemporalChallengeConfig)
-    adversarial: AdversarialConfig = Field(default_factory=AdversarialConfig)
+    edge: EdgeConfig = Field(default_factory=EdgeConfig, description="Edge-case rules and slices.")
+    ood: OodConfig = Field(default_factory=OodConfig, description="How OOD items are scored.")
+    temporal: TemporalChallengeConfig = Field(
+        default_factory=TemporalChallengeConfig, description="Which items count as newest."
+    )
+    adversarial: AdversarialConfig = Field(
+        default_factory=AdversarialConfig, description="Which fields get which noise."
+    )
 
 
 class OutputConfig(_Model):
@@ -501,13 +505,16 @@ class Recipe(_Model):
     )
     seed: int = Field(0, description="The one seed every stage derives its randomness from.")
     sources: list[SourceConfig] = Field(min_length=1, description="One or more inputs.")
-    fields: FieldsConfig
-    dedup: DedupConfig = Field(default_factory=DedupConfig)
-    split: SplitConfig = Field(default_factory=SplitConfig)
+    fields: FieldsConfig = Field(description="Which input fields hold the id, text, time, group "
+                                 "and label.")
+    dedup: DedupConfig = Field(default_factory=DedupConfig, description="Duplicate removal.")
+    split: SplitConfig = Field(default_factory=SplitConfig, description="The train/val/test "
+                               "split.")
     challenge: ChallengeConfig | None = Field(
         None, description="Challenge sets from held-out rows; `challenge: {}` for the defaults."
     )
-    output: OutputConfig = Field(default_factory=OutputConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig, description="Where and in which "
+                                 "formats the build is written.")
 
 
 # -- loading and validation --------------------------------------------------------------------

@@ -120,3 +120,13 @@ def test_dedup_command_on_real_gsm8k(tmp_path):
     bad = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_test.jsonl")), "--text",
                               "question", "--method", "fuzzy", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "unknown fuzzy" in bad.stderr
+
+
+def test_every_recipe_key_has_a_description():
+    from splitforge.recipe import recipe_schema
+
+    schema = recipe_schema()
+    models = {"Recipe": schema, **schema["$defs"]}
+    missing = [f"{name}.{key}" for name, model in models.items()
+               for key, prop in model.get("properties", {}).items() if "description" not in prop]
+    assert missing == []

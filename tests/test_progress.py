@@ -34,8 +34,10 @@ def test_normalize_and_minhash_report_every_row(tmp_path):
     reporter = RecordingReporter()
     result = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path, reporter=reporter)
     loaded = result.manifest["counts"]["rows_loaded"]
-    assert reporter.stages[:4] == ["fingerprint", "load", "normalize", "dedup"]
-    assert reporter.totals == {"normalize": loaded, "minhash: signatures": loaded}
+    assert reporter.stages == ["fingerprint", "load", "normalize", "dedup", "split", "challenge",
+                               "write"]
+    assert reporter.totals == {"normalize": loaded, "minhash: signatures": loaded,
+                               "challenge sets": 100}
     assert dict(reporter.done) == reporter.totals
 
 
@@ -43,5 +45,5 @@ def test_cli_shows_each_stage_with_its_time(tmp_path):
     result = CliRunner().invoke(app, ["build", str(REPO / "recipes" / "quickstart.yaml"),
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    for stage in ("load", "normalize", "dedup", "split", "write"):
+    for stage in ("load", "normalize", "dedup", "split", "challenge", "write"):
         assert f"✓ {stage}" in result.output

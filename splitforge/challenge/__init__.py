@@ -1,4 +1,10 @@
-from splitforge.challenge.adversarial import (
+"""The challenge stage: edge, OOD, temporal and adversarial sets from held-out rows only."""
+
+from splitforge.challenge.adversarial import AdversarialChallenge
+from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
+from splitforge.challenge.edge import EdgeChallenge
+from splitforge.challenge.ood import OodChallenge
+from splitforge.challenge.perturbations import (
     PERTURBATIONS,
     CharDeletePerturbation,
     CharInsertPerturbation,
@@ -25,9 +31,32 @@ from splitforge.challenge.adversarial import (
     regenerate,
     script_of,
 )
+from splitforge.challenge.stage import (
+    ALL,
+    KINDS,
+    ChallengeResult,
+    challenge_pool,
+    run_challenges,
+    targets,
+)
+from splitforge.challenge.temporal import TemporalChallenge
 
 __all__ = [
+    "ALL",
+    "CHALLENGES",
+    "KINDS",
     "PERTURBATIONS",
+    "AdversarialChallenge",
+    "ChallengeKind",
+    "ChallengePool",
+    "ChallengeResult",
+    "EdgeChallenge",
+    "OodChallenge",
+    "Picked",
+    "TemporalChallenge",
+    "challenge_pool",
+    "run_challenges",
+    "targets",
     "CharDeletePerturbation",
     "CharInsertPerturbation",
     "CharSwapPerturbation",

@@ -39,7 +39,8 @@ CONTENT_ID_LENGTH = 16
 BUILD_COLUMNS = frozenset({
     C.ID, C.TEXT, C.TIME, C.GROUP, C.LABEL, C.SOURCE, C.LINE, C.NORM, C.HASH, C.CLUSTER,
     C.SPLIT, "sf_stage", "sf_reason", "sf_kept_id", "sf_kept", "sf_method", "sf_score",
-    "sf_cluster_size",
+    "sf_cluster_size", C.SOURCE_ID, C.CHALLENGE, C.PERTURBATION, C.SEED, C.EDIT_DISTANCE,
+    C.ORIGINAL_TEXT,
 })
 
 

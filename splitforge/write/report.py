@@ -56,7 +56,54 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
         ])
         gap = split_info.get("gap") or "none"
         out += ["", f"Embargo gap: {gap} (rows this close before a cutoff are dropped).", ""]
+    if "challenge" in manifest["stages"]:
+        out += _challenge_section(manifest["stages"]["challenge"])
     return "\n".join(out).rstrip() + "\n"
+
+
+def _challenge_section(info: dict[str, Any]) -> list[str]:
+    picked = info["picked"]
+    out = ["## Challenge sets", "",
+           f"{sum(picked.values())} items of {info['size']} asked, drawn from the "
+           f"{info['candidates']} held-out rows of {', '.join(info['from'])} (never from train; "
+           f"no row in two sets).", ""]
+    rows = [[kind, info["targets"][kind], n, _chosen_by(kind, info["kinds"].get(kind, {}))]
+            for kind, n in picked.items()]
+    out += _table(["set", "target", "items", "chosen by"], rows)
+    for note in info.get("redistributed", []):
+        out += ["", f"- {note}"]
+    return out + [""]
+
+
+def _chosen_by(kind: str, details: dict[str, Any]) -> str:
+    """One table cell saying how a challenge kind chose its items."""
+    if details.get("skipped"):
+        return f"skipped: {details['skipped']}"
+    if kind == "edge":
+        picks = {**details.get("rules", {}),
+                 **{f"slice:{k}": v for k, v in details.get("slices", {}).items()}}
+        return ", ".join(f"{k} {v['picked']}" for k, v in picks.items() if v.get("picked"))
+    if kind == "ood":
+        scores = details.get("score_quantiles", {})
+        if not scores:
+            return str(details.get("method", ""))
+        return (f"{details.get('method')} (k={details.get('k', '-')}): picked scores "
+                f"{scores['picked']['min']:.3f}-{scores['picked']['max']:.3f}, all candidates' "
+                f"median {scores['all']['p50']:.3f}")
+    if kind == "temporal":
+        said = [str(details.get("reason", ""))]
+        span = details.get("time_range", {}).get("picked")
+        if span:
+            said.append(f"{span[0]} to {span[1]}")
+        compared = details.get("compared_with_train", {})
+        chars = compared.get("mean_chars")
+        if chars:
+            said.append(f"mean length {chars['picked']:.0f} chars vs {chars['train']:.0f} in train")
+        if "unseen_word_share" in compared:
+            said.append(f"{compared['unseen_word_share']:.0%} of words unseen in train")
+        return "; ".join(said)
+    counts = details.get("perturbations", {})
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def _cell(text: str, width: int = 120) -> str:

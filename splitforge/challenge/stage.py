@@ -1,0 +1,203 @@
+"""The challenge stage: carve edge, OOD, temporal and adversarial sets out of held-out rows.
+
+The pool is the rows of the splits named in ``challenge.from`` (never train); a candidate whose
+duplicate cluster or group has a train row is refused outright (the split keeps clusters and
+groups whole, so this only fires on a bug). ``challenge.size`` is divided by ``challenge.mix``
+with largest-remainder rounding, so the targets add up to the size exactly. Kinds run in the
+order edge, ood, temporal, adversarial, each on the rows the kinds before it did not take, so no
+held-out row appears twice. A kind that finds fewer candidates than its target leaves the rest to
+the kinds that filled theirs, in proportion to their shares, and the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from splitforge import columns as C
+from splitforge.challenge.adversarial import AdversarialChallenge
+from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
+from splitforge.errors import LeakageError
+from splitforge.progress import NO_PROGRESS, Progress
+from splitforge.recipe import ChallengeConfig
+from splitforge.tables import take_rows, take_table
+from splitforge.write.files import output_table
+
+KINDS = ("edge", "ood", "temporal", "adversarial")
+ALL = "all"
+
+
+@dataclass
+class ChallengeResult:
+    """Each kind's output table (and ``all``), and what happened, for the manifest and report."""
+
+    tables: dict[str, pa.Table]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def targets(size: int, shares: dict[str, float]) -> dict[str, int]:
+    """``size`` divided by ``shares`` with largest-remainder rounding (ties: earlier kind).
+
+    Example:
+        >>> targets(10, {"edge": 0.3, "ood": 0.3, "temporal": 0.2, "adversarial": 0.2})
+        {'edge': 3, 'ood': 3, 'temporal': 2, 'adversarial': 2}
+    """
+    names = list(shares)
+    exact = np.array([size * shares[k] for k in names])
+    base = np.floor(exact + 1e-9).astype(int)
+    order = sorted(range(len(names)), key=lambda i: (-(exact[i] - base[i]), i))
+    for i in order[:size - int(base.sum())]:
+        base[i] += 1
+    return {k: int(v) for k, v in zip(names, base, strict=True)}
+
+
+def challenge_pool(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
+                   from_splits: list[str], seed: int) -> ChallengePool:
+    """The held-out rows of the named splits and the train rows, each sorted by ``sf_id``.
+
+    Raises:
+        LeakageError: A candidate's duplicate cluster or group has a row in train.
+    """
+    names = ("train", "val", "test")
+    wanted = [names.index(s) for s in from_splits]
+    train_rows = rows[codes == 0]
+    candidate_rows = rows[np.isin(codes, wanted)]
+    candidate_codes = codes[np.isin(codes, wanted)]
+    candidates = take_table(table, candidate_rows)
+    candidates = candidates.append_column(
+        C.SPLIT, pa.array([names[c] for c in candidate_codes.tolist()], pa.string()))
+    train = take_table(table, train_rows)
+    for key in (C.CLUSTER, C.GROUP):
+        if key in table.column_names and candidates.num_rows and train.num_rows:
+            shared = np.isin(take_rows(table.column(key), candidate_rows).to_numpy(
+                zero_copy_only=False), take_rows(table.column(key), train_rows).to_numpy(
+                zero_copy_only=False))
+            if shared.any():
+                raise LeakageError(f"{int(shared.sum())} challenge candidates share their {key} "
+                                   f"with train rows; the split broke its guarantee")
+    return ChallengePool(candidates.sort_by([(C.ID, "ascending")]),
+                         train.sort_by([(C.ID, "ascending")]), seed)
+
+
+def make_kinds(config: ChallengeConfig, text_template: str | None) -> dict[str, ChallengeKind]:
+    """The four kinds, configured from the recipe."""
+    kinds: dict[str, ChallengeKind] = {}
+    for name in KINDS:
+        if name == "adversarial":
+            kinds[name] = AdversarialChallenge(config.adversarial, text_template)
+        else:
+            kinds[name] = CHALLENGES.get(name)(getattr(config, name))
+    return kinds
+
+
+def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: str | None,
+                   progress: Progress = NO_PROGRESS,
+                   kinds: dict[str, ChallengeKind] | None = None) -> ChallengeResult:
+    """Pick every kind's items, redistribute shortfalls, and build the output tables."""
+    kinds = kinds or make_kinds(config, text_template)
+    shares = {k: getattr(config.mix, k) for k in KINDS}
+    goal = targets(config.size, shares)
+    advance = progress.task("challenge sets", config.size)
+    taken = np.zeros(pool.candidates.num_rows, dtype=bool)
+    picked: dict[str, list[tuple[np.ndarray, Picked]]] = {k: [] for k in KINDS}
+    got = dict.fromkeys(KINDS, 0)
+    notes: list[str] = []
+
+    def run(kind: str, n: int) -> int:
+        if n <= 0:
+            return 0
+        free = np.flatnonzero(~taken)
+        sub = ChallengePool(pool.candidates.take(pa.array(free)), pool.train, pool.seed)
+        result = kinds[kind].pick(sub, n)
+        rows = free[result.rows]
+        taken[rows] = True
+        picked[kind].append((rows, result))
+        got[kind] += len(rows)
+        advance(len(rows))
+        return len(rows)
+
+    for kind in KINDS:
+        run(kind, goal[kind])
+    while True:
+        short = config.size - sum(got.values())
+        full = [k for k in KINDS if got[k] >= goal[k] and shares[k] > 0]
+        if short <= 0 or not full or taken.all():
+            break
+        extra = targets(short, {k: shares[k] / sum(shares[x] for x in full) for k in full})
+        added = 0
+        for kind in full:
+            before = got[kind]
+            run(kind, extra[kind])
+            goal[kind] += extra[kind]
+            added += got[kind] - before
+        if added == 0:
+            break
+    for kind in KINDS:
+        wanted = targets(config.size, shares)[kind]
+        if got[kind] < wanted:
+            notes.append(f"{kind}: {got[kind]} of {wanted} items (too few candidates); the rest "
+                         f"went to the other kinds")
+    tables = {kind: _kind_table(pool, kind, picked[kind], kinds[kind]) for kind in KINDS}
+    tables[ALL] = pa.concat_tables([tables[k] for k in KINDS]).sort_by([(C.ID, "ascending")])
+    info = {
+        "size": config.size,
+        "from": list(config.from_),
+        "candidates": pool.candidates.num_rows,
+        "targets": targets(config.size, shares),
+        "picked": {k: got[k] for k in KINDS},
+        "redistributed": notes,
+        "kinds": {k: _merged_info([p for _, p in picked[k]]) for k in KINDS},
+    }
+    return ChallengeResult(tables, info)
+
+
+def _merged_info(parts: list[Picked]) -> dict[str, Any]:
+    if not parts:
+        return {}
+    info = dict(parts[0].info)
+    if len(parts) > 1:
+        info["rounds"] = len(parts)
+    return info
+
+
+def _kind_table(pool: ChallengePool, kind: str, parts: list[tuple[np.ndarray, Picked]],
+                picker: ChallengeKind) -> pa.Table:
+    """Output rows of one kind: original fields, then the challenge columns."""
+    rows = np.concatenate([r for r, _ in parts]) if parts else np.zeros(0, np.int64)
+    reasons = [reason for _, p in parts for reason in p.reasons]
+    scores = np.concatenate([p.scores for _, p in parts]) if parts else np.zeros(0)
+    base = pool.candidates.take(pa.array(rows, pa.int64()))
+    source_ids = base.column(C.ID)
+    n = base.num_rows
+    adversarial = isinstance(picker, AdversarialChallenge)
+    perturbation: list[Any] = [None] * n
+    seeds: list[Any] = [None] * n
+    distances: list[Any] = [None] * n
+    originals: list[Any] = [None] * n
+    if adversarial and n:
+        extra = {key: [v for _, p in parts for v in p.extra[key]] for key in parts[0][1].extra}
+        originals = base.column(C.TEXT).to_pylist()
+        for f in picker.fields:
+            base = base.set_column(base.schema.get_field_index(f), f,
+                                   pa.array(extra[f], base.schema.field(f).type))
+        perturbation, seeds = extra[C.PERTURBATION], extra[C.SEED]
+        distances = extra[C.EDIT_DISTANCE]
+        ids = [f"{sid}#{p}" for sid, p in zip(source_ids.to_pylist(), perturbation, strict=True)]
+        base = base.set_column(base.schema.get_field_index(C.ID), C.ID, pa.array(ids, pa.string()))
+    columns = {
+        C.SOURCE_ID: pa.array(source_ids.to_pylist(), pa.string()),
+        C.CHALLENGE: pa.array([kind] * n, pa.string()),
+        C.REASON: pa.array(reasons, pa.string()),
+        C.SCORE: pa.array(scores, pa.float64(), from_pandas=True),
+        C.PERTURBATION: pa.array(perturbation, pa.string()),
+        C.SEED: pa.array(seeds, pa.uint64()),
+        C.EDIT_DISTANCE: pa.array(distances, pa.int64()),
+        C.ORIGINAL_TEXT: pa.array(originals, pa.string()),
+    }
+    base = output_table(base.drop_columns([c for c in columns if c in base.column_names]))
+    for name, values in columns.items():
+        base = base.append_column(name, values)
+    return base.sort_by([(C.ID, "ascending")])
