@@ -168,3 +168,34 @@ def test_chinese_adversarial_items_on_belle_are_really_perturbed(tmp_path):
         assert item["question"] != test[item["sf_source_id"]]["question"]
         assert item["std_answer"] == test[item["sf_source_id"]]["std_answer"]
         assert item["sf_edit_distance"] > 0
+
+
+def test_ood_top_100_are_the_planted_foreign_items_on_real_commits(tmp_path):
+    # A new domain arrives: 5% of the rows (300 of 6,000) become GSM8K questions, all of them in
+    # the newest fifth, which a temporal split holds out. OOD is relative to train, so the
+    # questions must not be in train (half of them in train would make maths in-distribution).
+    import gzip
+
+    with gzip.open(shared("temporal/oss_commit_messages.jsonl.gz"), "rt", encoding="utf-8") as f:
+        commits = [json.loads(line) for _, line in zip(range(6000), f, strict=False)]
+    commits.sort(key=lambda r: datetime.fromisoformat(r["author_date"]))
+    questions = [json.loads(line)["question"] for line in
+                 shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
+    for k, i in enumerate(range(4810, 6000, 4)[:300]):
+        commits[i] = {**commits[i], "subject": questions[k], "body": "", "repo": "gsm8k",
+                      "sha": f"gsm8k-{k:04d}"}
+    data = write_jsonl(tmp_path / "commits.jsonl", commits)
+    recipe = write_recipe(
+        tmp_path, sources=[{"path": str(data)}],
+        fields={"id": "sha", "text": "{subject}\n{body}", "time": "author_date"},
+        dedup={"exact": True},
+        split={"method": "temporal", "ratios": {"train": 0.8, "val": 0.0, "test": 0.2}},
+        challenge={"size": 100, "mix": {"edge": 0, "ood": 1, "temporal": 0, "adversarial": 0}},
+    )
+    folder = build(recipe, out=tmp_path / "out").path
+    assert not any(r["repo"] == "gsm8k" for r in read(folder / "train.parquet"))
+    test_rows = read(folder / "test.parquet")
+    assert sum(r["repo"] == "gsm8k" for r in test_rows) >= 250
+    ood = read(folder / "challenge" / "ood.parquet")
+    assert len(ood) == 100
+    assert sum(r["repo"] == "gsm8k" for r in ood) >= 90
