@@ -393,6 +393,15 @@ class EdgeConfig(_Model):
         "against train), unusual_chars (emoji, mixed scripts, code, URLs, long numbers).",
     )
     slices: list[EdgeSlice] = Field(default_factory=list, description="User-defined slices.")
+
+    @field_validator("slices")
+    @classmethod
+    def _unique_names(cls, value: list[EdgeSlice]) -> list[EdgeSlice]:
+        names = [s.name for s in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"slice names must be unique; repeated: {', '.join(repeated)}")
+        return value
     rare_label_share: float = Field(
         0.05, gt=0, lt=1, description="A label is rare below this share of the train rows."
     )
@@ -402,11 +411,12 @@ class OodConfig(_Model):
     """Out-of-distribution items: far from everything in train."""
 
     method: Literal["knn", "isolation_forest"] = Field(
-        "knn", description="knn: 1 - mean cosine similarity to the k nearest train rows "
-        "(tfidf embeddings, faiss); isolation_forest: sklearn IsolationForest over the same "
-        "embeddings."
+        "knn", description="knn: distance to the k nearest train rows (1 - mean cosine, tfidf "
+        "embeddings fitted on train and held-out rows, faiss) plus how much held-out rows "
+        "crowd the row's neighbourhood beyond chance; isolation_forest: sklearn "
+        "IsolationForest over the same embeddings (finds isolated rows, not a foreign group)."
     )
-    k: int = Field(5, ge=1, le=100, description="Train neighbours averaged by knn.")
+    k: int = Field(5, ge=1, le=100, description="Neighbours examined by knn.")
 
 
 class TemporalChallengeConfig(_Model):

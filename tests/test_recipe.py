@@ -142,3 +142,21 @@ def test_schema_documents_every_key():
     for model in ("SourceConfig", "FieldsConfig", "SplitConfig", "DedupConfig", "OutputConfig"):
         for name, prop in defs[model]["properties"].items():
             assert prop.get("description"), f"{model}.{name} has no description"
+
+
+def test_challenge_slice_names_must_be_unique_and_regexes_compile():
+    from splitforge.recipe import validate_recipe
+
+    base = {"name": "t", "sources": [{"path": "x.jsonl"}], "fields": {"text": "q"}}
+    bad = {**base, "challenge": {"edge": {"slices": [
+        {"name": "a", "where": {"text_matches": "refund"}},
+        {"name": "a", "where": {"text_matches": "(unclosed"}}]}}}
+    with pytest.raises(RecipeError) as caught:
+        validate_recipe(bad)
+    said = "\n".join(caught.value.problems)
+    assert "not a valid regular expression" in said
+    good = {**base, "challenge": {"edge": {"slices": [
+        {"name": "a", "where": {"text_matches": "refund"}},
+        {"name": "a", "where": {"min_chars": 10}}]}}}
+    with pytest.raises(RecipeError, match="repeated: a"):
+        validate_recipe(good)
