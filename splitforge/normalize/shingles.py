@@ -204,6 +204,49 @@ def shingle_hashes(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuffe
     Returns:
         The 32-bit shingle hashes, grouped by text.
     """
+    wide = shingle_hashes64(texts, n_word, n_char, unit)
+    return Shingles((wide.values >> np.uint64(32)).astype(np.uint32), wide.offsets)
+
+
+@dataclass(frozen=True)
+class Shingles64:
+    """Full 64-bit shingle hashes of a batch of texts, in text order, with each text's unit.
+
+    Attributes:
+        values: uint64 hash of each shingle, in the order the shingles occur in their text.
+        offsets: text i's shingles are ``values[offsets[i]:offsets[i + 1]]``.
+        char_mode: per text, whether it was cut into characters (else words).
+        tokens: per text, its number of tokens (words, or non-space characters).
+    """
+
+    values: np.ndarray
+    offsets: np.ndarray
+    char_mode: np.ndarray
+    tokens: np.ndarray
+
+    def of(self, i: int) -> np.ndarray:
+        """The shingle hashes of text ``i``."""
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+
+def shingle_hashes64(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuffers,
+                     n_word: int, n_char: int, unit: str = "auto") -> Shingles64:
+    """``shingle_hashes`` with the whole 64-bit values, for exact n-gram lookups.
+
+    ``shingle_hashes`` keeps the top 32 bits of these values (what a MinHash is updated with);
+    64 bits make accidental collisions negligible when n-grams are matched by value. Within a
+    text the shingles keep their order, so shingle ``j`` starts at token ``j``; a text shorter
+    than one shingle has a single shingle of all its tokens.
+
+    Args:
+        texts: Normalized texts, as for ``shingle_hashes``.
+        n_word: Words per shingle.
+        n_char: Characters per shingle for CJK text.
+        unit: ``auto`` (characters for CJK text, words otherwise), ``word`` or ``char``.
+
+    Returns:
+        The uint64 shingle hashes grouped by text, each text's unit and its token count.
+    """
     data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
     n_docs = len(offsets) - 1
     char_mode = np.zeros(n_docs, dtype=bool)
@@ -215,18 +258,21 @@ def shingle_hashes(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuffe
         for i in nonempty[top >= 0x80]:  # only non-ASCII texts can be CJK
             char_mode[i] = is_cjk(_decode(data, offsets, i))
     values, owners = [], []
+    tokens_per_doc = np.zeros(n_docs, dtype=np.int64)
     words = np.flatnonzero(~char_mode)
     if len(words):
         if len(words) == n_docs:
             tokens, doc = _word_token_hashes(data, offsets)
         else:
             tokens, doc = _word_token_hashes(*_select(data, offsets, words))
+        tokens_per_doc[words] = np.bincount(doc, minlength=len(words))
         shingles, owner = _combine(tokens, doc, len(words), n_word)
         values.append(shingles)
         owners.append(words[owner])
     chars = np.flatnonzero(char_mode)
     if len(chars):
         tokens, doc = _char_token_hashes([_decode(data, offsets, i) for i in chars])
+        tokens_per_doc[chars] = np.bincount(doc, minlength=len(chars))
         shingles, owner = _combine(tokens, doc, len(chars), n_char)
         values.append(shingles)
         owners.append(chars[owner])
@@ -240,7 +286,7 @@ def shingle_hashes(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuffe
         all_values, all_owners = np.zeros(0, np.uint64), np.zeros(0, np.int64)
     counts = np.bincount(all_owners, minlength=n_docs)
     bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-    return Shingles((all_values >> np.uint64(32)).astype(np.uint32), bounds)
+    return Shingles64(all_values, bounds, char_mode, tokens_per_doc)
 
 
 def _decode(data: np.ndarray, offsets: np.ndarray, i: int) -> str:

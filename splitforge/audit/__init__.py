@@ -1,0 +1,22 @@
+from splitforge.audit.base import CHECKS, AuditCheck, CheckResult, NgramIndex, TrainingBatch
+from splitforge.audit.exact import ExactCheck, ExactResult
+from splitforge.audit.minhash import MinHashCheck, MinHashResult
+from splitforge.audit.ngram_overlap import NgramOverlapCheck, NgramOverlapResult
+from splitforge.audit.scan import iter_training_batches, read_eval, scan_training
+
+__all__ = [
+    "CHECKS",
+    "AuditCheck",
+    "CheckResult",
+    "ExactCheck",
+    "ExactResult",
+    "MinHashCheck",
+    "MinHashResult",
+    "NgramIndex",
+    "NgramOverlapCheck",
+    "NgramOverlapResult",
+    "TrainingBatch",
+    "iter_training_batches",
+    "read_eval",
+    "scan_training",
+]

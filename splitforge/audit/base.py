@@ -1,0 +1,385 @@
+"""Contamination audit plumbing: an index over the eval set, a training corpus streamed past it.
+
+An audit asks, for every item of a small eval set, whether it (or most of it) appears in a
+possibly huge training corpus. Memory follows the eval side: each check builds an index over the
+eval items' normalized texts once, then consumes the training corpus batch by batch and keeps only
+per-eval-item running results. A batch goes through two steps:
+
+* ``probe(batch)`` reads the index and one batch and returns what the batch contributes (matches
+  with training ids). It never touches the running results, so it can run in a worker process.
+* ``merge(found)`` folds that contribution into the running results with an order-free rule
+  (a maximum or a minimum), so the outcome does not depend on how the corpus is cut into batches
+  or in which order they arrive.
+
+Ties are broken by the training id: when several training documents match an eval item equally
+well, the evidence is the one with the smallest id in string order (``"d10" < "d9"``).
+
+Word n-grams are matched by 64-bit hashes. A window of ``L`` tokens hashes as the multiply-add
+chain ``h = (...((t_1) * C + t_2) * C + ...) * C + t_L`` over token hashes ``t_i``
+(``shingle_hashes64`` computes the eval side with the same chain), so on the training side one
+pass per extra token extends every window by one token, and the hashes of all window lengths an
+index needs come out of the same ``max(L)`` passes. Before an exact ``searchsorted`` lookup, a
+byte table addressed by a hash's top bits (about 16 slots per eval key, so about 6% of training
+windows pass) drops most training windows with one gather: sorting every training n-gram would
+cost far more than the lookup itself.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import Any, ClassVar
+
+import numpy as np
+import pyarrow as pa
+
+from splitforge.normalize.shingles import (
+    _COMBINE,
+    Shingles,
+    TextBuffers,
+    _char_token_hashes,
+    _combine,
+    _decode,
+    _word_token_hashes,
+    is_cjk,
+    text_buffers,
+)
+from splitforge.normalize.text import _buffer_hashes, normalize_text
+from splitforge.registry import Registry
+
+CHECKS: Registry[type[AuditCheck]] = Registry("audit check")
+PREVIEW = 300
+_CJK_LEAD_BYTE = 0xE3  # UTF-8 lead byte of U+3000 and up: kana, CJK ideographs, Hangul
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Per-eval-item results of one check, in eval order, and a summary.
+
+    Attributes:
+        name: The check's registry name (``exact``, ``ngram_overlap``, ``minhash``).
+        flagged: bool per eval item: the check considers it contaminated.
+        score: float64 in [0, 1] per eval item (what it is depends on the check).
+        evidence_id: per eval item, the training id that best supports the score, or None.
+        summary: Counts and parameters: ``n_items``, ``n_flagged``, ``score`` (mean score),
+            ``train_rows`` and the check's own entries.
+    """
+
+    name: str
+    flagged: np.ndarray
+    score: np.ndarray
+    evidence_id: list[str | None]
+    summary: dict[str, Any]
+
+    def to_table(self) -> pa.Table:
+        """One row per eval item: ``is_<name>_issue``, ``<name>_score``, then the other fields."""
+        columns: dict[str, Any] = {
+            f"is_{self.name}_issue": pa.array(self.flagged, pa.bool_()),
+            f"{self.name}_score": pa.array(self.score, pa.float64()),
+            f"{self.name}_evidence_id": pa.array(self.evidence_id, pa.string()),
+        }
+        base = {f.name for f in fields(CheckResult)}
+        for field in fields(self):
+            if field.name not in base:
+                columns[f"{self.name}_{field.name}"] = pa.array(getattr(self, field.name))
+        return pa.table(columns)
+
+
+def as_string_array(texts: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
+    """Texts as one Arrow string array, nulls read as empty texts."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks() if texts.num_chunks != 1 else texts.chunk(0)
+    if not isinstance(texts, pa.Array):
+        texts = pa.array(list(texts), pa.large_string())
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+        raise TypeError(f"training texts must be strings, got Arrow type {texts.type}")
+    return texts.fill_null("") if texts.null_count else texts
+
+
+class TrainingBatch:
+    """One batch of normalized training texts and their ids, with arrays the checks share.
+
+    Token hashes, text hashes and the id order are computed on first use and then reused by every
+    check that consumes the batch.
+
+    Args:
+        ids: Training id of each text (``str``; other values are converted with ``str``).
+        norm: Normalized texts (``normalize_text`` form), an Arrow string array or strings.
+        hashes: Their ``text_hashes`` when already known (``normalize_buffers`` returns them).
+    """
+
+    def __init__(self, ids: Sequence[Any], norm: pa.Array | pa.ChunkedArray | Sequence[str],
+                 hashes: np.ndarray | None = None) -> None:
+        self.norm = as_string_array(norm)
+        self.ids = [i if isinstance(i, str) else str(i) for i in ids]
+        if len(self.ids) != len(self.norm):
+            raise ValueError(f"a training batch has {len(self.ids)} ids for {len(self.norm)} "
+                             f"texts; give one id per text")
+        if hashes is not None:
+            self.__dict__["hashes"] = np.asarray(hashes, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def text(self, row: int) -> str:
+        """The normalized text of one row."""
+        return self.norm[row].as_py()
+
+    @cached_property
+    def buffers(self) -> TextBuffers:
+        """UTF-8 bytes and offsets of the texts (``text_buffers``)."""
+        return text_buffers(self.norm)
+
+    @cached_property
+    def hashes(self) -> np.ndarray:
+        """xxh3 hash of each normalized text (``text_hashes``)."""
+        return _buffer_hashes(*self.buffers)
+
+    @cached_property
+    def id_rank(self) -> np.ndarray:
+        """Each row's position when the ids are sorted as strings (ties by row)."""
+        order = sorted(range(len(self.ids)), key=self.ids.__getitem__)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        return rank
+
+    @cached_property
+    def word_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """Hash of every word of every text, and the row it belongs to."""
+        return _word_token_hashes(*self.buffers)
+
+    @cached_property
+    def char_tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """Hash of every non-space character of texts that may hold CJK text, and its row.
+
+        Only texts with a UTF-8 lead byte of U+3000 or above are cut into characters (an eval item
+        in character units can only occur inside such a text); Latin text with curly quotes or
+        dashes (U+2000-U+2FFF) is skipped.
+        """
+        data, offsets = self.buffers
+        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+        if not len(nonempty):
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        top = np.maximum.reduceat(data, offsets[nonempty])
+        rows = nonempty[top >= _CJK_LEAD_BYTE]
+        if not len(rows):
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        tokens, doc = _char_token_hashes([_decode(data, offsets, int(i)) for i in rows])
+        return tokens, rows[doc]
+
+    @cached_property
+    def cjk(self) -> np.ndarray:
+        """Per row, whether ``unit: auto`` cuts it into characters (``is_cjk``)."""
+        data, offsets = self.buffers
+        out = np.zeros(len(self), dtype=bool)
+        _, doc = self.char_tokens
+        for row in np.unique(doc).tolist():
+            out[row] = is_cjk(_decode(data, offsets, row))
+        return out
+
+    def shingles(self, n_word: int, n_char: int, unit: str = "auto") -> Shingles:
+        """``shingle_hashes(norm, n_word, n_char, unit)``, from the batch's cached token hashes."""
+        n = len(self)
+        char_mode = np.full(n, unit == "char") if unit != "auto" else self.cjk
+        values, owners = [], []
+        for char in (False, True):
+            rows = np.flatnonzero(char_mode == char)
+            if not len(rows):
+                continue
+            if not char:
+                tokens, doc = self.word_tokens
+            elif unit == "char":  # every row, CJK or not
+                tokens, doc = _char_token_hashes([self.text(int(r)) for r in rows])
+                doc = rows[doc]
+            else:
+                tokens, doc = self.char_tokens  # a superset of the CJK rows
+            if len(rows) < n:
+                keep = char_mode[doc] == char
+                local = np.cumsum(char_mode == char) - 1
+                tokens, doc = tokens[keep], local[doc[keep]]
+            grams, owner = _combine(tokens, doc, len(rows), n_char if char else n_word)
+            values.append(grams)
+            owners.append(rows[owner])
+        if len(values) == 1:
+            value, owner = values[0], owners[0]
+        else:
+            value = np.concatenate(values) if values else np.zeros(0, np.uint64)
+            owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+            order = np.argsort(owner, kind="stable")
+            value, owner = value[order], owner[order]
+        counts = np.bincount(owner, minlength=n)
+        bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        return Shingles((value >> np.uint64(32)).astype(np.uint32), bounds)
+
+
+def smallest_id_per_key(keys: np.ndarray, rows: np.ndarray, batch: TrainingBatch
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """For each distinct key, the row whose training id is smallest among its rows."""
+    if not len(keys):
+        return keys[:0], rows[:0]
+    order = np.lexsort((batch.id_rank[rows], keys))
+    keys, rows = keys[order], rows[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return keys[first], rows[first]
+
+
+def prefer_smaller_id(new_ids: np.ndarray, old_ids: np.ndarray) -> np.ndarray:
+    """Elementwise ``new < old`` over object arrays of id strings, where None counts as largest."""
+    missing = np.array([o is None for o in old_ids], dtype=bool)
+    out = missing.copy()
+    if (~missing).any():
+        out[~missing] = new_ids[~missing] < old_ids[~missing]
+    return out
+
+
+class NgramIndex:
+    """Sorted 64-bit keys of eval n-gram windows (of one or more lengths), probed by token hashes.
+
+    Args:
+        keys: Window hash of each entry (the ``shingle_hashes64`` chain).
+        lengths: Window length in tokens of each entry; a training window only matches an entry
+            of its own length.
+    """
+
+    def __init__(self, keys: np.ndarray, lengths: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.uint64)
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]
+        self.entry = order.astype(np.int64)
+        self.entry_length = np.asarray(lengths, dtype=np.int64)
+        self.lengths = np.unique(self.entry_length).tolist()
+        bits = int(np.clip(np.ceil(np.log2(max(1, len(keys)) * 16)), 12, 28))
+        self.shift = np.uint64(64 - bits)
+        self.table = np.zeros(1 << bits, dtype=bool)
+        self.table[self.keys >> self.shift] = True
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def probe(self, tokens: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (entry, training row) where a window of the row's tokens equals the entry.
+
+        Args:
+            tokens: Token hashes of the training texts, text after text.
+            doc: The row of each token (non-decreasing).
+
+        Returns:
+            Entry numbers and rows, one pair per distinct match.
+        """
+        if not len(self.keys) or not len(tokens):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        entries, rows = [], []
+        wanted = set(self.lengths)
+        acc = tokens.copy()
+        for length in range(1, max(self.lengths) + 1):
+            if length > 1:
+                if length > len(tokens):
+                    break
+                acc = acc[:-1]
+                acc *= _COMBINE
+                acc += tokens[length - 1:]
+            if length not in wanted:
+                continue
+            start = np.flatnonzero(self.table[acc >> self.shift])
+            start = start[doc[start] == doc[start + length - 1]]  # windows inside one text
+            if not len(start):
+                continue
+            values = acc[start]
+            order = np.argsort(values)
+            values, start = values[order], start[order]
+            lo = np.searchsorted(self.keys, values, "left")
+            hi = np.searchsorted(self.keys, values, "right")
+            count = hi - lo
+            hit = np.flatnonzero(count)
+            if not len(hit):
+                continue
+            count = count[hit]
+            first = np.repeat(lo[hit] - np.cumsum(count) + count, count)
+            entry = self.entry[first + np.arange(int(count.sum()))]
+            row = doc[np.repeat(start[hit], count)]
+            keep = self.entry_length[entry] == length
+            entries.append(entry[keep])
+            rows.append(row[keep])
+        if not entries:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        entry, row = np.concatenate(entries), np.concatenate(rows)
+        code = np.unique(entry * (int(doc[-1]) + 1) + row)
+        return code // (int(doc[-1]) + 1), code % (int(doc[-1]) + 1)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What one training batch contributes to a check: its row count and the check's payload."""
+
+    rows: int
+    payload: Any
+
+
+class AuditCheck(ABC):
+    """A contamination check of eval items against a streamed training corpus.
+
+    Subclasses build their index in ``__init__`` and write ``_probe`` (a pure function of the
+    index and one batch), ``_merge`` (fold a batch's payload into the running results, order-free)
+    and ``_result``. ``consume`` is ``merge(probe(batch))``; ``scan_training`` runs the probes over
+    worker processes and the merges here.
+
+    Args:
+        eval_norm: Eval texts, one per eval item, normalized (``normalize_text``; applied here
+            too, which changes nothing on normalized text). Empty items are never flagged and
+            are counted as ``empty_items``.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+
+    def __init__(self, eval_norm: Sequence[str]) -> None:
+        self.eval_norm = [normalize_text(t) if isinstance(t, str) else "" for t in eval_norm]
+        self.train_rows = 0
+
+    def update(self, ids: Sequence[Any], norm: pa.Array | Sequence[str]) -> None:
+        """Consume one batch of training ids and their normalized texts (``normalize_text``).
+
+        ``scan_training`` normalizes raw training texts itself; use this with texts that are
+        already normalized (an ``sf_norm`` column).
+        """
+        self.consume(TrainingBatch(ids, norm))
+
+    def consume(self, batch: TrainingBatch) -> None:
+        """Consume one training batch."""
+        self.merge(self.probe(batch))
+
+    def probe(self, batch: TrainingBatch) -> Found:
+        """What ``batch`` contributes; reads the index only, so it can run in a worker."""
+        return Found(len(batch), self._probe(batch))
+
+    def merge(self, found: Found) -> None:
+        """Fold one batch's contribution into the running results."""
+        self.train_rows += found.rows
+        self._merge(found.payload)
+
+    def result(self) -> CheckResult:
+        """Per-eval-item results so far; the summary adds the shared counts."""
+        result = self._result()
+        result.summary.update({
+            "n_items": len(self.eval_norm),
+            "n_flagged": int(result.flagged.sum()),
+            "score": float(result.score.mean()) if len(result.score) else 0.0,
+            "train_rows": self.train_rows,
+            "empty_items": sum(1 for t in self.eval_norm if not t),
+        })
+        return result
+
+    @abstractmethod
+    def _probe(self, batch: TrainingBatch) -> Any:
+        """The matches of one batch, with training ids."""
+
+    @abstractmethod
+    def _merge(self, payload: Any) -> None:
+        """Fold ``_probe``'s payload into the running results (a max or min, never order-bound)."""
+
+    @abstractmethod
+    def _result(self) -> CheckResult:
+        """Per-eval-item results from the running state."""

@@ -1,0 +1,203 @@
+"""Exact copies: an eval item equal to a training text, or contained whole inside one.
+
+**Equal.** Each eval item's normalized text is hashed with xxh3 (``text_hashes``); the sorted
+hashes are searched for every training text's hash, and each hash hit is confirmed by comparing
+the strings, so a hash collision can never produce a match.
+
+**Contained.** Other tools hash whole texts and so miss a verbatim copy sitting inside a longer
+training row. Here an eval item of ``L`` tokens (words; non-space characters for CJK text) gets
+two *anchors*: its first and its last window of ``m = min(n, L)`` tokens (one anchor when
+``L <= n``: the whole item). A training text that contains the item contains both anchors, so the
+anchors are looked up in every training text's windows of length ``m`` (``NgramIndex``: a
+byte-table prefilter, then ``searchsorted``) and only texts holding both anchors are candidates.
+Each candidate is then verified with a real substring test on token boundaries
+(``" item " in " text "``; spaces dropped for character units), in order of training id and
+stopping at the first success per item and batch. The outcome is exact: no false positives, and
+no copy is missed whatever its length, short items included (an item shorter than ``n`` tokens
+is its own anchor, so only texts holding all its tokens in a row are ever string-compared).
+
+Cost per training batch: one pass per token for each of ``n`` window lengths plus one table
+gather per needed length; strings are compared only for hash hits and anchor candidates.
+
+An exact copy is also contained. ``score`` is 1.0 for contained items, else 0.0; ``flagged``
+equals ``contained``. Evidence is the smallest training id in string order among the texts that
+match (equal: ``match_id``; containing: ``contained_id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from splitforge.audit.base import (
+    CHECKS,
+    AuditCheck,
+    CheckResult,
+    NgramIndex,
+    TrainingBatch,
+    prefer_smaller_id,
+    smallest_id_per_key,
+)
+from splitforge.normalize.shingles import shingle_hashes64
+from splitforge.normalize.text import text_hashes
+
+
+@dataclass(frozen=True)
+class ExactResult(CheckResult):
+    """``CheckResult`` of ``ExactCheck``.
+
+    Attributes:
+        matched: bool per eval item: some training text equals it (after normalization).
+        match_id: the smallest training id among the equal texts, or None.
+        contained: bool per eval item: it occurs whole inside some training text (equal
+            texts included).
+        contained_id: the smallest training id among the containing texts, or None.
+        tokens: the item's tokens (words, or characters for CJK text): short items can be
+            contained by chance, so a gate may want a minimum.
+    """
+
+    matched: np.ndarray
+    match_id: list[str | None]
+    contained: np.ndarray
+    contained_id: list[str | None]
+    tokens: np.ndarray
+
+
+@CHECKS.register("exact")
+class ExactCheck(AuditCheck):
+    """Eval items equal to a training text, or contained whole inside one.
+
+    Args:
+        eval_norm: Normalized eval texts.
+        n: Anchor length in words (default 13); longer anchors give fewer candidates to verify.
+        char_n: Anchor length in characters for CJK items (default: ``n``).
+        unit: ``auto`` (characters for CJK items, words otherwise), ``word`` or ``char``.
+        containment: Also look for items inside longer training texts (default True).
+
+    Example:
+        >>> check = ExactCheck(["what is two plus two"], n=3)
+        >>> check.update(["t1", "t2"], ["what is two plus two", "q: what is two plus two? 4"])
+        >>> r = check.result()
+        >>> r.match_id, r.contained_id
+        (['t1'], ['t1'])
+
+    Guarantees: ``matched`` and ``contained`` are exact (strings are compared); the result does
+    not depend on how the training corpus is batched or ordered.
+    """
+
+    name = "exact"
+
+    def __init__(self, eval_norm: Sequence[str], n: int = 13, char_n: int | None = None,
+                 unit: str = "auto", containment: bool = True) -> None:
+        super().__init__(eval_norm)
+        if n < 1 or (char_n is not None and char_n < 1):
+            raise ValueError(f"anchor lengths must be at least 1 token, got n={n}, "
+                             f"char_n={char_n}")
+        self.n, self.char_n, self.containment = n, char_n or n, containment
+        items = len(self.eval_norm)
+        nonempty = np.array([bool(t) for t in self.eval_norm], dtype=bool)
+        self._hash_item = np.flatnonzero(nonempty)
+        hashes = text_hashes(self.eval_norm[i] for i in self._hash_item)
+        order = np.argsort(hashes, kind="stable")
+        self._hash_keys, self._hash_item = hashes[order], self._hash_item[order]
+        shingles = shingle_hashes64(self.eval_norm, self.n, self.char_n, unit)
+        self._char_mode, self._tokens = shingles.char_mode, shingles.tokens
+        counts = np.diff(shingles.offsets)
+        has = np.flatnonzero(counts > 0)
+        first, last = shingles.offsets[has], shingles.offsets[has + 1] - 1
+        two = first != last
+        item = np.concatenate((has, has[two]))
+        keys = np.concatenate((shingles.values[first], shingles.values[last[two]]))
+        length = np.minimum(np.where(self._char_mode, self.char_n, self.n), self._tokens)[item]
+        self._required = np.bincount(item, minlength=items)
+        self._anchor_item: dict[bool, np.ndarray] = {}
+        self._index: dict[bool, NgramIndex] = {}
+        for char in (False, True):
+            mine = self._char_mode[item] == char
+            self._anchor_item[char] = item[mine]
+            self._index[char] = NgramIndex(keys[mine], length[mine])
+        self._match_id = np.full(items, None, dtype=object)
+        self._contained_id = np.full(items, None, dtype=object)
+
+    def _probe(self, batch: TrainingBatch) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        found = {"match": self._equal(batch)}
+        if self.containment:
+            found["contained"] = self._contained(batch)
+        return found
+
+    def _equal(self, batch: TrainingBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Items equal to a text of the batch, each with the smallest such id."""
+        hashes = batch.hashes
+        rows = np.argsort(hashes, kind="stable")
+        lo = np.searchsorted(self._hash_keys, hashes[rows], "left")
+        hi = np.searchsorted(self._hash_keys, hashes[rows], "right")
+        pairs = [(int(self._hash_item[k]), int(row))
+                 for row, a, b in zip(rows[hi > lo], lo[hi > lo], hi[hi > lo], strict=True)
+                 for k in range(a, b)]
+        pairs = [(i, r) for i, r in pairs if batch.text(r) == self.eval_norm[i]]
+        items = np.array([p[0] for p in pairs], dtype=np.int64)
+        rows = np.array([p[1] for p in pairs], dtype=np.int64)
+        items, rows = smallest_id_per_key(items, rows, batch)
+        return items, np.array([batch.ids[r] for r in rows], dtype=object)
+
+    def _contained(self, batch: TrainingBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Items inside a text of the batch, each with the smallest such id (verified)."""
+        items, rows = [], []
+        for char in (False, True):
+            index = self._index[char]
+            if not len(index):
+                continue
+            tokens, doc = batch.char_tokens if char else batch.word_tokens
+            entry, row = index.probe(tokens, doc)
+            item = self._anchor_item[char][entry]
+            width = len(batch) + 1
+            code, count = np.unique(item * width + row, return_counts=True)
+            full = code[count == self._required[code // width]]
+            items.append(full // width)
+            rows.append(full % width)
+        item, row = np.concatenate(items), np.concatenate(rows)
+        order = np.lexsort((batch.id_rank[row], item))
+        out_items, out_ids = [], []
+        done = -1
+        for i, r in zip(item[order].tolist(), row[order].tolist(), strict=True):
+            if i == done:
+                continue
+            if self._inside(i, batch.text(r)):
+                out_items.append(i)
+                out_ids.append(batch.ids[r])
+                done = i
+        return np.array(out_items, dtype=np.int64), np.array(out_ids, dtype=object)
+
+    def _inside(self, item: int, text: str) -> bool:
+        needle = self.eval_norm[item]
+        if self._char_mode[item]:
+            return needle.replace(" ", "") in text.replace(" ", "")
+        return f" {needle} " in f" {text} "
+
+    def _merge(self, payload: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        for key, best in (("match", self._match_id), ("contained", self._contained_id)):
+            if key not in payload:
+                continue
+            items, ids = payload[key]
+            if len(items):
+                better = prefer_smaller_id(ids, best[items])
+                best[items[better]] = ids[better]
+
+    def _result(self) -> ExactResult:
+        matched = np.array([i is not None for i in self._match_id], dtype=bool)
+        contained = matched | np.array([i is not None for i in self._contained_id], dtype=bool)
+        contained_id = [c if c is not None else m
+                        for c, m in zip(self._contained_id, self._match_id, strict=True)]
+        match_id = self._match_id.tolist()
+        evidence = [m if m is not None else c for m, c in zip(match_id, contained_id,
+                                                               strict=True)]
+        summary: dict[str, Any] = {"n": self.n, "char_n": self.char_n,
+                                   "containment": self.containment,
+                                   "n_matched": int(matched.sum()),
+                                   "n_contained": int(contained.sum())}
+        return ExactResult(self.name, contained.copy(), contained.astype(np.float64), evidence,
+                           summary, matched, match_id, contained, contained_id,
+                           self._tokens.copy())

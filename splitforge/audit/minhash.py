@@ -1,0 +1,172 @@
+"""Near copies: eval items whose estimated Jaccard similarity to a training text is high.
+
+Signatures are the dedup stage's (``splitforge.dedup.minhash``, datasketch 2.x ``affine32``):
+shingles of ``ngram`` words (``char_ngram`` characters for CJK text) hashed to 32 bits, and the
+minimum of ``num_perm`` permutations ``a_k * h + b_k mod 2^32`` drawn from ``seed``. The eval
+signatures are cut into ``b`` bands of ``r`` values with datasketch's optimal ``(b, r)`` for the
+threshold (``lsh_params``); each band's keys (a hash of its ``r`` values, as the dedup stage
+computes them) are sorted once. Every training batch is signed and banded, its keys are looked up
+with ``searchsorted``, and every (eval item, training text) pair that shares a band is verified by
+its estimated Jaccard similarity: the share of equal signature values.
+
+A pair of Jaccard similarity ``s`` shares at least one band with probability
+``1 - (1 - s^r)^b``; the threshold sits near ``(1/b)^(1/r)``. A copy with a fraction ``e`` of its
+words changed keeps about ``(1-e)^k`` of its ``k``-word shingles, so its Jaccard similarity is
+about ``(1-e)^k / (2 - (1-e)^k)``: with word bigrams (the default), 10% edits give ~0.68 and
+20% edits ~0.47, hence the default threshold of 0.5.
+
+This is whole-text similarity: an eval item copied into a much longer training text has a low
+Jaccard similarity. ``ExactCheck`` (containment) and ``NgramOverlapCheck`` (coverage) catch those.
+
+Per eval item: ``score`` = the best estimated Jaccard among its LSH candidates (0.0 when it has
+none; a candidate below the threshold still counts, so scores under the threshold are only what
+LSH happened to surface), ``evidence_id`` = that candidate's training id (ties: the smallest id in
+string order), ``flagged`` = ``score >= threshold``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from splitforge.audit.base import (
+    CHECKS,
+    AuditCheck,
+    CheckResult,
+    TrainingBatch,
+    prefer_smaller_id,
+)
+from splitforge.dedup.minhash import lsh_params, permutations, signatures
+from splitforge.normalize.shingles import fmix64, shingle_hashes
+
+_PAIR_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class MinHashResult(CheckResult):
+    """``CheckResult`` of ``MinHashCheck``; ``score`` is the best estimated Jaccard similarity.
+
+    Attributes:
+        candidates: LSH candidate training texts verified per eval item (over all batches).
+    """
+
+    candidates: np.ndarray
+
+    @property
+    def jaccard(self) -> np.ndarray:
+        """Best estimated Jaccard similarity per eval item (same as ``score``)."""
+        return self.score
+
+
+def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """One uint64 key per signature for a band, as the dedup stage's LSH buckets them."""
+    mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
+    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+    return fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
+
+
+@CHECKS.register("minhash")
+class MinHashCheck(AuditCheck):
+    """Best estimated Jaccard similarity of each eval item to any training text, via LSH.
+
+    Args:
+        eval_norm: Normalized eval texts.
+        threshold: Similarity from which an item is flagged, in (0, 1] (default 0.5); it also
+            sets the LSH bands.
+        num_perm: Permutations per signature (default 128); more is slower and more accurate
+            (the estimate's standard error is about ``sqrt(s(1-s)/num_perm)``).
+        ngram: Words per shingle (default 2).
+        char_ngram: Characters per shingle for CJK text (default 2).
+        seed: Seed of the permutations; results depend on it only through the estimate's noise.
+        unit: ``auto`` (characters for CJK text, words otherwise), ``word`` or ``char``.
+
+    Guarantees: the result does not depend on how the training corpus is batched or ordered.
+    """
+
+    name = "minhash"
+
+    def __init__(self, eval_norm: Sequence[str], threshold: float = 0.5, num_perm: int = 128,
+                 ngram: int = 2, char_ngram: int = 2, seed: int = 1, unit: str = "auto") -> None:
+        super().__init__(eval_norm)
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold={threshold} must be in (0, 1]: it is the estimated "
+                             f"Jaccard similarity from which an eval item is flagged")
+        self.threshold, self.num_perm, self.seed = threshold, num_perm, seed
+        self.ngram, self.char_ngram, self.unit = ngram, char_ngram, unit
+        self._a, self._b = permutations(num_perm, seed)
+        self.bands, self.rows = lsh_params(threshold, num_perm)
+        shingles = shingle_hashes(self.eval_norm, ngram, char_ngram, unit)
+        self._items = np.flatnonzero(np.diff(shingles.offsets) > 0)  # empty texts sign nothing
+        self._sig = signatures(shingles.values, shingles.offsets, self._a, self._b)[self._items]
+        self._band_keys, self._band_items = [], []
+        for band in range(self.bands):
+            keys = band_keys(self._sig, band, self.rows)
+            order = np.argsort(keys, kind="stable")
+            self._band_keys.append(keys[order])
+            self._band_items.append(order)
+        items = len(self.eval_norm)
+        self._best_equal = np.full(items, -1, dtype=np.int64)
+        self._best_id = np.full(items, None, dtype=object)
+        self._candidates = np.zeros(items, dtype=np.int64)
+
+    def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
+        if not len(self._items) or not len(batch):
+            return {}
+        shingles = batch.shingles(self.ngram, self.char_ngram, self.unit)
+        rows = np.flatnonzero(np.diff(shingles.offsets) > 0)
+        if not len(rows):
+            return {}
+        sig = signatures(shingles.values, shingles.offsets, self._a, self._b)[rows]
+        codes = []
+        width = len(rows)
+        for band in range(self.bands):
+            keys = band_keys(sig, band, self.rows)
+            order = np.argsort(keys)
+            lo = np.searchsorted(self._band_keys[band], keys[order], "left")
+            hi = np.searchsorted(self._band_keys[band], keys[order], "right")
+            count = hi - lo
+            hit = np.flatnonzero(count)
+            if not len(hit):
+                continue
+            count = count[hit]
+            first = np.repeat(lo[hit] - np.cumsum(count) + count, count)
+            item = self._band_items[band][first + np.arange(int(count.sum()))]
+            codes.append(item * width + np.repeat(order[hit], count))
+        if not codes:
+            return {}
+        code = np.unique(np.concatenate(codes))
+        item, local = code // width, code % width
+        equal = np.empty(len(code), dtype=np.int64)
+        for lo in range(0, len(code), _PAIR_CHUNK):
+            hi = lo + _PAIR_CHUNK
+            equal[lo:hi] = (self._sig[item[lo:hi]] == sig[local[lo:hi]]).sum(axis=1)
+        row = rows[local]
+        order = np.lexsort((batch.id_rank[row], -equal, item))
+        item, row, equal = item[order], row[order], equal[order]
+        first = np.ones(len(item), dtype=bool)
+        first[1:] = item[1:] != item[:-1]
+        ids = np.array(batch.ids, dtype=object)
+        item_ids = self._items[item]
+        return {"best": (item_ids[first], equal[first], ids[row[first]]),
+                "candidates": np.bincount(item_ids, minlength=len(self.eval_norm))}
+
+    def _merge(self, payload: dict[str, Any]) -> None:
+        if not payload:
+            return
+        item, equal, ids = payload["best"]
+        old = self._best_equal[item]
+        better = (equal > old) | ((equal == old) & prefer_smaller_id(ids, self._best_id[item]))
+        self._best_equal[item[better]] = equal[better]
+        self._best_id[item[better]] = ids[better]
+        self._candidates += payload["candidates"]
+
+    def _result(self) -> MinHashResult:
+        score = np.maximum(self._best_equal, 0) / self.num_perm
+        summary = {"threshold": self.threshold, "num_perm": self.num_perm, "bands": self.bands,
+                   "rows": self.rows, "ngram": self.ngram, "char_ngram": self.char_ngram,
+                   "seed": self.seed, "candidates": int(self._candidates.sum())}
+        return MinHashResult(self.name, score >= self.threshold, score.astype(np.float64),
+                             self._best_id.tolist(), summary, self._candidates.copy())

@@ -1,0 +1,222 @@
+"""N-gram overlap: the share of an eval item's n-grams that occur anywhere in the training corpus.
+
+Every eval item is cut into overlapping windows of ``n`` tokens: words (default ``n = 13``, as in
+the GPT-3 contamination study; ``n = 8`` is the other common preset), or for Chinese and Japanese
+text (``unit: auto`` picks characters when at least a third of the item's non-space characters
+are CJK) non-space characters, ``char_n`` of them (default ``n``: 13 characters of Chinese are
+about 7-9 words, short enough to survive light edits and long enough to be rare)::
+
+    item:      w1 w2 w3 w4 w5 w6 w7 w8 ... w20        (20 words, n = 13: 8 n-grams)
+    n-gram 1:  w1 ........................ w13
+    n-gram 2:     w2 ........................ w14
+    n-gram 8:                 w8 ............. w20
+
+The n-grams are hashed to 64 bits (``shingle_hashes64``) and indexed as one sorted array with
+their item and position; every training batch's windows of the same lengths are looked up in it
+(``NgramIndex``: a byte-table prefilter drops most windows, the survivors are sorted and found
+with ``searchsorted``). Per eval n-gram the index remembers whether it was found and the smallest
+training id that contains it; per eval item, the training text holding the most of its n-grams.
+
+Per eval item:
+
+* ``coverage`` = found n-grams / all n-grams (the ``score``; flagged at ``min_coverage``, default
+  0.5). A copy with a fraction ``e`` of its words changed keeps about ``(1-e)^n`` of its n-grams:
+  with ``n = 13``, 5% edits keep ~51%, 10% edits ~25%; a verbatim copy keeps 100%. One shared
+  n-gram alone is weak evidence (stock phrases of 13-16 words recur), which coverage discounts.
+* ``longest_span`` = the longest run of consecutive found n-grams, in tokens
+  (``run + n_used - 1``), and ``matched_text``, the item's tokens of that span (first
+  300 characters; the first such span on ties).
+* ``evidence_id`` = the training text that contains the most of the item's n-grams (ties: the
+  smallest id in string order) and ``evidence_share``, the share of n-grams it contains.
+
+**Short items are never skipped.** An item with ``L < n`` tokens is one n-gram of all its
+``L`` tokens (``n_used = L``): it is found exactly when a training text holds those ``L`` tokens
+in a row, so coverage is 0 or 1. Short items are counted as ``short_items`` in the summary. A
+one- or two-word item is found in almost any corpus; ``n_used`` lets a gate ignore such items.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from splitforge.audit.base import (
+    CHECKS,
+    PREVIEW,
+    AuditCheck,
+    CheckResult,
+    NgramIndex,
+    TrainingBatch,
+    prefer_smaller_id,
+    smallest_id_per_key,
+)
+from splitforge.normalize.shingles import shingle_hashes64
+
+_WORD = re.compile(r"[^\x00-\x20]+")  # how the word hashes split: on spaces and control bytes
+
+
+@dataclass(frozen=True)
+class NgramOverlapResult(CheckResult):
+    """``CheckResult`` of ``NgramOverlapCheck``; ``score`` is the coverage.
+
+    Attributes:
+        longest_span: tokens in the longest run of consecutive found n-grams (0: none found).
+        matched_text: the item's tokens of that span, at most 300 characters ("" if none).
+        evidence_share: share of the item's n-grams that the ``evidence_id`` text contains.
+        n_used: tokens per n-gram for this item (``n``, ``char_n``, or the item's length when
+            shorter).
+        unit: ``word`` or ``char``.
+    """
+
+    longest_span: np.ndarray
+    matched_text: list[str]
+    evidence_share: np.ndarray
+    n_used: np.ndarray
+    unit: list[str]
+
+    @property
+    def coverage(self) -> np.ndarray:
+        """Share of each item's n-grams found in training (same as ``score``)."""
+        return self.score
+
+
+@CHECKS.register("ngram_overlap")
+class NgramOverlapCheck(AuditCheck):
+    """Share of each eval item's word (or CJK character) n-grams found in training texts.
+
+    Args:
+        eval_norm: Normalized eval texts.
+        n: Words per n-gram (default 13; 8 is the other usual preset). At least 1.
+        char_n: Characters per n-gram for CJK items (default ``n``).
+        unit: ``auto`` (characters for CJK items, words otherwise), ``word`` or ``char``.
+        min_coverage: Coverage from which an item is flagged, in (0, 1] (default 0.5).
+
+    Example:
+        >>> check = NgramOverlapCheck(["a b c d e f"], n=3)
+        >>> check.update(["t1"], ["x a b c d y"])
+        >>> r = check.result()
+        >>> float(r.coverage[0]), int(r.longest_span[0]), r.matched_text[0]
+        (0.5, 4, 'a b c d')
+
+    Guarantees: items shorter than ``n`` are checked (as one n-gram of all their tokens); the
+    result does not depend on how the training corpus is batched or ordered.
+    """
+
+    name = "ngram_overlap"
+
+    def __init__(self, eval_norm: Sequence[str], n: int = 13, char_n: int | None = None,
+                 unit: str = "auto", min_coverage: float = 0.5) -> None:
+        super().__init__(eval_norm)
+        if n < 1 or (char_n is not None and char_n < 1):
+            raise ValueError(f"n-grams need at least 1 token, got n={n}, char_n={char_n}")
+        if not 0 < min_coverage <= 1:
+            raise ValueError(f"min_coverage={min_coverage} must be in (0, 1]: it is the share "
+                             f"of an item's n-grams found in training from which it is flagged")
+        self.n, self.char_n, self.min_coverage = n, char_n or n, min_coverage
+        shingles = shingle_hashes64(self.eval_norm, self.n, self.char_n, unit)
+        self._offsets = shingles.offsets
+        self._char_mode, self._tokens = shingles.char_mode, shingles.tokens
+        items = len(self.eval_norm)
+        counts = np.diff(shingles.offsets)
+        self._entry_item = np.repeat(np.arange(items), counts)
+        self._n_used = np.minimum(np.where(self._char_mode, self.char_n, self.n), self._tokens)
+        self._entry_char = self._char_mode[self._entry_item]
+        self._entries: dict[bool, np.ndarray] = {}
+        self._index: dict[bool, NgramIndex] = {}
+        for char in (False, True):
+            mine = np.flatnonzero(self._entry_char == char)
+            self._entries[char] = mine
+            self._index[char] = NgramIndex(shingles.values[mine],
+                                           self._n_used[self._entry_item[mine]])
+        self._entry_found = np.zeros(len(shingles.values), dtype=bool)
+        self._entry_id = np.full(len(shingles.values), None, dtype=object)
+        self._best_count = np.zeros(items, dtype=np.int64)
+        self._best_id = np.full(items, None, dtype=object)
+
+    def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
+        entries, rows = [], []
+        for char in (False, True):
+            if not len(self._index[char]):
+                continue
+            tokens, doc = batch.char_tokens if char else batch.word_tokens
+            entry, row = self._index[char].probe(tokens, doc)
+            entries.append(self._entries[char][entry])
+            rows.append(row)
+        if not entries:
+            return {}
+        entry, row = np.concatenate(entries), np.concatenate(rows)
+        found, found_row = smallest_id_per_key(entry, row, batch)
+        width = len(batch) + 1
+        code, count = np.unique(self._entry_item[entry] * width + row, return_counts=True)
+        # the text with the most n-grams of each item: most first, then the smallest id
+        item, text = code // width, code % width
+        order = np.lexsort((batch.id_rank[text], -count, item))
+        item, text, count = item[order], text[order], count[order]
+        first = np.ones(len(item), dtype=bool)
+        first[1:] = item[1:] != item[:-1]
+        ids = np.array(batch.ids, dtype=object)
+        return {"entries": (found, ids[found_row]),
+                "items": (item[first], count[first], ids[text[first]])}
+
+    def _merge(self, payload: dict[str, Any]) -> None:
+        if not payload:
+            return
+        entry, ids = payload["entries"]
+        if len(entry):
+            better = prefer_smaller_id(ids, self._entry_id[entry])
+            self._entry_id[entry[better]] = ids[better]
+            self._entry_found[entry] = True
+        item, count, ids = payload["items"]
+        if len(item):
+            old = self._best_count[item]
+            better = (count > old) | ((count == old) & prefer_smaller_id(ids, self._best_id[item]))
+            self._best_count[item[better]] = count[better]
+            self._best_id[item[better]] = ids[better]
+
+    def _result(self) -> NgramOverlapResult:
+        items = len(self.eval_norm)
+        total = np.diff(self._offsets)
+        found = np.bincount(self._entry_item[self._entry_found], minlength=items)
+        coverage = np.where(total > 0, found / np.maximum(total, 1), 0.0)
+        run, start = self._longest_runs()
+        span = np.where(run > 0, run + self._n_used - 1, 0)
+        texts = [self._span_text(i, int(start[i]), int(span[i])) if span[i] else ""
+                 for i in range(items)]
+        share = np.where(total > 0, self._best_count / np.maximum(total, 1), 0.0)
+        full_unit = np.where(self._char_mode, self.char_n, self.n)
+        short = int(((self._tokens > 0) & (self._tokens < full_unit)).sum())
+        summary = {"n": self.n, "char_n": self.char_n, "min_coverage": self.min_coverage,
+                   "short_items": short, "n_ngrams": int(total.sum()),
+                   "n_ngrams_found": int(self._entry_found.sum())}
+        return NgramOverlapResult(
+            self.name, coverage >= self.min_coverage, coverage.astype(np.float64),
+            self._best_id.tolist(), summary, span.astype(np.int64), texts, share,
+            self._n_used.astype(np.int64), ["char" if c else "word" for c in self._char_mode])
+
+    def _longest_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per item, the longest run of consecutive found n-grams and its first n-gram number."""
+        items = len(self.eval_norm)
+        run, start = np.zeros(items, dtype=np.int64), np.zeros(items, dtype=np.int64)
+        pos = np.flatnonzero(self._entry_found)
+        if not len(pos):
+            return run, start
+        owner = self._entry_item[pos]
+        begins = np.ones(len(pos), dtype=bool)
+        begins[1:] = (pos[1:] != pos[:-1] + 1) | (owner[1:] != owner[:-1])
+        lengths = np.bincount(np.cumsum(begins) - 1)
+        run_item, run_pos = owner[begins], pos[begins]
+        order = np.lexsort((run_pos, -lengths, run_item))  # longest first, then the earliest
+        keep = order[np.r_[True, run_item[order][1:] != run_item[order][:-1]]]
+        run[run_item[keep]] = lengths[keep]
+        start[run_item[keep]] = run_pos[keep] - self._offsets[run_item[keep]]
+        return run, start
+
+    def _span_text(self, item: int, first: int, tokens: int) -> str:
+        text = self.eval_norm[item]
+        if self._char_mode[item]:
+            return text.replace(" ", "")[first:first + tokens][:PREVIEW]
+        return " ".join(_WORD.findall(text)[first:first + tokens])[:PREVIEW]

@@ -1,0 +1,265 @@
+"""Stream a training corpus past the audit checks, batch by batch, over worker processes.
+
+``iter_training_batches`` reads JSONL (optionally compressed: ``.gz``, ``.bz2``, ``.zst``) and
+Parquet files, or in-memory Arrow tables, as ``(ids, texts)`` batches of at most ``batch_rows``
+rows without loading a whole file. ``scan_training`` normalizes each batch (``normalize_buffers``,
+the same canonical form as ``normalize_text``) and hands it to every check; memory follows the
+batch size and the eval index, never the corpus.
+
+With ``num_proc > 1`` the per-batch work (normalizing, hashing, the index lookups: each check's
+``probe``) runs in spawned worker processes that receive the checks once, through the pool
+initializer; the main process only merges each batch's matches into the running results. Merges
+are order-free, so the results equal a single-process run exactly (a test checks).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+
+from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch, as_string_array
+from splitforge.errors import InputError
+from splitforge.normalize.shingles import text_buffers
+from splitforge.normalize.text import normalize_buffers
+from splitforge.parallel import map_batches, resolve_processes
+from splitforge.progress import NO_PROGRESS, Progress
+
+Batch = tuple[Sequence[Any], pa.Array | pa.ChunkedArray | Sequence[str]]
+Source = str | Path | pa.Table
+_JSON_BLOCK = 1 << 24
+BATCH_BYTES = 8 << 20
+_WORKER_CHECKS: list[AuditCheck] = []
+
+
+def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
+                  progress: Progress = NO_PROGRESS, num_proc: int | None = None,
+                  total_rows: int = 0, batch_bytes: int = BATCH_BYTES) -> list[CheckResult]:
+    """Feed every training batch to every check; return each check's result, in order.
+
+    Args:
+        checks: Checks built over the eval items (``ExactCheck``, ``NgramOverlapCheck``, ...).
+        batches: ``(ids, texts)`` pairs of *raw* training texts (normalized here), for example
+            from ``iter_training_batches``; consumed lazily.
+        progress: Receives the training rows done (task ``audit: training rows``).
+        num_proc: Worker processes (default: every core). A corpus of a single piece always
+            runs here; the results never depend on it.
+        total_rows: Rows expected, for the progress bar only (0 if unknown).
+        batch_bytes: Batches are cut into pieces of about this much text (UTF-8 bytes; a longer
+            text is a piece of its own): the working memory of a piece is about 20 times its
+            text, whatever the batch size in rows.
+
+    Returns:
+        ``check.result()`` of every check, in the order of ``checks``.
+    """
+    checks = list(checks)
+    advance = progress.task("audit: training rows", total_rows)
+    batches = (piece for ids, texts in batches for piece in _pieces(ids, texts, batch_bytes))
+    head = [b for b in (next(batches, None), next(batches, None)) if b is not None]
+    processes = resolve_processes(num_proc) if len(head) > 1 else 1
+    stream = chain(head, batches)
+    if processes <= 1:
+        results = (_probe_all(checks, *piece) for piece in stream)
+    else:
+        results = map_batches(_probe_batch, stream, processes, initializer=_init_worker,
+                              initargs=(checks,))
+    for found in results:
+        for check, part in zip(checks, found, strict=True):
+            check.merge(part)
+        advance(found[0].rows if found else 0)
+    return [check.result() for check in checks]
+
+
+def _pieces(ids: Sequence[Any], texts: pa.Array | pa.ChunkedArray | Sequence[str],
+            max_bytes: int) -> Iterator[tuple[list[Any], np.ndarray, np.ndarray]]:
+    """One batch cut into consecutive pieces of about ``max_bytes`` of text each.
+
+    Each piece travels as its own UTF-8 bytes and offsets (``text_buffers``): pickling an Arrow
+    slice would copy the whole parent buffer to the worker.
+    """
+    data, offsets = text_buffers(as_string_array(texts))
+    ids = list(ids)
+    if len(ids) != len(offsets) - 1:
+        raise ValueError(f"a training batch has {len(ids)} ids for {len(offsets) - 1} texts; "
+                         f"give one id per text")
+    cuts = np.flatnonzero(np.diff(offsets[:-1] // max(1, max_bytes))) + 1
+    bounds = [0, *cuts.tolist(), len(ids)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        if hi > lo:
+            yield ids[lo:hi], data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo]
+
+
+def _probe_all(checks: Sequence[AuditCheck], ids: Sequence[Any], data: np.ndarray,
+               offsets: np.ndarray) -> list[Found]:
+    """Normalize one piece of raw training texts and probe every check with it."""
+    norm, hashes = normalize_buffers(data, offsets)
+    batch = TrainingBatch(ids, norm, hashes)
+    return [check.probe(batch) for check in checks]
+
+
+def _init_worker(checks: list[AuditCheck]) -> None:
+    """Keep the checks (their eval indexes) in this worker for every batch it probes."""
+    _WORKER_CHECKS[:] = checks
+
+
+def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray) -> list[Found]:
+    return _probe_all(_WORKER_CHECKS, ids, data, offsets)
+
+
+def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
+                          id_field: str | None = None, batch_rows: int = 16384
+                          ) -> Iterator[tuple[list[str], pa.Array]]:
+    """Read training files (or tables) as ``(ids, texts)`` batches of at most ``batch_rows`` rows.
+
+    Args:
+        sources: Paths of JSONL files (``.jsonl``, ``.json`` with one object per line, optionally
+            ``.gz``/``.bz2``/``.zst``) or Parquet files (``.parquet``), Arrow tables, or a list.
+        text_field: The top-level string field holding the text.
+        id_field: The field holding the training id (strings or numbers, read as strings). Rows
+            without one (or every row, when None) get ``"<file stem>:<row>"`` (row numbers
+            start at 1 and count records, so blank JSONL lines are not counted; tables are
+            named ``table<k>`` by their position in ``sources``).
+        batch_rows: Rows per batch read (default 16384: Parquet readers hold about a batch of
+            decoded text; ``scan_training`` cuts batches into pieces by bytes anyway).
+
+    Yields:
+        Each batch's ids and texts (an Arrow string array; a missing text is null).
+
+    Raises:
+        InputError: A file that cannot be read, or a field that is missing or not text.
+    """
+    if isinstance(sources, str | Path | pa.Table):
+        sources = [sources]
+    for k, source in enumerate(sources):
+        if isinstance(source, pa.Table):
+            stem, where = f"table{k}", f"table {k}"
+            _require_fields(source.schema, text_field, id_field, where)
+            columns = [text_field] + ([id_field] if id_field else [])
+            record_batches = source.select(columns).to_batches(max_chunksize=batch_rows)
+        else:
+            path = Path(source)
+            stem, where = path.name.split(".")[0], str(path)
+            record_batches = _read_file(path, text_field, id_field, batch_rows)
+        row = 0
+        for record_batch in _rebatch(record_batches, batch_rows):
+            texts = record_batch.column(text_field)
+            if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+                raise InputError(f"needs text, got values of type {texts.type}", path=where,
+                                 field=text_field)
+            n = record_batch.num_rows
+            fallback = [f"{stem}:{row + i + 1}" for i in range(n)]
+            if id_field:
+                given = pc.cast(record_batch.column(id_field), pa.string()).to_pylist()
+                ids = [g if g is not None else f for g, f in zip(given, fallback, strict=True)]
+            else:
+                ids = fallback
+            row += n
+            yield ids, texts
+
+
+def _rebatch(record_batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Record batches regrouped into batches of exactly ``rows`` rows (the last one shorter)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for record_batch in record_batches:
+        pending.append(record_batch)
+        count += record_batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows).combine_chunks().to_batches()[0]
+            rest = table.slice(rows)
+            pending, count = rest.combine_chunks().to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+
+
+def _require_fields(schema: pa.Schema, text_field: str, id_field: str | None, where: str) -> None:
+    for field in (text_field, id_field):
+        if field is not None and field not in schema.names:
+            raise InputError(f"no such field; the fields are {', '.join(schema.names)}",
+                             path=where, field=field)
+
+
+def _read_file(path: Path, text_field: str, id_field: str | None, batch_rows: int
+               ) -> Iterator[pa.RecordBatch]:
+    if not path.exists():
+        raise InputError("training file not found", path=path)
+    columns = [text_field] + ([id_field] if id_field else [])
+    if ".parquet" in path.suffixes:
+        # pre-buffering would keep every row group read so far: the whole file, in the end
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        _require_fields(parquet.schema_arrow, text_field, id_field, str(path))
+        yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
+        return
+    fields = [(text_field, pa.string())]
+    if id_field:
+        fields.append((id_field, _json_id_type(path, id_field)))
+    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    seen = dict.fromkeys(columns, False)
+    try:
+        reader = pj.open_json(pa.input_stream(str(path), compression="detect"),
+                              read_options=pj.ReadOptions(block_size=_JSON_BLOCK),
+                              parse_options=options)
+        for record_batch in reader:
+            for name in columns:
+                seen[name] = seen[name] or record_batch.column(name).null_count < len(record_batch)
+            yield record_batch
+    except pa.ArrowInvalid as error:
+        raise InputError(f"cannot read it as JSON lines with a text field '{text_field}'"
+                         f"{f' and an id field {id_field!r}' if id_field else ''}: {error}",
+                         path=path) from None
+    for name, present in seen.items():
+        if not present:
+            raise InputError("no row has this field (or it is always null)", path=path,
+                             field=name)
+
+
+def _json_id_type(path: Path, id_field: str) -> pa.DataType:
+    """The Arrow type of the id field, read from the first record that has it."""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        head = stream.read(1 << 20).decode("utf-8", "replace").splitlines()
+    for line in head[:-1] or head:
+        try:
+            value = json.loads(line).get(id_field) if line.strip() else None
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(value, bool):
+            return pa.bool_()
+        if isinstance(value, int):
+            return pa.int64()
+        if isinstance(value, float):
+            return pa.float64()
+        if value is not None:
+            return pa.string()
+    return pa.string()
+
+
+def read_eval(source: Source, text_field: str, id_field: str | None = None
+              ) -> tuple[list[str], list[str]]:
+    """The ids and normalized texts of an eval set (read whole: it is small).
+
+    Args:
+        source: A JSONL or Parquet file, or an Arrow table.
+        text_field: The field holding the text.
+        id_field: The field holding the eval id (default: ``"<file stem>:<row>"``).
+
+    Returns:
+        The eval ids and their ``normalize_text`` forms, in file order.
+    """
+    ids: list[str] = []
+    norm: list[str] = []
+    for batch_ids, texts in iter_training_batches(source, text_field, id_field):
+        ids.extend(batch_ids)
+        normalized, _ = normalize_buffers(*text_buffers(texts))
+        norm.extend(normalized.to_pylist())
+    return ids, norm
+
+

@@ -1,0 +1,66 @@
+import random
+
+import numpy as np
+import pytest
+
+from splitforge.audit import MinHashCheck
+from splitforge.audit.base import TrainingBatch
+from splitforge.normalize.shingles import shingle_hashes
+from tests.audit.conftest import run
+
+
+def words(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    return [f"tok{rng.randrange(3000)}" for _ in range(count)]
+
+
+def edit(tokens: list[str], rate: float, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    tokens = tokens[:]
+    for pos in rng.sample(range(len(tokens)), round(rate * len(tokens))):
+        tokens[pos] = f"new{rng.randrange(10**6)}"
+    return tokens
+
+
+def test_finds_a_ten_percent_edited_copy_and_not_an_unrelated_text():
+    item, unrelated = words(1, 120), words(2, 120)
+    training = [" ".join(edit(item, 0.10, 3)), " ".join(words(4, 150)), " ".join(words(5, 90))]
+    result = run(MinHashCheck([" ".join(item), " ".join(unrelated)]),
+                 [(["copy", "other1", "other2"], training)])
+    assert result.flagged.tolist() == [True, False]
+    assert result.evidence_id[0] == "copy"
+    # 10% of the words replaced: ~81% of bigrams kept, Jaccard ~0.68
+    assert 0.55 <= result.jaccard[0] <= 0.8
+    assert result.score[1] < 0.5
+
+
+def test_ties_pick_the_smallest_id_whatever_the_batch_order():
+    item = " ".join(words(7, 80))
+    batches = [(["m"], [item]), (["k2", "k10"], [item, item])]
+    forward = run(MinHashCheck([item]), batches)
+    backward = run(MinHashCheck([item]), batches[::-1])
+    assert forward.evidence_id == backward.evidence_id == ["k10"]
+    assert forward.jaccard[0] == 1.0
+    assert forward.candidates[0] == 3
+
+
+def test_empty_texts_never_match():
+    result = run(MinHashCheck(["", "a b c"]), [(["e"], [""])])
+    assert result.flagged.tolist() == [False, False]
+    assert result.evidence_id == [None, None]
+
+
+def test_threshold_is_validated():
+    with pytest.raises(ValueError, match="threshold"):
+        MinHashCheck(["a"], threshold=1.5)
+
+
+@pytest.mark.parametrize("unit", ["auto", "word", "char"])
+def test_batch_shingles_equal_shingle_hashes(unit):
+    texts = ["a b c d", "", "中华人民共和国成立", "hello “world” again", "日本語 text mixed in",
+             "ｆｕｌｌ width", "한국어 문장 입니다", "a" * 30 + " b", "中 文"]
+    batch = TrainingBatch([str(i) for i in range(len(texts))], texts)
+    for n in (1, 2, 3):
+        mine, reference = batch.shingles(n, n + 1, unit), shingle_hashes(texts, n, n + 1, unit)
+        assert np.array_equal(mine.values, reference.values)
+        assert np.array_equal(mine.offsets, reference.offsets)

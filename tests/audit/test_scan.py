@@ -1,0 +1,144 @@
+import gzip
+import json
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from splitforge.audit import (
+    ExactCheck,
+    MinHashCheck,
+    NgramOverlapCheck,
+    iter_training_batches,
+    read_eval,
+    scan_training,
+)
+from splitforge.errors import InputError
+from tests.audit.conftest import norm_all
+from tests.conftest import shared, write_jsonl
+
+VOCAB = [f"v{i}" for i in range(25)]  # a tiny vocabulary: n-grams recur, ties are common
+
+
+def corpus(seed: int = 0):
+    rng = random.Random(seed)
+    evals = [" ".join(rng.choices(VOCAB, k=rng.randint(1, 30))) for _ in range(40)]
+    evals += ["中华人民共和国成立于一九四九年", ""]
+    train = [" ".join(rng.choices(VOCAB, k=rng.randint(0, 60))) for _ in range(300)]
+    for i in range(0, 40, 4):  # verbatim inside longer texts, some twice
+        train[rng.randrange(300)] = "pre " + evals[i] + " post"
+        train[rng.randrange(300)] = evals[i]
+    train[5] = "他说中华人民共和国成立于一九四九年十月"
+    ids = [f"id{rng.randrange(10**4)}" for _ in train]  # string order differs from row order
+    ids[7] = ids[8]  # a repeated id
+    return norm_all(evals), ids, train
+
+
+def checks(evals):
+    return [ExactCheck(evals, n=3), NgramOverlapCheck(evals, n=3), NgramOverlapCheck(evals),
+            MinHashCheck(evals, threshold=0.3)]
+
+
+def batched(ids, train, size, order=None):
+    starts = list(range(0, len(train), size))
+    if order is not None:
+        random.Random(order).shuffle(starts)
+    return [(ids[s:s + size], pa.array(train[s:s + size])) for s in starts]
+
+
+def scan(checks_, batches, **kwargs):
+    kwargs.setdefault("num_proc", 1)
+    return scan_training(checks_, batches, **kwargs)
+
+
+def tables(results):
+    return [(r.to_table(), r.summary) for r in results]
+
+
+def test_one_batch_many_batches_and_shuffled_batches_agree():
+    evals, ids, train = corpus()
+    whole = tables(scan(checks(evals), batched(ids, train, len(train))))
+    assert whole[0][1]["n_contained"] > 5  # the planted copies
+    for size, order, piece in ((7, None, 1 << 20), (1, None, 1 << 20), (13, 1, 1 << 20),
+                               (50, 2, 1 << 20), (len(train), None, 200)):
+        parts = tables(scan(checks(evals), batched(ids, train, size, order),
+                                     batch_bytes=piece))
+        for (table, summary), (expected, expected_summary) in zip(parts, whole, strict=True):
+            assert table.equals(expected), (size, order)
+            assert summary == expected_summary
+
+
+def test_row_order_inside_the_corpus_does_not_matter():
+    evals, ids, train = corpus(1)
+    rows = list(range(len(train)))
+    random.Random(3).shuffle(rows)
+    expected = tables(scan(checks(evals), batched(ids, train, 64)))
+    shuffled = tables(scan(checks(evals), batched([ids[r] for r in rows],
+                                                           [train[r] for r in rows], 64)))
+    for (table, _), (want, _) in zip(shuffled, expected, strict=True):
+        assert table.equals(want)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no silent fallback to one process
+def test_worker_processes_give_the_single_process_result():
+    evals, ids, train = corpus(2)
+    single = tables(scan(checks(evals), batched(ids, train, 40), num_proc=1))
+    parallel = tables(scan(checks(evals), batched(ids, train, 40), num_proc=2))
+    assert parallel == single
+
+
+def test_iter_training_batches_reads_jsonl_gzip_parquet_and_tables(tmp_path):
+    rows = [{"id": 10, "text": "a"}, {"text": "b"}, {"id": 12, "text": "c", "x": [1]},
+            {"id": 13, "text": None}]
+    plain = write_jsonl(tmp_path / "train.jsonl", rows)
+    packed = tmp_path / "more.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes() + b"\n"))
+    parquet = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": ["p1", "p2", "p3"], "text": ["x", "y", "z"]}), parquet)
+    table = pa.table({"text": ["t1", "t2"], "id": pa.array([None, 7], pa.int64())})
+    got = list(iter_training_batches([plain, packed, parquet, table], "text", "id",
+                                     batch_rows=3))
+    assert [ids for ids, _ in got] == [["10", "train:2", "12"], ["13"], ["10", "more:2", "12"],
+                                       ["13"], ["p1", "p2", "p3"], ["table3:1", "7"]]
+    assert got[0][1].to_pylist() == ["a", "b", "c"] and got[1][1].to_pylist() == [None]
+    no_ids = list(iter_training_batches(plain, "text"))
+    assert no_ids[0][0] == ["train:1", "train:2", "train:3", "train:4"]
+
+
+def test_iter_training_batches_reports_bad_fields(tmp_path):
+    plain = write_jsonl(tmp_path / "train.jsonl", [{"body": "a"}])
+    with pytest.raises(InputError, match="text"):
+        list(iter_training_batches(plain, "text"))
+    with pytest.raises(InputError, match="'id'"):
+        list(iter_training_batches(plain, "body", "id"))
+    parquet = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"body": ["x"]}), parquet)
+    with pytest.raises(InputError, match="no such field"):
+        list(iter_training_batches(parquet, "text"))
+    with pytest.raises(InputError, match="not found"):
+        list(iter_training_batches(tmp_path / "missing.jsonl", "text"))
+
+
+def test_gsm8k_test_questions_planted_in_train_are_all_found(tmp_path):
+    eval_ids, evals = read_eval(shared("eval/gsm8k_test.jsonl"), "question")
+    with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as handle:
+        train = [json.loads(line) for line in handle]
+    rng = random.Random(0)
+    planted = dict(zip(rng.sample(range(len(evals)), 20), rng.sample(range(len(train)), 20),
+                       strict=True))
+    test_rows = [json.loads(line) for line in shared("eval/gsm8k_test.jsonl").open()]
+    for test_row, train_row in planted.items():
+        train[train_row]["question"] += " " + test_rows[test_row]["question"]
+    path = write_jsonl(tmp_path / "train.jsonl", train)
+    exact, ngram = ExactCheck(evals), NgramOverlapCheck(evals)
+    scan([exact, ngram], iter_training_batches(path, "question", "idx", 2000))
+    for test_row, train_row in planted.items():
+        expected = str(train[train_row]["idx"])
+        assert exact.result().contained[test_row], eval_ids[test_row]
+        assert exact.result().contained_id[test_row] == expected
+        assert not exact.result().matched[test_row]
+        assert ngram.result().coverage[test_row] == 1.0
+        assert ngram.result().evidence_id[test_row] == expected
+    assert exact.result().summary["train_rows"] == len(train)
+    assert exact.result().summary["n_contained"] == 20
