@@ -246,6 +246,63 @@ def _print_challenges(info: dict[str, Any]) -> None:
 
 
 @app.command()
+def audit(
+    train: Annotated[list[Path], typer.Option(help="Training file (repeat for several).")],
+    eval_files: Annotated[list[Path], typer.Option("--eval", help="Eval file (repeat for "
+                                                    "several).")],
+    text: Annotated[str | None, typer.Option(help="Text field of both sides.")] = None,
+    train_text: Annotated[str | None, typer.Option(help="Text field of the training side.")] = None,
+    eval_text: Annotated[str | None, typer.Option(help="Text field or template of the eval "
+                                                  "side, e.g. '{question}'.")] = None,
+    id_field: Annotated[str | None, typer.Option("--id", help="Id field (eval default: a "
+                                                  "content hash; train: file:row).")] = None,
+    methods: Annotated[str, typer.Option(help="Comma-separated: exact, ngram, "
+                                         "minhash.")] = "exact,ngram,minhash",
+    ngram: Annotated[int, typer.Option(help="Words per n-gram (13 or 8; characters for "
+                                       "Chinese text).", min=2, max=50)] = 13,
+    report: Annotated[Path | None, typer.Option(help="Folder for audit.parquet, audit.json "
+                                                "and audit.md.")] = None,
+    fail_on: Annotated[str, typer.Option(help="Exit 1 when an item is at least: contaminated "
+                                         "| suspect | never.")] = "contaminated",
+    force: Annotated[bool, typer.Option(help="Replace an existing report folder.")] = False,
+) -> None:
+    """Is the eval data contaminated by the training data? Exit 1 when the gate fails."""
+    from splitforge.pipeline import audit_files
+
+    if fail_on not in ("contaminated", "suspect", "never"):
+        err.print(f"[red]error:[/] --fail-on: expected contaminated, suspect or never, got "
+                  f"{fail_on!r}")
+        raise typer.Exit(2)
+    wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
+    result = _guard(lambda: audit_files(
+        train, eval_files, text=text, train_text=train_text, eval_text=eval_text,
+        id_field=id_field, methods=wanted, ngram=ngram, report=report, fail_on=fail_on,
+        force=force, reporter=RichReporter()))
+    _print_audit(result.table, result.summary)
+    if result.report is not None:
+        out.print(f"report: {_shown(result.report)}")
+    if result.failed:
+        err.print(f"[red]audit failed:[/] items at or above {fail_on}")
+        raise typer.Exit(1)
+
+
+def _print_audit(table: Any, summary: dict[str, Any]) -> None:
+    counts = Table("verdict", "items", title=f"audit of {summary['eval_items']:,} eval items "
+                   f"against {summary['train_rows']:,} training rows")
+    for verdict, n in summary["verdicts"].items():
+        counts.add_row(verdict, f"{n:,}")
+    out.print(counts)
+    rows = [r for r in table.to_pylist() if r["verdict"] == "contaminated"][:10]
+    if rows:
+        shown = Table("eval id", "check", "score", "training id", "eval text",
+                      title="first contaminated items")
+        for r in rows:
+            shown.add_row(str(r["eval_id"]), r["evidence_method"], f"{r['evidence_score']:.2f}",
+                          str(r["evidence_id"]), " ".join(r["eval_text"].split())[:60])
+        out.print(shown)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON schema of the recipe."""
     from splitforge.recipe import recipe_schema

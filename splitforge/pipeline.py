@@ -22,6 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from splitforge import columns as C
+from splitforge.audit import CHECKS, iter_training_batches, scan_training
+from splitforge.audit.report import write_audit_report
+from splitforge.audit.verdict import Thresholds, fails, verdict_counts, verdict_table
 from splitforge.challenge import (
     CHALLENGES,
     KINDS,
@@ -34,7 +37,7 @@ from splitforge.errors import InputError, OutputError, RecipeError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.load.fields import text_column
-from splitforge.normalize import add_normalized
+from splitforge.normalize import add_normalized, normalize_text
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
     DedupConfig,
@@ -43,6 +46,7 @@ from splitforge.recipe import (
     apply_overrides,
     load_recipe,
     resolve_path,
+    template_fields,
     validate_fields,
     validate_recipe,
 )
@@ -439,3 +443,95 @@ def challenge_build(
                                  "challenge": result.info}, rows)
         publish(staging, target, force, latest=False)
     return ChallengeRunResult(target, str(manifest.get("build_id")), result.info, timed.timings)
+
+
+AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash"}
+
+
+@dataclass
+class AuditRunResult:
+    """An audit's per-item table, its summary, whether the gate failed, and the report folder."""
+
+    table: pa.Table
+    summary: dict[str, Any]
+    failed: bool
+    report: Path | None = None
+
+
+def audit_files(
+    train: list[str | Path],
+    eval_paths: list[str | Path],
+    *,
+    text: str | None = None,
+    train_text: str | None = None,
+    eval_text: str | None = None,
+    id_field: str | None = None,
+    methods: tuple[str, ...] = ("exact", "ngram", "minhash"),
+    ngram: int = 13,
+    thresholds: Thresholds | None = None,
+    fail_on: Literal["contaminated", "suspect", "never"] = "contaminated",
+    report: str | Path | None = None,
+    force: bool = False,
+    num_proc: int | None = None,
+    reporter: Reporter | None = None,
+) -> AuditRunResult:
+    """Audit eval files against training files: a verdict and evidence per eval item.
+
+    The eval side is read whole with the project's loader (any format, a template over fields);
+    the training side is streamed in batches through indexes of the eval items, so memory follows
+    the eval set. ``failed`` is True when an item reaches ``fail_on``.
+
+    Raises:
+        RecipeError: An unknown method, or no text field given.
+        InputError: A missing or malformed file or field.
+        OutputError: ``report`` exists and ``force`` is not set.
+    """
+    timed = _Timed(reporter or SilentReporter())
+    thresholds = thresholds or Thresholds()
+    unknown = [m for m in methods if m not in AUDIT_METHODS]
+    if unknown or not methods:
+        raise RecipeError([f"--methods: unknown {', '.join(unknown) or '(none given)'}; valid: "
+                           f"{', '.join(AUDIT_METHODS)}"])
+    train_field, eval_field = train_text or text, eval_text or text
+    if not train_field or not eval_field:
+        raise RecipeError(["--text: name the text field (or --train-text and --eval-text)"])
+    if template_fields(train_field) != [train_field]:
+        raise RecipeError([f"--train-text: the training side is streamed from one field; got "
+                           f"the template {train_field!r}"])
+    target = Path(report) if report is not None else None
+    if target is not None and target.exists() and not force:
+        raise OutputError(f"{target} already exists; pass --force to replace it")
+    with timed.stage("load eval"):
+        loaded = load_sources([SourceConfig(path=str(p)) for p in eval_paths],
+                              validate_fields({"id": id_field, "text": eval_field}), Path.cwd())
+        ids = loaded.table.column(C.ID).to_pylist()
+        texts = loaded.table.column(C.TEXT).to_pylist()
+        norm = [normalize_text(t) for t in texts]
+    with timed.stage("index eval"):
+        checks = [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": ngram} if m != "minhash" else
+                                                         {"threshold": thresholds.minhash_suspect}))
+                  for m in methods]
+    with timed.stage("scan training") as progress:
+        batches = iter_training_batches([Path(p) for p in train], train_field, id_field)
+        results = scan_training(checks, batches, progress, num_proc=num_proc)
+    table = verdict_table(ids, texts, results, thresholds)
+    failed = fails(table, fail_on)
+    summary = {
+        "eval_items": len(ids),
+        "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
+        "checks": [r.name for r in results],
+        "verdicts": verdict_counts(table),
+        "per_check": {r.name: r.summary for r in results},
+        "thresholds": thresholds.as_dict(),
+        "ngram": ngram,
+        "fail_on": fail_on,
+        "failed": failed,
+        "inputs": {"train": [{"path": str(p), "sha256": sha256_path(Path(p))} for p in train],
+                   "eval": [{"path": str(p), "sha256": sha256_path(Path(p))}
+                            for p in eval_paths]},
+    }
+    if target is not None:
+        with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
+            write_audit_report(staging, table, summary)
+            publish(staging, target, force, latest=False)
+    return AuditRunResult(table, summary, failed, target)

@@ -1,0 +1,130 @@
+"""Verdicts: every eval item is ``contaminated``, ``suspect`` or ``clean``, with its evidence.
+
+Each check's score gets its own thresholds (a shared 13-gram and a 0.5 MinHash Jaccard do not
+mean the same thing), and the item takes the worst verdict any check gives it::
+
+    check          contaminated                              suspect
+    exact          the same normalized text in training;     contained, but shorter than
+                   or contained in a training text (word     ``min_tokens`` tokens (a short
+                   boundaries) and at least ``min_tokens``    phrase occurs almost anywhere)
+    ngram_overlap  coverage >= ngram_contaminated (0.5)      coverage >= ngram_suspect (0.2);
+                   (an item shorter than n words is one      a short item found whole
+                   n-gram of all its words)
+    minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4)
+                   about 12% of the words edited, or less)
+
+The evidence is the training id, check, score and matched text of the check that gave the
+verdict; checks are tried in the order exact, ngram_overlap, minhash, so the most direct proof
+wins a tie.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from splitforge.audit.base import PREVIEW, CheckResult
+
+VERDICTS = ("clean", "suspect", "contaminated")
+CLEAN, SUSPECT, CONTAMINATED = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Per-check thresholds of the verdicts (see the module docstring)."""
+
+    ngram_contaminated: float = 0.5
+    ngram_suspect: float = 0.2
+    minhash_contaminated: float = 0.6
+    minhash_suspect: float = 0.4
+    min_tokens: int = 8
+
+    def as_dict(self) -> dict[str, Any]:
+        """The thresholds, for the report."""
+        return dict(self.__dict__)
+
+
+def _levels(result: CheckResult, t: Thresholds) -> np.ndarray:
+    """Each item's level (0 clean, 1 suspect, 2 contaminated) by one check."""
+    level = np.zeros(len(result.score), dtype=np.int8)
+    fields = result.to_table()
+    if result.name == "exact":
+        matched = np.asarray(fields.column("exact_matched").to_pylist(), dtype=bool)
+        contained = np.asarray(fields.column("exact_contained").to_pylist(), dtype=bool)
+        tokens = np.asarray(fields.column("exact_tokens").to_pylist(), dtype=np.int64)
+        level[contained] = SUSPECT
+        level[(contained & (tokens >= t.min_tokens)) | matched] = CONTAMINATED
+    elif result.name == "ngram_overlap":
+        level[result.score >= t.ngram_suspect] = SUSPECT
+        level[result.score >= t.ngram_contaminated] = CONTAMINATED
+        # An item shorter than n is one n-gram of all its words: containment, capped as above.
+        used = np.asarray(fields.column("ngram_overlap_n_used").to_pylist(), dtype=np.int64)
+        level[(used < t.min_tokens) & (level == CONTAMINATED)] = SUSPECT
+    elif result.name == "minhash":
+        level[result.score >= t.minhash_suspect] = SUSPECT
+        level[result.score >= t.minhash_contaminated] = CONTAMINATED
+    else:  # a check without thresholds here counts as its own flag
+        level[result.flagged] = CONTAMINATED
+    return level
+
+
+def _matched_text(result: CheckResult, item: int, eval_text: str) -> str:
+    if result.name == "ngram_overlap":
+        return str(result.to_table().column("ngram_overlap_matched_text")[item].as_py() or "")
+    return eval_text[:PREVIEW]
+
+
+def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
+                  thresholds: Thresholds) -> pa.Table:
+    """One row per eval item: id, verdict, evidence, then every check's own columns."""
+    n = len(ids)
+    levels = np.zeros(n, dtype=np.int8)
+    source = np.full(n, -1, dtype=np.int64)
+    for index, result in enumerate(results):
+        level = _levels(result, thresholds)
+        better = level > levels
+        levels[better], source[better] = level[better], index
+    evidence_id, method, score, matched = [], [], [], []
+    for item in range(n):
+        if source[item] < 0:
+            evidence_id.append(None)
+            method.append(None)
+            score.append(None)
+            matched.append(None)
+            continue
+        result = results[source[item]]
+        evidence_id.append(result.evidence_id[item])
+        method.append(result.name)
+        score.append(float(result.score[item]))
+        matched.append(_matched_text(result, item, texts[item]))
+    table = pa.table({
+        "eval_id": pa.array(ids, pa.string()),
+        "verdict": pa.array([VERDICTS[v] for v in levels], pa.string()),
+        "evidence_id": pa.array(evidence_id, pa.string()),
+        "evidence_method": pa.array(method, pa.string()),
+        "evidence_score": pa.array(score, pa.float64()),
+        "matched_text": pa.array(matched, pa.string()),
+        "eval_text": pa.array([t[:PREVIEW] for t in texts], pa.string()),
+    })
+    for result in results:
+        for column, name in zip(result.to_table().columns, result.to_table().column_names,
+                                strict=True):
+            table = table.append_column(name, column)
+    return table
+
+
+def verdict_counts(table: pa.Table) -> dict[str, int]:
+    """Items per verdict, every verdict listed."""
+    verdicts = table.column("verdict").to_pylist()
+    return {v: verdicts.count(v) for v in reversed(VERDICTS)}
+
+
+def fails(table: pa.Table, fail_on: str) -> bool:
+    """Whether any item reaches the ``fail_on`` level (``contaminated``, ``suspect``, ``never``)."""
+    if fail_on == "never":
+        return False
+    worst = VERDICTS.index(fail_on)
+    return any(VERDICTS.index(v) >= worst for v in table.column("verdict").to_pylist())

@@ -1,0 +1,118 @@
+"""`splitforge audit`: verdicts with evidence, report files, the CI gate and its exit codes."""
+
+import gzip
+import json
+import random
+
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from splitforge.audit.verdict import VERDICTS
+from splitforge.cli import app
+from splitforge.pipeline import audit_files
+from tests.conftest import shared, write_jsonl
+
+runner = CliRunner()
+
+
+def gsm8k_with_planted(tmp_path, count=20):
+    with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+        train = [json.loads(line) for line in f]
+    test = [json.loads(line) for line in
+            shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
+    rng = random.Random(0)
+    planted = {}
+    for k, i in enumerate(rng.sample(range(len(test)), count)):
+        host = train[k * 7]
+        host["question"] = host["question"] + " " + test[i]["question"]  # inside a longer row
+        planted[str(test[i]["idx"])] = str(host["idx"])
+    return write_jsonl(tmp_path / "train.jsonl", train), planted
+
+
+def test_planted_copies_are_contaminated_with_the_right_evidence(tmp_path):
+    train, planted = gsm8k_with_planted(tmp_path)
+    result = audit_files([train], [shared("eval/gsm8k_test.jsonl")], text="question",
+                         id_field="idx", report=tmp_path / "report")
+    rows = {r["eval_id"]: r for r in result.table.to_pylist()}
+    for eval_id, train_id in planted.items():
+        assert rows[eval_id]["verdict"] == "contaminated"
+        assert rows[eval_id]["evidence_method"] == "exact"
+        assert rows[eval_id]["evidence_id"] == train_id
+    assert result.failed
+    on_disk = pq.read_table(tmp_path / "report" / "audit.parquet")
+    assert on_disk.num_rows == 1319 and set(on_disk.column("verdict").to_pylist()) <= set(VERDICTS)
+    summary = json.loads((tmp_path / "report" / "audit.json").read_text(encoding="utf-8"))
+    assert summary["verdicts"]["contaminated"] >= 20 and summary["failed"] is True
+    assert len(summary["inputs"]["train"][0]["sha256"]) == 64
+    md = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
+    assert "## Contaminated items" in md and f"| {next(iter(planted))} | exact |" in md
+
+
+def test_gsm8k_test_against_its_own_train_finds_a_templated_near_copy():
+    result = audit_files([shared("eval/gsm8k_train.jsonl.gz")], [shared("eval/gsm8k_test.jsonl")],
+                         text="question", id_field="idx")
+    flagged = {r["eval_id"]: r for r in result.table.to_pylist() if r["verdict"] != "clean"}
+    # "A plane travels 1200 miles in 3 hours. At the same rate, how many additional hours would
+    # it take to travel an additional 2000 miles?" is train 1314 with other numbers.
+    assert flagged["602"]["evidence_id"] == "1314"
+    assert flagged["602"]["verdict"] == "contaminated"
+    assert len(flagged) <= 5  # the official split has no verbatim overlap
+
+
+def test_exit_codes_gate_ci(tmp_path):
+    train, _ = gsm8k_with_planted(tmp_path, count=3)
+    args = ["audit", "--train", str(train), "--eval", str(shared("eval/gsm8k_test.jsonl")),
+            "--text", "question", "--id", "idx"]
+    failed = runner.invoke(app, args)
+    assert failed.exit_code == 1, failed.output
+    assert "contaminated" in failed.output and "audit failed" in failed.output
+    assert runner.invoke(app, [*args, "--fail-on", "never"]).exit_code == 0
+    clean_train = write_jsonl(tmp_path / "clean.jsonl", [{"question": "nothing like the tests"}])
+    clean = runner.invoke(app, ["audit", "--train", str(clean_train), "--eval",
+                                str(shared("eval/gsm8k_test.jsonl")), "--text", "question"])
+    assert clean.exit_code == 0, clean.output
+
+
+def test_bad_input_exits_2_with_a_message(tmp_path):
+    eval_file = write_jsonl(tmp_path / "eval.jsonl", [{"q": "a question about models"}])
+    train = write_jsonl(tmp_path / "train.jsonl", [{"q": "a question about models"}])
+    cases = [
+        (["--train", str(tmp_path / "missing.jsonl"), "--eval", str(eval_file), "--text", "q"],
+         "missing.jsonl"),
+        (["--train", str(train), "--eval", str(eval_file), "--text", "q", "--methods", "emb"],
+         "--methods: unknown emb"),
+        (["--train", str(train), "--eval", str(eval_file), "--text", "{q} {q}"],
+         "--train-text"),
+        (["--train", str(train), "--eval", str(eval_file), "--text", "question"], "question"),
+        (["--train", str(train), "--eval", str(eval_file), "--text", "q", "--fail-on", "maybe"],
+         "--fail-on"),
+    ]
+    for args, said in cases:
+        result = runner.invoke(app, ["audit", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert said in result.output and "Traceback" not in result.output
+    (tmp_path / "report").mkdir()
+    exists = runner.invoke(app, ["audit", "--train", str(train), "--eval", str(eval_file),
+                                 "--text", "q", "--report", str(tmp_path / "report")])
+    assert exists.exit_code == 2 and "already exists" in exists.output
+
+
+def test_verdict_levels_follow_each_checks_thresholds(tmp_path):
+    base = ("the customer asked how to reset the router after the firmware update failed and "
+            "the support agent explained the steps one by one in detail")
+    words = base.split()
+    edited = " ".join(w if i % 12 else "changed" for i, w in enumerate(words))  # ~8% edits
+    train = write_jsonl(tmp_path / "train.jsonl", [
+        {"id": "t1", "text": edited},
+        {"id": "t2", "text": "intro words then reset the router and more"},
+    ])
+    eval_file = write_jsonl(tmp_path / "eval.jsonl", [
+        {"id": "e1", "text": base},                 # an edited copy is in train
+        {"id": "e2", "text": "reset the router"},   # a short phrase inside a training row
+        {"id": "e3", "text": "an unrelated question about cooking pasta al dente at home"},
+    ])
+    result = audit_files([train], [eval_file], text="text", id_field="id")
+    rows = {r["eval_id"]: r for r in result.table.to_pylist()}
+    assert rows["e1"]["verdict"] == "contaminated" and rows["e1"]["evidence_id"] == "t1"
+    assert rows["e2"]["verdict"] == "suspect" and rows["e2"]["evidence_method"] == "exact"
+    assert rows["e3"]["verdict"] == "clean" and rows["e3"]["evidence_id"] is None
