@@ -33,7 +33,7 @@ from splitforge.challenge import (
     run_challenges,
 )
 from splitforge.dedup import DEDUPERS, deduplicate
-from splitforge.errors import InputError, OutputError, RecipeError
+from splitforge.errors import InputError, LeakageError, OutputError, RecipeError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.load.fields import text_column
@@ -71,6 +71,7 @@ REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
 REJECTED = "rejected.jsonl"
 CHALLENGE_DIR = "challenge"
+AUDIT_DIR = "audit"
 
 
 class Reporter(Protocol):
@@ -180,6 +181,12 @@ def build(
             challenges = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
             del pool
 
+    audited = None
+    if recipe.audit.methods:
+        with timed.stage("audit") as progress:
+            audited = audit_build(table, kept_rows, assignment.split, challenges, recipe, base,
+                                  progress)
+
     with timed.stage("write"), staging_folder(out_root / recipe.name, build_id) as staging:
         out = output_table(table)
         splits, dropped_order = _split_rows(table, kept_rows, assignment.split)
@@ -199,6 +206,10 @@ def build(
         if challenges is not None:
             written = write_challenges(staging / CHALLENGE_DIR, challenges, recipe.output.formats)
             rows.update({f"{CHALLENGE_DIR}/{name}": n for name, n in written.items()})
+        if audited is not None:
+            (staging / AUDIT_DIR).mkdir()
+            write_audit_report(staging / AUDIT_DIR, audited.table, audited.summary)
+            rows[f"{AUDIT_DIR}/audit.parquet"] = audited.table.num_rows
         manifest = {
             "build_id": build_id,
             "name": recipe.name,
@@ -213,7 +224,9 @@ def build(
                 for s, h in zip(sources, input_hashes, strict=True)
             ],
             "stages": {"dedup": deduped.stats, "split": assignment.info,
-                       **({"challenge": challenges.info} if challenges is not None else {})},
+                       **({"challenge": challenges.info} if challenges is not None else {}),
+                       **({"audit": _audit_stage_info(audited.summary)}
+                          if audited is not None else {})},
             "counts": {
                 "rows_loaded": rows_loaded,
                 "rows_rejected": len(rejected),
@@ -535,3 +548,90 @@ def audit_files(
             write_audit_report(staging, table, summary)
             publish(staging, target, force, latest=False)
     return AuditRunResult(table, summary, failed, target)
+
+
+def _audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest keeps of the build's audit (the per-check details stay in audit.json)."""
+    keep = ("eval_items", "eval_sets", "train_rows", "checks", "verdicts", "fail_on", "failed",
+            "thresholds", "ngram", "against", "challenge_items_from_flagged_rows")
+    return {k: summary[k] for k in keep if k in summary}
+
+
+def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
+                challenges: ChallengeResult | None, recipe: Recipe, base: Path,
+                progress: Progress = NO_PROGRESS) -> AuditRunResult:
+    """Audit the build's val and test rows against its train rows (and ``audit.against``).
+
+    Challenge items are val/test rows or perturbed copies of them, so they are covered; the
+    summary counts those whose source row was flagged.
+
+    Raises:
+        LeakageError: An item reaches ``audit.fail_on``; the message names the first ones with
+            their evidence, and nothing is written.
+    """
+    config = recipe.audit
+    names = ("train", "val", "test")
+    eval_ids: list[str] = []
+    eval_sets: list[str] = []
+    eval_texts: list[str] = []
+    for code in (1, 2):
+        picked = rows[codes == code]
+        eval_ids += take_rows(table.column(C.ID), picked).to_pylist()
+        eval_texts += take_rows(table.column(C.TEXT), picked).to_pylist()
+        eval_sets += [names[code]] * len(picked)
+    thresholds = Thresholds(**config.thresholds.model_dump())
+    norm = [normalize_text(t) for t in eval_texts]
+    checks = [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": config.ngram} if m != "minhash" else
+                                                    {"threshold": thresholds.minhash_suspect}))
+              for m in config.methods]
+    train_rows = rows[codes == 0]
+
+    def batches() -> Iterator[tuple[list[str], pa.Array]]:
+        for start in range(0, len(train_rows), 16_384):
+            part = train_rows[start:start + 16_384]
+            yield (take_rows(table.column(C.ID), part).to_pylist(),
+                   take_rows(table.column(C.TEXT), part))
+        if config.against:
+            field_name = config.against_text or recipe.fields.text or ""
+            yield from iter_training_batches([resolve_path(base, p) for p in config.against],
+                                             field_name)
+
+    total = 0 if config.against else len(train_rows)
+    results = scan_training(checks, batches(), progress, total_rows=total) if eval_ids else []
+    labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
+    audited = verdict_table(labels, eval_texts, results, thresholds)
+    audited = audited.add_column(1, "eval_set", pa.array(eval_sets, pa.string()))
+    failed = fails(audited, config.fail_on)
+    if challenges is not None:
+        flagged = {i for i, v in zip(eval_ids, audited.column("verdict").to_pylist(),
+                                     strict=True) if v != "clean"}
+        sources = challenges.tables["all"].column(C.SOURCE_ID).to_pylist()
+        challenge_flagged = sum(source in flagged for source in sources)
+    summary = {
+        "eval_items": len(eval_ids),
+        "eval_sets": {s: eval_sets.count(s) for s in ("val", "test")},
+        "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
+        "checks": [r.name for r in results],
+        "verdicts": verdict_counts(audited),
+        "per_check": {r.name: r.summary for r in results},
+        "thresholds": thresholds.as_dict(),
+        "ngram": config.ngram,
+        "fail_on": config.fail_on,
+        "failed": failed,
+        "against": [{"path": p, "sha256": sha256_path(resolve_path(base, p))}
+                    for p in config.against],
+    }
+    if challenges is not None:
+        summary["challenge_items_from_flagged_rows"] = challenge_flagged
+    if failed:
+        worst = [r for r in audited.to_pylist() if r["verdict"] == "contaminated"] or \
+            [r for r in audited.to_pylist() if r["verdict"] != "clean"]
+        shown = "; ".join(f"{r['eval_id']} ~ train {r['evidence_id']} ({r['evidence_method']} "
+                          f"{r['evidence_score']:.2f})" for r in worst[:5])
+        raise LeakageError(f"the build's own audit found {summary['verdicts']['contaminated']} "
+                           f"contaminated and {summary['verdicts']['suspect']} suspect eval "
+                           f"items (fail_on: {config.fail_on}): {shown}; nothing was written. "
+                           f"Near copies that straddle the split stay together when "
+                           f"dedup.minhash is on; or set audit.fail_on: never to write the build "
+                           f"and read audit/audit.md")
+    return AuditRunResult(audited, summary, failed)

@@ -497,6 +497,52 @@ class ChallengeConfig(_Model):
     )
 
 
+class AuditThresholdsConfig(_Model):
+    """Per-check thresholds of the audit's verdicts."""
+
+    ngram_contaminated: float = Field(0.5, gt=0, le=1, description="Share of an item's "
+                                      "n-grams found in training that makes it contaminated.")
+    ngram_suspect: float = Field(0.2, gt=0, le=1, description="... that makes it suspect.")
+    minhash_contaminated: float = Field(0.6, gt=0, le=1, description="Estimated Jaccard that "
+                                        "makes an item contaminated.")
+    minhash_suspect: float = Field(0.4, gt=0, le=1, description="... that makes it suspect.")
+    min_tokens: int = Field(8, ge=1, description="Items shorter than this many words are at "
+                            "most suspect when only found inside a training text.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AuditThresholdsConfig:
+        if self.ngram_suspect > self.ngram_contaminated:
+            raise ValueError("ngram_suspect must not exceed ngram_contaminated")
+        if self.minhash_suspect > self.minhash_contaminated:
+            raise ValueError("minhash_suspect must not exceed minhash_contaminated")
+        return self
+
+
+class AuditConfig(_Model):
+    """The build audits its own eval data (val, test, challenge sets) against train."""
+
+    methods: list[Literal["exact", "ngram", "minhash"]] = Field(
+        default_factory=lambda: ["exact", "ngram", "minhash"],
+        description="Checks to run; [] turns the build's audit off.",
+    )
+    ngram: int = Field(13, ge=2, le=50, description="Words per n-gram (characters for CJK).")
+    fail_on: Literal["contaminated", "suspect", "never"] = Field(
+        "contaminated", description="The build fails (exit 1, nothing written) when an eval "
+        "item reaches this verdict."
+    )
+    against: list[str] = Field(
+        default_factory=list, description="External training corpora (JSONL or Parquet, "
+        "relative to the recipe) to audit the eval data against as well."
+    )
+    against_text: str | None = Field(
+        None, description="Text field of the `against` files (default: fields.text when it "
+        "is one field)."
+    )
+    thresholds: AuditThresholdsConfig = Field(
+        default_factory=AuditThresholdsConfig, description="Per-check verdict thresholds."
+    )
+
+
 class OutputConfig(_Model):
     """Where and how the build is written."""
 
@@ -523,6 +569,8 @@ class Recipe(_Model):
     challenge: ChallengeConfig | None = Field(
         None, description="Challenge sets from held-out rows; `challenge: {}` for the defaults."
     )
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="Contamination audit "
+                               "of the build's own eval data; the gate of the build.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Where and in which "
                                  "formats the build is written.")
 
@@ -602,6 +650,12 @@ def _cross_problems(recipe: Recipe) -> list[str]:
             f"fields.{role}: split.method {recipe.split.method} needs fields.{role}; name the "
             f"input field that holds the {role}"
         )
+    audit = recipe.audit
+    if audit.against and audit.methods and audit.against_text is None and (
+            recipe.fields.text is None or template_fields(recipe.fields.text)
+            != [recipe.fields.text]):
+        problems.append("audit.against_text: name the text field of the audit.against files "
+                        "(fields.text is not a single field)")
     return problems
 
 

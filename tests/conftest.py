@@ -20,6 +20,10 @@ def write_recipe(folder: Path, **recipe) -> Path:
     path = folder / "recipe.yaml"
     recipe.setdefault("name", "t")
     recipe.setdefault("output", {"dir": str(folder / "out")})
+    # The hand-made fixtures are templated rows whose near copies straddle the split: the build's
+    # own audit rightly finds them. Tests about other things keep the audit but not its gate;
+    # tests/audit/test_build_audit.py tests the gate.
+    recipe.setdefault("audit", {"fail_on": "never"})
     path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     return path
 

@@ -125,7 +125,7 @@ def test_determinism_across_hashseeds_and_row_order(tmp_path):
     assert folder_bytes(one) == folder_bytes(two)
     three = _build_in_subprocess(tmp_path / "b" / "recipe.yaml", tmp_path / "o3", "7")
     data_files = [f for f in folder_bytes(one) if f.endswith((".parquet", ".jsonl"))]
-    assert len(data_files) == 9  # 4 tables x 2 formats + dedup_clusters.parquet
+    assert len(data_files) == 10  # 4 tables x 2 formats + dedup_clusters + audit/audit.parquet
     a, b = folder_bytes(one), folder_bytes(three)
     assert all(a[f] == b[f] for f in data_files)  # the build id hashes the input bytes, so it differs
 

@@ -35,9 +35,10 @@ def test_normalize_and_minhash_report_every_row(tmp_path):
     result = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path, reporter=reporter)
     loaded = result.manifest["counts"]["rows_loaded"]
     assert reporter.stages == ["fingerprint", "load", "normalize", "dedup", "split", "challenge",
-                               "write"]
+                               "audit", "write"]
+    train = result.manifest["counts"]["splits"]["train"]
     assert reporter.totals == {"normalize": loaded, "minhash: signatures": loaded,
-                               "challenge sets": 100}
+                               "challenge sets": 100, "audit: training rows": train}
     assert dict(reporter.done) == reporter.totals
 
 
@@ -45,5 +46,5 @@ def test_cli_shows_each_stage_with_its_time(tmp_path):
     result = CliRunner().invoke(app, ["build", str(REPO / "recipes" / "quickstart.yaml"),
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    for stage in ("load", "normalize", "dedup", "split", "challenge", "write"):
+    for stage in ("load", "normalize", "dedup", "split", "challenge", "audit", "write"):
         assert f"✓ {stage}" in result.output

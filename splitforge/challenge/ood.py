@@ -41,16 +41,16 @@ Embedding:
 Rows whose text is blank are never picked (they are empty, not foreign; the edge kind's
 ``shortest`` rule finds them). A non-blank row none of whose n-grams the embedder kept (every
 word unknown to the fitted vocabulary, such as a text in a script nothing else uses) embeds as
-the zero vector: it shares nothing with train, so it gets the highest score each method has
-(knn: ``far = 1`` and ``excess = 0``, since neighbours at similarity 0 are not counted;
-isolation_forest: 1, the top of its scale).
+the zero vector: it shares nothing with train, so it is scored as far out as a single row can be
+(knn: ``far = 1``, the largest distance, and ``excess = 0``, since neighbours at similarity 0
+are not counted; isolation_forest: 1, the top of its scale).
 
 Guarantees:
-    The same pool, seed and config give the same picks on any machine: the embedder's sample and
-    seed and the forest's ``random_state`` come from ``rng_for(seed, "challenge", "ood")``,
-    neighbours are searched on CPU (exact below 50,000 train rows), scores are rounded to 6
-    decimals before ranking so float noise cannot reorder them, and ties go to the smaller
-    ``sf_id``.
+    The same pool, seed and config give the same picks: the embedder's sample and seed and the
+    forest's ``random_state`` come from ``rng_for(seed, "challenge", "ood")``; neighbours are
+    searched with faiss on CPU even where a GPU is present (exact below 50,000 indexed rows, IVF
+    above); scores are rounded to 6 decimals before ranking, so float noise between machines
+    does not reorder them; ties go to the smaller ``sf_id``.
 """
 
 from __future__ import annotations

@@ -58,6 +58,8 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
         out += ["", f"Embargo gap: {gap} (rows this close before a cutoff are dropped).", ""]
     if "challenge" in manifest["stages"]:
         out += _challenge_section(manifest["stages"]["challenge"])
+    if "audit" in manifest["stages"]:
+        out += _audit_section(manifest["stages"]["audit"])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -73,6 +75,20 @@ def _challenge_section(info: dict[str, Any]) -> list[str]:
     for note in info.get("redistributed", []):
         out += ["", f"- {note}"]
     return out + [""]
+
+
+def _audit_section(info: dict[str, Any]) -> list[str]:
+    sets = ", ".join(f"{name} {n}" for name, n in info["eval_sets"].items())
+    against = f" and {len(info['against'])} external corpora" if info.get("against") else ""
+    out = ["## Contamination audit", "",
+           f"{info['eval_items']} eval rows ({sets}) checked against {info['train_rows']:,} "
+           f"training rows{against} with {', '.join(info['checks'])}; gate: fail on "
+           f"{info['fail_on']} ({'FAILED' if info['failed'] else 'passed'}).", ""]
+    out += _table(["verdict", "rows"], [[k, v] for k, v in info["verdicts"].items()])
+    if "challenge_items_from_flagged_rows" in info:
+        out += ["", f"Challenge items drawn from flagged rows: "
+                    f"{info['challenge_items_from_flagged_rows']}."]
+    return out + ["", "Evidence per row: `audit/audit.md` and `audit/audit.parquet`.", ""]
 
 
 def _chosen_by(kind: str, details: dict[str, Any]) -> str:

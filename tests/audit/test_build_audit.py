@@ -1,0 +1,75 @@
+"""The build audits its own val and test rows against train (and external corpora): the gate."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from splitforge import build
+from splitforge.errors import LeakageError, RecipeError
+from tests.conftest import REPO, write_jsonl, write_recipe
+
+
+def gsm8k(n=300):
+    lines = (REPO / "data" / "gsm8k_train_2k.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:n]]
+
+
+def recipe(tmp_path, audit, dedup=None, data_rows=None):
+    data = write_jsonl(tmp_path / "data.jsonl", data_rows or gsm8k())
+    return write_recipe(tmp_path, sources=[{"path": str(data)}],
+                        fields={"id": "idx", "text": "question"},
+                        dedup=dedup or {"exact": True, "minhash": {}},
+                        split={"method": "random", "ratios": {"train": 0.7, "val": 0.1,
+                                                              "test": 0.2}},
+                        audit=audit)
+
+
+def test_a_clean_build_writes_its_audit_and_passes(tmp_path):
+    result = build(recipe(tmp_path, {}), out=tmp_path / "out")
+    info = result.manifest["stages"]["audit"]
+    assert info["eval_items"] == sum(info["eval_sets"].values()) > 0
+    assert info["verdicts"]["contaminated"] == 0 and info["failed"] is False
+    audit = json.loads((result.path / "audit" / "audit.json").read_text(encoding="utf-8"))
+    assert audit["eval_items"] == info["eval_items"]
+    assert "## Contamination audit" in (result.path / "report.md").read_text(encoding="utf-8")
+
+
+def test_test_rows_found_in_an_external_corpus_fail_the_build(tmp_path):
+    path = recipe(tmp_path, {})
+    built = build(path, out=tmp_path / "first")
+    test_rows = pq.read_table(built.path / "test.parquet").to_pylist()
+    leaked = write_jsonl(tmp_path / "web.jsonl", [
+        {"question": "scraped page: " + test_rows[0]["question"] + " and more text around it"}])
+    gated = recipe(tmp_path, {"against": [str(leaked)]})
+    with pytest.raises(LeakageError, match=f"test:{test_rows[0]['sf_id']} ~ train web:1"):
+        build(gated, out=tmp_path / "second")
+    assert not any((tmp_path / "second").rglob("*.parquet"))  # nothing written
+    kept = build(recipe(tmp_path, {"against": [str(leaked)], "fail_on": "never"}),
+                 out=tmp_path / "third")
+    info = kept.manifest["stages"]["audit"]
+    assert info["verdicts"]["contaminated"] == 1 and info["failed"] is False  # gate off
+    assert info["against"][0]["path"] == str(leaked)
+    md = (kept.path / "audit" / "audit.md").read_text(encoding="utf-8")
+    assert f"test:{test_rows[0]['sf_id']}" in md and "web:1" in md
+
+
+def test_audit_can_be_turned_off_and_against_needs_a_text_field(tmp_path):
+    off = build(recipe(tmp_path, {"methods": []}), out=tmp_path / "out")
+    assert "audit" not in off.manifest["stages"] and not (off.path / "audit").exists()
+    data = write_jsonl(tmp_path / "qa.jsonl", [{"q": "a", "a": "b"}])
+    bad = write_recipe(tmp_path, sources=[{"path": str(data)}],
+                       fields={"text": "{q}\n{a}"}, audit={"against": ["x.jsonl"]})
+    with pytest.raises(RecipeError, match="audit.against_text"):
+        build(bad, out=tmp_path / "out2")
+
+
+def test_near_copies_that_exact_dedup_let_through_fail_the_gate(tmp_path):
+    # Templated rows differing only in numbers: exact dedup keeps them all, the split scatters
+    # them, and the audit's MinHash check sees test rows whose near-copies train.
+    templated = [{"idx": i, "question": f"how do i configure the build number {i} for project "
+                  f"{i * 7 % 13} when the cache is stale and the runner {i % 5} keeps failing"}
+                 for i in range(120)]
+    with pytest.raises(LeakageError, match=r"~ train \d+ \(minhash 0\.\d\d\)"):
+        build(recipe(tmp_path, {}, dedup={"exact": True}, data_rows=templated),
+              out=tmp_path / "out")
