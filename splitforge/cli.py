@@ -256,6 +256,8 @@ def audit(
                                                   "side, e.g. '{question}'.")] = None,
     id_field: Annotated[str | None, typer.Option("--id", help="Id field (eval default: a "
                                                   "content hash; train: file:row).")] = None,
+    answer: Annotated[str | None, typer.Option(help="Eval field of the reference answer: "
+                                               "audit input alone and input + answer.")] = None,
     methods: Annotated[str, typer.Option(help="Comma-separated: exact, ngram, "
                                          "minhash.")] = "exact,ngram,minhash",
     ngram: Annotated[int, typer.Option(help="Words per n-gram (13 or 8; characters for "
@@ -276,8 +278,8 @@ def audit(
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
     result = _guard(lambda: audit_files(
         train, eval_files, text=text, train_text=train_text, eval_text=eval_text,
-        id_field=id_field, methods=wanted, ngram=ngram, report=report, fail_on=fail_on,
-        force=force, reporter=RichReporter()))
+        id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
+        fail_on=fail_on, force=force, reporter=RichReporter()))
     _print_audit(result.table, result.summary)
     if result.report is not None:
         out.print(f"report: {_shown(result.report)}")

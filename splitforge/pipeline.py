@@ -24,7 +24,12 @@ import pyarrow.parquet as pq
 from splitforge import columns as C
 from splitforge.audit import CHECKS, iter_training_batches, scan_training
 from splitforge.audit.report import write_audit_report
-from splitforge.audit.verdict import Thresholds, fails, verdict_counts, verdict_table
+from splitforge.audit.verdict import (
+    Thresholds,
+    fails,
+    verdict_counts,
+    verdict_table,
+)
 from splitforge.challenge import (
     CHALLENGES,
     KINDS,
@@ -479,6 +484,7 @@ def audit_files(
     train_text: str | None = None,
     eval_text: str | None = None,
     id_field: str | None = None,
+    answer: str | None = None,
     methods: tuple[str, ...] = ("exact", "ngram", "minhash"),
     ngram: int = 13,
     thresholds: Thresholds | None = None,
@@ -493,6 +499,11 @@ def audit_files(
     The eval side is read whole with the project's loader (any format, a template over fields);
     the training side is streamed in batches through indexes of the eval items, so memory follows
     the eval set. ``failed`` is True when an item reaches ``fail_on``.
+
+    With ``answer`` (the eval field holding the reference answer), the answers are audited in
+    the same scan as the inputs: ``answer_verdict`` beside ``verdict`` (the input's), and
+    ``leaked`` says ``input and answer`` (a solved example is in training), ``input only`` or
+    ``answer only`` (common with short answers), or ``nothing``.
 
     Raises:
         RecipeError: An unknown method, or no text field given.
@@ -519,6 +530,14 @@ def audit_files(
                               validate_fields({"id": id_field, "text": eval_field}), Path.cwd())
         ids = loaded.table.column(C.ID).to_pylist()
         texts = loaded.table.column(C.TEXT).to_pylist()
+        if answer is not None:
+            if answer not in loaded.table.column_names:
+                present = [c for c in loaded.table.column_names if not c.startswith(C.PREFIX)]
+                raise InputError(f"--answer: no field {answer!r} in the eval data (its fields: "
+                                 f"{', '.join(present)})")
+            answers = ["" if a is None else str(a)
+                       for a in loaded.table.column(answer).to_pylist()]
+            texts = texts + answers
         norm = [normalize_text(t) for t in texts]
     with timed.stage("index eval"):
         checks = [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": ngram} if m != "minhash" else
@@ -527,7 +546,10 @@ def audit_files(
     with timed.stage("scan training") as progress:
         batches = iter_training_batches([Path(p) for p in train], train_field, id_field)
         results = scan_training(checks, batches, progress, num_proc=num_proc)
-    table = verdict_table(ids, texts, results, thresholds)
+    if answer is None:
+        table = verdict_table(ids, texts, results, thresholds)
+    else:
+        table = _with_answer(ids, texts, results, thresholds)
     failed = fails(table, fail_on)
     summary = {
         "eval_items": len(ids),
@@ -539,6 +561,9 @@ def audit_files(
         "ngram": ngram,
         "fail_on": fail_on,
         "failed": failed,
+        **({"answer": answer, "leaked": {k: table.column("leaked").to_pylist().count(k) for k in
+                                          ("input and answer", "input only", "answer only",
+                                           "nothing")}} if answer is not None else {}),
         "inputs": {"train": [{"path": str(p), "sha256": sha256_path(Path(p))} for p in train],
                    "eval": [{"path": str(p), "sha256": sha256_path(Path(p))}
                             for p in eval_paths]},
@@ -635,3 +660,20 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
                            f"dedup.minhash is on; or set audit.fail_on: never to write the build "
                            f"and read audit/audit.md")
     return AuditRunResult(audited, summary, failed)
+
+
+def _with_answer(ids: list[str], texts: list[str], results: list[Any],
+                 thresholds: Thresholds) -> pa.Table:
+    """Verdicts of the inputs (first half of the eval list), with their answers' beside them."""
+    both = verdict_table(ids + ids, texts, results, thresholds)
+    n = len(ids)
+    inputs, answers = both.slice(0, n), both.slice(n, n)
+    first = inputs.column("verdict").to_pylist()
+    second = answers.column("verdict").to_pylist()
+    leaked = [{(True, True): "input and answer", (True, False): "input only",
+               (False, True): "answer only", (False, False): "nothing"}[(a != "clean",
+                                                                          b != "clean")]
+              for a, b in zip(first, second, strict=True)]
+    table = inputs.add_column(2, "answer_verdict", pa.array(second, pa.string()))
+    table = table.add_column(3, "leaked", pa.array(leaked, pa.string()))
+    return table.add_column(4, "answer_evidence_id", answers.column("evidence_id"))

@@ -41,6 +41,9 @@ def render_audit(table: pa.Table, summary: dict[str, Any]) -> str:
         notes = ", ".join(f"{k} {v}" for k, v in info.items()
                           if k in ("short_items", "n_contained", "n_matched", "empty_items"))
         out.append(f"| {name} | {info.get('n_flagged', 0)} | {notes} |")
+    if "leaked" in summary:
+        out += ["", f"With the reference answers (`{summary['answer']}`): " + ", ".join(
+            f"{k} {v}" for k, v in summary["leaked"].items()) + "."]
     out += ["", "Thresholds: " + ", ".join(f"{k} {v}" for k, v in
                                           summary["thresholds"].items()), ""]
     for verdict in ("contaminated", "suspect"):

@@ -116,3 +116,27 @@ def test_verdict_levels_follow_each_checks_thresholds(tmp_path):
     assert rows["e1"]["verdict"] == "contaminated" and rows["e1"]["evidence_id"] == "t1"
     assert rows["e2"]["verdict"] == "suspect" and rows["e2"]["evidence_method"] == "exact"
     assert rows["e3"]["verdict"] == "clean" and rows["e3"]["evidence_id"] is None
+
+
+def test_answer_says_whether_the_question_alone_or_the_solved_example_leaked(tmp_path):
+    with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+        train = [json.loads(line) for _, line in zip(range(300), f, strict=False)]
+    test = [json.loads(line) for line in
+            shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()][:40]
+    train.append({"idx": 90001, "question": test[0]["question"]})  # the question alone
+    train.append({"idx": 90002, "question": f"{test[1]['question']}\n{test[1]['answer']}"})
+    train_file = write_jsonl(tmp_path / "train.jsonl", train)
+    eval_file = write_jsonl(tmp_path / "eval.jsonl", test)
+    result = audit_files([train_file], [eval_file], text="question", id_field="idx",
+                         answer="answer")
+    rows = {r["eval_id"]: r for r in result.table.to_pylist()}
+    only_question = rows[str(test[0]["idx"])]
+    assert only_question["verdict"] == "contaminated" and only_question["leaked"] == "input only"
+    solved = rows[str(test[1]["idx"])]
+    assert solved["verdict"] == solved["answer_verdict"] == "contaminated"
+    assert solved["leaked"] == "input and answer" and solved["answer_evidence_id"] == "90002"
+    others = [r for k, r in rows.items() if k not in (str(test[0]["idx"]), str(test[1]["idx"]))]
+    assert all(r["verdict"] == "clean" for r in others)
+    bad = runner.invoke(app, ["audit", "--train", str(train_file), "--eval", str(eval_file),
+                              "--text", "question", "--answer", "solution"])
+    assert bad.exit_code == 2 and "--answer: no field 'solution'" in bad.output
