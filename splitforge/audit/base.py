@@ -50,6 +50,20 @@ from splitforge.normalize.text import _buffer_hashes, normalize_text
 from splitforge.registry import Registry
 
 CHECKS: Registry[type[AuditCheck]] = Registry("audit check")
+
+
+def match_sorted(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of a query and a key equal to it; both arrays sorted (queries for speed).
+
+    Returns:
+        For each match, the query's index and the key's position, queries in order.
+    """
+    lo = np.searchsorted(keys, queries, "left")
+    count = np.searchsorted(keys, queries, "right") - lo
+    hit = np.flatnonzero(count)
+    count = count[hit]
+    first = np.repeat(lo[hit] - np.cumsum(count) + count, count)
+    return np.repeat(hit, count), first + np.arange(int(count.sum()))
 PREVIEW = 300
 _CJK_LEAD_BYTE = 0xE3  # UTF-8 lead byte of U+3000 and up: kana, CJK ideographs, Hangul
 
@@ -290,16 +304,11 @@ class NgramIndex:
             values = acc[start]
             order = np.argsort(values)
             values, start = values[order], start[order]
-            lo = np.searchsorted(self.keys, values, "left")
-            hi = np.searchsorted(self.keys, values, "right")
-            count = hi - lo
-            hit = np.flatnonzero(count)
-            if not len(hit):
+            query, position = match_sorted(self.keys, values)
+            if not len(query):
                 continue
-            count = count[hit]
-            first = np.repeat(lo[hit] - np.cumsum(count) + count, count)
-            entry = self.entry[first + np.arange(int(count.sum()))]
-            row = doc[np.repeat(start[hit], count)]
+            entry = self.entry[position]
+            row = doc[start[query]]
             keep = self.entry_length[entry] == length
             entries.append(entry[keep])
             rows.append(row[keep])

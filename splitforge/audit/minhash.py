@@ -37,6 +37,7 @@ from splitforge.audit.base import (
     AuditCheck,
     CheckResult,
     TrainingBatch,
+    match_sorted,
     prefer_smaller_id,
 )
 from splitforge.dedup.minhash import lsh_params, permutations, signatures
@@ -125,16 +126,11 @@ class MinHashCheck(AuditCheck):
         for band in range(self.bands):
             keys = band_keys(sig, band, self.rows)
             order = np.argsort(keys)
-            lo = np.searchsorted(self._band_keys[band], keys[order], "left")
-            hi = np.searchsorted(self._band_keys[band], keys[order], "right")
-            count = hi - lo
-            hit = np.flatnonzero(count)
-            if not len(hit):
+            query, position = match_sorted(self._band_keys[band], keys[order])
+            if not len(query):
                 continue
-            count = count[hit]
-            first = np.repeat(lo[hit] - np.cumsum(count) + count, count)
-            item = self._band_items[band][first + np.arange(int(count.sum()))]
-            codes.append(item * width + np.repeat(order[hit], count))
+            item = self._band_items[band][position]
+            codes.append(item * width + order[query])
         if not codes:
             return {}
         code = np.unique(np.concatenate(codes))
