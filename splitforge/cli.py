@@ -153,6 +153,13 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
     out.print(table)
     if "challenge" in manifest.get("stages", {}):
         _print_challenges(manifest["stages"]["challenge"])
+    audit = manifest.get("stages", {}).get("audit")
+    if audit:
+        said = ", ".join(f"{n:,} {v}" for v, n in audit["verdicts"].items())
+        out.print(f"audit of {audit['eval_items']:,} val/test rows against "
+                  f"{audit['train_rows']:,} training rows: {said} "
+                  f"(gate: fail on {audit['fail_on']}, "
+                  f"{'failed' if audit['failed'] else 'passed'}; evidence in audit/audit.md)")
     out.print(f"output: {_shown(path)}")
 
 

@@ -48,3 +48,4 @@ def test_cli_shows_each_stage_with_its_time(tmp_path):
     assert result.exit_code == 0, result.output
     for stage in ("load", "normalize", "dedup", "split", "challenge", "audit", "write"):
         assert f"✓ {stage}" in result.output
+    assert "0 contaminated" in result.output and "passed; evidence in audit/audit.md" in result.output
