@@ -312,6 +312,24 @@ def _print_audit(table: Any, summary: dict[str, Any]) -> None:
 
 
 @app.command()
+def verify(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder (out/<name>/<build_id>).")],
+) -> None:
+    """Recompute every file hash against the manifest: exit 0 if ok, 1 if anything differs."""
+    from splitforge.write.verify import verify_build
+
+    result = _guard(lambda: verify_build(build_dir))
+    if result.ok:
+        out.print(f"ok: build {result.build_id}, {result.checked} files match the manifest")
+        return
+    for kind in ("changed", "removed", "added"):
+        for rel in getattr(result, kind):
+            out.print(f"{kind}: {rel}")
+    err.print(f"[red]build {result.build_id} does not match its manifest[/]")
+    raise typer.Exit(1)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON schema of the recipe."""
     from splitforge.recipe import recipe_schema
