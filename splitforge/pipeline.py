@@ -71,6 +71,7 @@ from splitforge.write import (
     write_records_jsonl,
     write_report,
 )
+from splitforge.write.card import write_card
 
 REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
@@ -240,6 +241,7 @@ def build(
             },
         }
         write_report(staging, manifest, deduped.clusters)
+        write_card(staging, manifest)
         manifest = write_manifest(staging, manifest, rows)
         publish(staging, final, force)
     return BuildResult("built", build_id, final, manifest, timed.timings)

@@ -1,0 +1,85 @@
+"""The build folder's dataset card: ``README.md`` with the Hugging Face YAML header.
+
+``datasets.load_dataset(build_folder)`` reads the header's ``configs``: the default config maps
+``train``, ``validation`` and ``test`` to the split files, and a ``challenge`` config (when the
+build has challenge sets) maps each set to its file. The body says what the build is: counts,
+how it was deduplicated, split and audited, and the resolved recipe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CARD = "README.md"
+_SPLIT_FILES = (("train", "train"), ("validation", "val"), ("test", "test"))
+
+
+def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The YAML header: configs and their data files."""
+    configs = [{"config_name": "default", "default": True,
+                "data_files": [{"split": split, "path": f"{name}.parquet"}
+                               for split, name in _SPLIT_FILES]}]
+    if "challenge" in manifest["stages"]:
+        files = [(kind, kind) for kind in manifest["stages"]["challenge"]["picked"]]
+        files.append(("all_sets", "all"))  # "all" is a reserved split name in datasets
+        configs.append({"config_name": "challenge",
+                        "data_files": [{"split": split, "path": f"challenge/{name}.parquet"}
+                                       for split, name in files]})
+    return {"configs": configs, "tags": ["splitforge"]}
+
+
+def render_card(manifest: dict[str, Any]) -> str:
+    """The whole card: YAML header, then a Markdown description of the build."""
+    counts = manifest["counts"]["splits"]
+    dedup = manifest["stages"]["dedup"]
+    recipe = manifest["recipe"]
+    lines = ["---", yaml.safe_dump(card_header(manifest), sort_keys=False).rstrip(), "---", "",
+             f"# {manifest['name']} (build {manifest['build_id']})", "",
+             f"Built by splitforge {manifest['splitforge_version']} with seed {manifest['seed']}. "
+             f"Load it with `datasets.load_dataset(\"<this folder>\")` (splits train, "
+             f"validation, test)" + (" or the `challenge` config" if "challenge" in
+                                     manifest["stages"] else "") + ".", "",
+             "| split | rows |", "|---|---|"]
+    lines += [f"| {split} | {counts[name]} |" for split, name in _SPLIT_FILES]
+    lines += ["", "## How it was made", "",
+              f"- Deduplicated ({_methods(recipe['dedup'])}): {dedup['rows_removed']} rows "
+              f"removed in {dedup['duplicate_clusters']} clusters; every cluster sits whole in "
+              f"one split, keeping its {recipe['dedup']['keep']} member.",
+              f"- Split: `{recipe['split']['method']}`" + _split_details(manifest) + "."]
+    if "challenge" in manifest["stages"]:
+        picked = manifest["stages"]["challenge"]["picked"]
+        lines.append("- Challenge sets from held-out rows only: " +
+                     ", ".join(f"{k} {v}" for k, v in picked.items()) + ".")
+    if "audit" in manifest["stages"]:
+        audit = manifest["stages"]["audit"]
+        checks = ", ".join(audit["checks"])
+        lines.append(f"- Contamination audit of val and test against train ({checks}): " +
+                     ", ".join(f"{v} {k}" for k, v in audit["verdicts"].items()) +
+                     f"; gate fail_on {audit['fail_on']}: "
+                     f"{'failed' if audit['failed'] else 'passed'}.")
+    lines += ["", "## Recipe", "", "```yaml",
+              yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True).rstrip(), "```", "",
+              "`manifest.json` holds the sha256 of every file; `splitforge verify <this folder>` "
+              "checks them.", ""]
+    return "\n".join(lines)
+
+
+def _methods(dedup: dict[str, Any]) -> str:
+    used = [name for name in ("exact", "minhash", "semantic") if dedup.get(name)]
+    return ", ".join(used) or "none"
+
+
+def _split_details(manifest: dict[str, Any]) -> str:
+    info = manifest["stages"]["split"]
+    if info.get("cutoffs"):
+        cut = ", ".join(f"{k} from {v}" for k, v in info["cutoffs"].items() if v)
+        return f" ({cut}; gap {info.get('gap') or 'none'})"
+    return ""
+
+
+def write_card(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``README.md`` into a build folder."""
+    (folder / CARD).write_text(render_card(manifest), encoding="utf-8")
