@@ -312,6 +312,38 @@ def _print_audit(table: Any, summary: dict[str, Any]) -> None:
 
 
 @app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The older build folder.")],
+    new: Annotated[Path, typer.Argument(help="The newer build folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+) -> None:
+    """What changed between two builds: items added, removed, moved between splits, changed."""
+    from splitforge.write.diff import diff_builds
+
+    result = _guard(lambda: diff_builds(old, new))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    items = result["items"]
+    table = Table("items", "count", "first examples", title="build diff")
+    for kind in ("added", "removed", "moved", "changed"):
+        table.add_row(kind, f"{items[kind]['count']:,}", ", ".join(items[kind]["examples"]))
+    table.add_row("unchanged", f"{items['unchanged']:,}", "")
+    out.print(table)
+    splits = Table("split", "old", "new", "added", "removed", "changed")
+    for name, row in result["splits"].items():
+        splits.add_row(name, *(f"{row[k]:,}" for k in ("old", "new", "added", "removed",
+                                                        "changed")))
+    out.print(splits)
+    if items["moved"]["by_move"]:
+        out.print("moved: " + ", ".join(f"{k} {v}" for k, v in items["moved"]["by_move"].items()))
+    for name, row in result["challenge"].items():
+        out.print(f"challenge {name}: {row['old']} -> {row['new']} items, "
+                  f"{row['added']['count']} added, {row['removed']['count']} removed, "
+                  f"{row['changed']['count']} changed")
+
+
+@app.command()
 def verify(
     build_dir: Annotated[Path, typer.Argument(help="A build folder (out/<name>/<build_id>).")],
 ) -> None:
