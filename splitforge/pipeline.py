@@ -65,6 +65,7 @@ from splitforge.write import (
     publish,
     sort_by_id,
     splitforge_version,
+    stage_fingerprints,
     staging_folder,
     write_batches,
     write_manifest,
@@ -78,6 +79,7 @@ CLUSTERS = "dedup_clusters"
 REJECTED = "rejected.jsonl"
 CHALLENGE_DIR = "challenge"
 AUDIT_DIR = "audit"
+HF_DIR = "hf"
 
 
 class Reporter(Protocol):
@@ -224,6 +226,7 @@ def build(
             "dependencies": dependency_versions(),
             "recipe": resolved,
             "stage_versions": versions,
+            "stage_fingerprints": stage_fingerprints(resolved, input_hashes, versions),
             "inputs": [
                 {"path": s.path, "format": s.format, "sha256": h, "rows_read": s.rows_read,
                  "rows_rejected": s.rows_rejected}
@@ -240,6 +243,8 @@ def build(
                 "removed_by_reason": _removed_counts(removed),
             },
         }
+        if "hf" in recipe.output.formats:
+            save_hf_copy(staging, staging / HF_DIR)
         write_report(staging, manifest, deduped.clusters)
         write_card(staging, manifest)
         manifest = write_manifest(staging, manifest, rows)
@@ -679,3 +684,19 @@ def _with_answer(ids: list[str], texts: list[str], results: list[Any],
     table = inputs.add_column(2, "answer_verdict", pa.array(second, pa.string()))
     table = table.add_column(3, "leaked", pa.array(leaked, pa.string()))
     return table.add_column(4, "answer_evidence_id", answers.column("evidence_id"))
+
+
+def save_hf_copy(folder: Path, target: Path) -> None:
+    """``DatasetDict.save_to_disk`` of the split files, with content fingerprints.
+
+    ``datasets`` gives an in-memory dataset a random fingerprint, which ``save_to_disk`` writes
+    into ``state.json``; each split's fingerprint is the sha256 of its Parquet file instead, so
+    the copy is byte-identical across identical builds.
+    """
+    from datasets import Dataset, DatasetDict
+
+    splits = {}
+    for split, name in (("train", "train"), ("validation", "val"), ("test", "test")):
+        path = folder / f"{name}.parquet"
+        splits[split] = Dataset(pq.read_table(path), fingerprint=sha256_path(path)[:16])
+    DatasetDict(splits).save_to_disk(str(target))

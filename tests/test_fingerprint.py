@@ -45,3 +45,22 @@ def test_hashes_do_not_depend_on_pythonhashseed():
         for seed in ("1", "12345")
     }
     assert len(outs) == 1
+
+
+def test_stage_fingerprints_change_from_the_first_stage_whose_settings_change():
+    from splitforge.write import stage_fingerprints
+
+    recipe = {"sources": [{"path": "a.jsonl"}], "fields": {"text": "q"}, "seed": 1,
+              "dedup": {"exact": True}, "split": {"method": "random"}, "challenge": None,
+              "audit": {"methods": ["exact"]}, "output": {"dir": "out", "formats": ["parquet"]}}
+    base = stage_fingerprints(recipe, ["h1"], {"split.random": "1"})
+    assert list(base) == ["load", "normalize", "dedup", "split", "challenge", "audit", "write"]
+    assert base == stage_fingerprints(dict(reversed(list(recipe.items()))), ["h1"],
+                                      {"split.random": "1"})
+    other_split = stage_fingerprints({**recipe, "split": {"method": "group"}}, ["h1"],
+                                     {"split.random": "1"})
+    assert [base[s] == other_split[s] for s in base] == [True, True, True, False, False, False,
+                                                          False]
+    assert stage_fingerprints({**recipe, "output": {"dir": "elsewhere", "formats": ["parquet"]}},
+                              ["h1"], {"split.random": "1"}) == base
+    assert stage_fingerprints(recipe, ["h2"], {"split.random": "1"})["load"] != base["load"]

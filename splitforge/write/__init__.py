@@ -12,6 +12,7 @@ from splitforge.write.manifest import (
     compute_build_id,
     dependency_versions,
     splitforge_version,
+    stage_fingerprints,
     write_manifest,
 )
 from splitforge.write.report import render_report, write_report
@@ -22,6 +23,7 @@ __all__ = [
     "LATEST",
     "MANIFEST",
     "compute_build_id",
+    "stage_fingerprints",
     "dependency_versions",
     "output_table",
     "publish",

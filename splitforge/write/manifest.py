@@ -36,6 +36,32 @@ def dependency_versions() -> dict[str, str]:
     return versions
 
 
+STAGES = (("load", ("sources", "fields")), ("normalize", ()), ("dedup", ("dedup",)),
+          ("split", ("split", "seed")), ("challenge", ("challenge", "seed")),
+          ("audit", ("audit",)), ("write", ("output",)))
+
+
+def stage_fingerprints(resolved_recipe: dict[str, Any], input_hashes: list[str],
+                       stage_versions: dict[str, str]) -> dict[str, str]:
+    """A fingerprint per stage, chained: each hashes the previous one, its settings and versions.
+
+    ``fp_stage = H(fp_previous, stage, its recipe sections, its implementations' versions)``, with
+    the inputs' sha256 at the start of the chain (as ``datasets`` chains transform fingerprints).
+    Two builds share a stage's fingerprint exactly when everything up to that stage is the same.
+    """
+    chain: dict[str, str] = {}
+    previous = fingerprint("splitforge-inputs", input_hashes)
+    for stage, sections in STAGES:
+        settings = {k: resolved_recipe.get(k) for k in sections}
+        if stage == "write":
+            settings = {"output": {k: v for k, v in (resolved_recipe.get("output") or {}).items()
+                                   if k != "dir"}}
+        versions = {k: v for k, v in stage_versions.items() if k.split(".")[0] == stage}
+        previous = fingerprint(previous, stage, settings, versions, splitforge_version())
+        chain[stage] = previous[:16]
+    return chain
+
+
 def compute_build_id(resolved_recipe: dict[str, Any], input_hashes: list[str],
                      stage_versions: dict[str, str], length: int = 12) -> str:
     """The build id: a hash of the inputs' bytes, the resolved recipe and the code version.
