@@ -37,11 +37,12 @@ from splitforge.challenge import (
     challenge_pool,
     run_challenges,
 )
-from splitforge.dedup import DEDUPERS, deduplicate
+from splitforge.dedup import DEDUPERS, DedupResult, deduplicate
 from splitforge.errors import InputError, LeakageError, OutputError, RecipeError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.load.fields import text_column
+from splitforge.load.sources import concat_sources
 from splitforge.normalize import add_normalized, normalize_text
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
@@ -80,6 +81,7 @@ REJECTED = "rejected.jsonl"
 CHALLENGE_DIR = "challenge"
 AUDIT_DIR = "audit"
 HF_DIR = "hf"
+CONTROL = "control"
 
 
 class Reporter(Protocol):
@@ -162,6 +164,8 @@ def build(
     resolved = recipe.model_dump(mode="json", by_alias=True)
     with timed.stage("fingerprint"):
         input_hashes = [sha256_path(resolve_path(base, s.path)) for s in recipe.sources]
+        if recipe.control is not None:
+            input_hashes.append(sha256_path(resolve_path(base, recipe.control.path)))
     versions = stage_versions(recipe)
     build_id = compute_build_id(resolved, input_hashes, versions)
     final = out_root / recipe.name / build_id
@@ -172,13 +176,24 @@ def build(
 
     with timed.stage("load"):
         loaded = load_sources(recipe.sources, recipe.fields, base)
+        control = (load_control(recipe.control, recipe.fields, base, loaded.table)
+                   if recipe.control is not None else None)
     rejected, sources, rows_loaded = loaded.rejected, loaded.sources, loaded.table.num_rows
     with timed.stage("normalize") as progress:
-        table = add_normalized(loaded.table, progress=progress)
-    del loaded
+        everything = loaded.table if control is None else concat_sources(
+            [loaded.table, control], [str(s.path) for s in recipe.sources] + ["control"])
+        table = add_normalized(everything, progress=progress)
+    del loaded, everything
     with timed.stage("dedup") as progress:
         deduped = deduplicate(table, recipe.dedup, progress)
-    table, kept_rows = deduped.table, np.flatnonzero(deduped.keep)
+    table = deduped.table
+    is_control = np.zeros(table.num_rows, dtype=bool)
+    control_info = None
+    if control is not None:
+        is_control[rows_loaded:] = True
+        deduped, control_info = remove_control_duplicates(deduped, is_control)
+        control_info = {"path": recipe.control.path, "sha256": input_hashes[-1], **control_info}
+    kept_rows = np.flatnonzero(deduped.keep & ~is_control)
     with timed.stage("split"):
         assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))
     challenges = None
@@ -193,7 +208,7 @@ def build(
     if recipe.audit.methods:
         with timed.stage("audit") as progress:
             audited = audit_build(table, kept_rows, assignment.split, challenges, recipe, base,
-                                  progress)
+                                  progress, control_rows=np.flatnonzero(is_control))
 
     with timed.stage("write"), staging_folder(out_root / recipe.name, build_id) as staging:
         out = output_table(table)
@@ -230,8 +245,9 @@ def build(
             "inputs": [
                 {"path": s.path, "format": s.format, "sha256": h, "rows_read": s.rows_read,
                  "rows_rejected": s.rows_rejected}
-                for s, h in zip(sources, input_hashes, strict=True)
+                for s, h in zip(sources, input_hashes[:len(sources)], strict=True)
             ],
+            **({"control": control_info} if control_info is not None else {}),
             "stages": {"dedup": deduped.stats, "split": assignment.info,
                        **({"challenge": challenges.info} if challenges is not None else {}),
                        **({"audit": _audit_stage_info(audited.summary)}
@@ -243,6 +259,10 @@ def build(
                 "removed_by_reason": _removed_counts(removed),
             },
         }
+        if control is not None:
+            control_out = sort_by_id(output_table(control))
+            write_batches([control_out], control_out.schema, staging, CONTROL, ["parquet"])
+            rows[f"{CONTROL}.parquet"] = control_out.num_rows
         if "hf" in recipe.output.formats:
             save_hf_copy(staging, staging / HF_DIR)
         write_report(staging, manifest, deduped.clusters)
@@ -591,7 +611,8 @@ def _audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
 
 def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
                 challenges: ChallengeResult | None, recipe: Recipe, base: Path,
-                progress: Progress = NO_PROGRESS) -> AuditRunResult:
+                progress: Progress = NO_PROGRESS,
+                control_rows: np.ndarray | None = None) -> AuditRunResult:
     """Audit the build's val and test rows against its train rows (and ``audit.against``).
 
     Challenge items are val/test rows or perturbed copies of them, so they are covered; the
@@ -611,6 +632,10 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         eval_ids += take_rows(table.column(C.ID), picked).to_pylist()
         eval_texts += take_rows(table.column(C.TEXT), picked).to_pylist()
         eval_sets += [names[code]] * len(picked)
+    if control_rows is not None and len(control_rows):
+        eval_ids += take_rows(table.column(C.ID), control_rows).to_pylist()
+        eval_texts += take_rows(table.column(C.TEXT), control_rows).to_pylist()
+        eval_sets += ["control"] * len(control_rows)
     thresholds = Thresholds(**config.thresholds.model_dump())
     norm = [normalize_text(t) for t in eval_texts]
     checks = [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": config.ngram} if m != "minhash" else
@@ -641,7 +666,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         challenge_flagged = sum(source in flagged for source in sources)
     summary = {
         "eval_items": len(eval_ids),
-        "eval_sets": {s: eval_sets.count(s) for s in ("val", "test")},
+        "eval_sets": {s: eval_sets.count(s) for s in ("val", "test", "control")
+                      if s != "control" or s in eval_sets},
         "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
         "checks": [r.name for r in results],
         "verdicts": verdict_counts(audited),
@@ -700,3 +726,53 @@ def save_hf_copy(folder: Path, target: Path) -> None:
         path = folder / f"{name}.parquet"
         splits[split] = Dataset(pq.read_table(path), fingerprint=sha256_path(path)[:16])
     DatasetDict(splits).save_to_disk(str(target))
+
+
+def load_control(config: SourceConfig, fields: Any, base: Path, data: pa.Table) -> pa.Table:
+    """The control set, mapped with the recipe's fields; its ids must not occur in the data.
+
+    Raises:
+        InputError: The file cannot be read, or an id is both a control item and a data row.
+    """
+    control = load_sources([config], fields, base).table
+    shared = pc.is_in(control.column(C.ID), value_set=data.column(C.ID).combine_chunks())
+    if pc.any(shared).as_py():
+        ids = control.column(C.ID).filter(shared).to_pylist()
+        raise InputError(f"{len(ids)} control ids also name rows of the sources ("
+                         f"{', '.join(map(str, ids[:5]))}); a control item must be its own "
+                         f"row: give the control file other ids (or an id_prefix)",
+                         path=config.path)
+    return control
+
+
+def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
+                              ) -> tuple[DedupResult, dict[str, Any]]:
+    """Remove every data row that shares a duplicate cluster with a control item.
+
+    Control items never enter the split; their exact and near duplicates in the data are removed
+    too (``dedup:control_duplicate``, ``sf_kept_id`` the control item's id), whichever member
+    dedup had kept, so no copy of a control item can train. Control rows never appear in
+    ``removed.parquet``.
+    """
+    table = deduped.table
+    clusters = table.column(C.CLUSTER).to_numpy(zero_copy_only=False)
+    ids = table.column(C.ID).to_numpy(zero_copy_only=False)
+    control_of: dict[str, str] = {}
+    for cluster, item in sorted(zip(clusters[is_control].tolist(), ids[is_control].tolist(),
+                                    strict=True)):
+        control_of.setdefault(cluster, item)
+    hit = np.array([c in control_of for c in clusters.tolist()], dtype=bool) & ~is_control
+    keep = deduped.keep & ~hit
+    rows = np.flatnonzero(hit)
+    linked = take_table(table, rows)
+    linked = linked.append_column("sf_stage", pa.array(["dedup"] * len(rows), pa.string()))
+    linked = linked.append_column("sf_reason", pa.array(["control_duplicate"] * len(rows),
+                                                        pa.string()))
+    linked = linked.append_column("sf_kept_id", pa.array(
+        [control_of[c] for c in clusters[rows].tolist()], pa.string()))
+    removed = deduped.removed
+    drop = pc.is_in(removed.column(C.ID), value_set=pa.array(ids[is_control | hit].tolist()))
+    removed = _concat([removed.filter(pc.invert(drop)), linked])
+    info = {"rows": int(is_control.sum()), "data_rows_removed": len(rows)}
+    return DedupResult(table=table, keep=keep, removed=removed, clusters=deduped.clusters,
+                       stats=deduped.stats), info

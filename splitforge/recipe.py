@@ -570,6 +570,12 @@ class Recipe(_Model):
     challenge: ChallengeConfig | None = Field(
         None, description="Challenge sets from held-out rows; `challenge: {}` for the defaults."
     )
+    control: SourceConfig | None = Field(
+        None, description="A frozen control set: items the team knows well, mapped with "
+        "`fields`. Always written as control.parquet (byte-identical while the file is "
+        "unchanged), never in train/val/test, and their duplicates and near duplicates are "
+        "removed from the data."
+    )
     audit: AuditConfig = Field(default_factory=AuditConfig, description="Contamination audit "
                                "of the build's own eval data; the gate of the build.")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Where and in which "
@@ -733,6 +739,10 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         if isinstance(src, dict) and isinstance(src.get("path"), str)
         and not resolve_path(base, src["path"]).exists()
     ]
+    control = data.get("control") if isinstance(data, dict) else None
+    if isinstance(control, dict) and isinstance(control.get("path"), str) and not resolve_path(
+            base, control["path"]).exists():
+        missing.append(f"control.path: no such file or folder: {control['path']}")
     try:
         recipe = validate_recipe(data, path)
     except RecipeError as exc:

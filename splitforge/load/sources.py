@@ -76,7 +76,7 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
         tables.append(table)
         infos.append(info)
         rejected.extend(bad)
-    table = _concat(tables, [s.path for s in sources])
+    table = concat_sources(tables, [s.path for s in sources])
     if fields.id is None:
         table = table.set_column(table.column_names.index(C.ID), C.ID,
                                  unique_content_ids(table.column(C.ID)))
@@ -164,7 +164,7 @@ def add_role_columns(
     return out.append_column(C.LINE, pa.array(lines, pa.int64()))
 
 
-def _concat(tables: list[pa.Table], names: list[str]) -> pa.Table:
+def concat_sources(tables: list[pa.Table], names: list[str]) -> pa.Table:
     """Concatenate sources; a field whose types cannot be promoted becomes text in every source."""
     if len(tables) == 1:
         return tables[0]

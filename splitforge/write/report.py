@@ -28,6 +28,11 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
     out += _table(["split", "rows", "share"], [
         [name, n, f"{n / total:.1%}"] for name, n in counts["splits"].items()
     ])
+    if "control" in manifest:
+        control = manifest["control"]
+        out += ["", f"Control set: {control['rows']} items in `control.parquet` (never in a "
+                    f"split); {control['data_rows_removed']} data rows removed as their "
+                    f"duplicates or near duplicates (`dedup:control_duplicate`)."]
     out += ["", "## Inputs", ""]
     out += _table(["source", "format", "rows read", "rejected", "sha256"], [
         [s["path"], s["format"], s["rows_read"], s["rows_rejected"], s["sha256"][:16]]

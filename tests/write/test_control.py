@@ -1,0 +1,77 @@
+"""The frozen control set: written apart, never in a split, its copies removed from the data."""
+
+import json
+
+import pyarrow.parquet as pq
+
+from splitforge import build
+from tests.conftest import REPO, shared, write_jsonl, write_recipe
+
+
+def data_rows():
+    lines = (REPO / "data" / "gsm8k_train_2k.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines[:800]]
+
+
+def control_rows(data):
+    test = [json.loads(line) for line in
+            shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [{"idx": f"ctl-{i:02d}", "question": data[i * 10]["question"],
+             "answer": data[i * 10]["answer"]} for i in range(20)]  # verbatim copies
+    for i in range(20, 25):  # near copies: one word changed
+        words = data[i * 10]["question"].split()
+        words[len(words) // 2] = "indeed"
+        rows.append({"idx": f"ctl-{i:02d}", "question": " ".join(words), "answer": ""})
+    rows += [{"idx": f"ctl-{i:02d}", "question": test[i]["question"], "answer": ""}
+             for i in range(25, 30)]  # new items
+    return rows
+
+
+def make(tmp_path, name, data, control):
+    folder = tmp_path / name
+    folder.mkdir()
+    src = write_jsonl(folder / "data.jsonl", data)
+    ctl = tmp_path / "control.jsonl"  # one file, one path (sf_source records the path)
+    if not ctl.exists():
+        write_jsonl(ctl, control)
+    recipe = write_recipe(folder, sources=[{"path": str(src)}], control={"path": str(ctl)},
+                          fields={"id": "idx", "text": "question"},
+                          dedup={"exact": True, "minhash": {}},
+                          split={"method": "random",
+                                 "ratios": {"train": 0.8, "val": 0.1, "test": 0.1}})
+    return build(recipe, out=folder / "out")
+
+
+def test_control_items_stay_apart_and_their_copies_leave_the_data(tmp_path):
+    data = data_rows()
+    control = control_rows(data)
+    result = make(tmp_path, "a", data, control)
+    folder = result.path
+    written = pq.read_table(folder / "control.parquet").column("sf_id").to_pylist()
+    assert written == sorted(r["idx"] for r in control)
+    in_splits = {r["sf_id"] for s in ("train", "val", "test")
+                 for r in pq.read_table(folder / f"{s}.parquet").to_pylist()}
+    assert not in_splits & set(written)
+    copied = {str(data[i * 10]["idx"]) for i in range(25)}  # verbatim and near copies
+    assert not in_splits & copied
+    removed = {r["sf_id"]: r for r in pq.read_table(folder / "removed.parquet").to_pylist()}
+    for row_id in copied:
+        assert removed[row_id]["sf_reason"] == "control_duplicate"
+        assert removed[row_id]["sf_kept_id"].startswith("ctl-")
+    assert not set(written) & set(removed)
+    info = result.manifest["control"]
+    assert info["rows"] == 30 and info["data_rows_removed"] == 25 and len(info["sha256"]) == 64
+    audit = result.manifest["stages"]["audit"]
+    assert audit["eval_sets"]["control"] == 30
+    assert "Control set: 30 items" in (folder / "report.md").read_text(encoding="utf-8")
+
+
+def test_control_file_is_byte_identical_across_versions_while_unchanged(tmp_path):
+    data = data_rows()
+    control = control_rows(data)
+    first = make(tmp_path, "a", data, control).path
+    more = data + [json.loads(line) for line in (REPO / "data" / "gsm8k_train_2k.jsonl").read_text(
+        encoding="utf-8").splitlines()[800:900]]
+    second = make(tmp_path, "b", more, control).path
+    assert first.name != second.name  # a new version of the data
+    assert (first / "control.parquet").read_bytes() == (second / "control.parquet").read_bytes()
