@@ -255,8 +255,11 @@ def _print_challenges(info: dict[str, Any]) -> None:
 @app.command()
 def audit(
     train: Annotated[list[Path], typer.Option(help="Training file (repeat for several).")],
-    eval_files: Annotated[list[Path], typer.Option("--eval", help="Eval file (repeat for "
-                                                    "several).")],
+    eval_files: Annotated[list[Path] | None, typer.Option("--eval", help="Eval file (repeat "
+                                                           "for several).")] = None,
+    build_dir: Annotated[Path | None, typer.Option("--build", help="Audit a stored build's val, "
+                                                   "test and control rows instead of --eval; "
+                                                   "the record goes beside the version.")] = None,
     text: Annotated[str | None, typer.Option(help="Text field of both sides.")] = None,
     train_text: Annotated[str | None, typer.Option(help="Text field of the training side.")] = None,
     eval_text: Annotated[str | None, typer.Option(help="Text field or template of the eval "
@@ -283,8 +286,12 @@ def audit(
                   f"{fail_on!r}")
         raise typer.Exit(2)
     wanted = tuple(m.strip() for m in methods.split(",") if m.strip())
+    if not eval_files and build_dir is None:
+        err.print("[red]error:[/] give --eval FILE (one or more) or --build DIR")
+        raise typer.Exit(2)
     result = _guard(lambda: audit_files(
-        train, eval_files, text=text, train_text=train_text, eval_text=eval_text,
+        train, eval_files or [], build_dir=build_dir, text=text, train_text=train_text,
+        eval_text=eval_text,
         id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
         fail_on=fail_on, force=force, reporter=RichReporter()))
     _print_audit(result.table, result.summary)

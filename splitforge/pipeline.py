@@ -39,7 +39,7 @@ from splitforge.challenge import (
 )
 from splitforge.dedup import DEDUPERS, DedupResult, deduplicate
 from splitforge.errors import InputError, LeakageError, OutputError, RecipeError
-from splitforge.fingerprint import sha256_path
+from splitforge.fingerprint import fingerprint, sha256_path
 from splitforge.load import load_sources
 from splitforge.load.fields import text_column
 from splitforge.load.sources import concat_sources
@@ -520,8 +520,15 @@ def audit_files(
     force: bool = False,
     num_proc: int | None = None,
     reporter: Reporter | None = None,
+    build_dir: str | Path | None = None,
 ) -> AuditRunResult:
     """Audit eval files against training files: a verdict and evidence per eval item.
+
+    With ``build_dir`` the eval items are a stored build's val, test and control rows (ids
+    ``<set>:<sf_id>``, text from its recipe's ``fields``), and the report goes, unless ``report``
+    says otherwise, to ``<name>/audits/<build_id>/<training fingerprint>/`` beside the version:
+    a record of what that version was audited against, which leaves the version itself (and
+    ``splitforge verify``) untouched.
 
     The eval side is read whole with the project's loader (any format, a template over fields);
     the training side is streamed in batches through indexes of the eval items, so memory follows
@@ -543,6 +550,12 @@ def audit_files(
     if unknown or not methods:
         raise RecipeError([f"--methods: unknown {', '.join(unknown) or '(none given)'}; valid: "
                            f"{', '.join(AUDIT_METHODS)}"])
+    built = _stored_build(Path(build_dir)) if build_dir is not None else None
+    if built is not None:
+        recipe_text = built["recipe"].fields.text
+        single = recipe_text if recipe_text and template_fields(recipe_text) == [recipe_text] \
+            else None
+        text, eval_text = text or single, eval_text or recipe_text or "-"
     train_field, eval_field = train_text or text, eval_text or text
     if not train_field or not eval_field:
         raise RecipeError(["--text: name the text field (or --train-text and --eval-text)"])
@@ -550,20 +563,28 @@ def audit_files(
         raise RecipeError([f"--train-text: the training side is streamed from one field; got "
                            f"the template {train_field!r}"])
     target = Path(report) if report is not None else None
+    if built is not None and target is None:
+        trained_on = [sha256_path(Path(p)) for p in train]
+        key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.as_dict())
+        target = Path(build_dir).parent / "audits" / Path(build_dir).name / key[:12]
     if target is not None and target.exists() and not force:
         raise OutputError(f"{target} already exists; pass --force to replace it")
     with timed.stage("load eval"):
-        loaded = load_sources([SourceConfig(path=str(p)) for p in eval_paths],
-                              validate_fields({"id": id_field, "text": eval_field}), Path.cwd())
-        ids = loaded.table.column(C.ID).to_pylist()
-        texts = loaded.table.column(C.TEXT).to_pylist()
+        if built is not None:
+            loaded_table = built["table"]
+        else:
+            loaded_table = load_sources([SourceConfig(path=str(p)) for p in eval_paths],
+                                        validate_fields({"id": id_field, "text": eval_field}),
+                                        Path.cwd()).table
+        ids = loaded_table.column(C.ID).to_pylist()
+        texts = loaded_table.column(C.TEXT).to_pylist()
         if answer is not None:
-            if answer not in loaded.table.column_names:
-                present = [c for c in loaded.table.column_names if not c.startswith(C.PREFIX)]
+            if answer not in loaded_table.column_names:
+                present = [c for c in loaded_table.column_names if not c.startswith(C.PREFIX)]
                 raise InputError(f"--answer: no field {answer!r} in the eval data (its fields: "
                                  f"{', '.join(present)})")
             answers = ["" if a is None else str(a)
-                       for a in loaded.table.column(answer).to_pylist()]
+                       for a in loaded_table.column(answer).to_pylist()]
             texts = texts + answers
         norm = [normalize_text(t) for t in texts]
     with timed.stage("index eval"):
@@ -591,6 +612,8 @@ def audit_files(
         **({"answer": answer, "leaked": {k: table.column("leaked").to_pylist().count(k) for k in
                                           ("input and answer", "input only", "answer only",
                                            "nothing")}} if answer is not None else {}),
+        **({"build_id": built["build_id"], "build_folder": str(build_dir)}
+           if built is not None else {}),
         "inputs": {"train": [{"path": str(p), "sha256": sha256_path(Path(p))} for p in train],
                    "eval": [{"path": str(p), "sha256": sha256_path(Path(p))}
                             for p in eval_paths]},
@@ -776,3 +799,29 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     info = {"rows": int(is_control.sum()), "data_rows_removed": len(rows)}
     return DedupResult(table=table, keep=keep, removed=removed, clusters=deduped.clusters,
                        stats=deduped.stats), info
+
+
+def _stored_build(folder: Path) -> dict[str, Any]:
+    """A stored build's recipe, id and eval rows (val, test, control) with ``sf_text``."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        recipe = validate_recipe(manifest["recipe"], manifest_path)
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise InputError(f"manifest.json is not a splitforge manifest ({error})",
+                         path=manifest_path) from None
+    parts = []
+    for name in ("val", "test", CONTROL):
+        path = folder / f"{name}.parquet"
+        if path.is_file():
+            part = pq.read_table(path)
+            labels = pa.array([f"{name}:{i}" for i in part.column(C.ID).to_pylist()], pa.string())
+            part = part.set_column(part.schema.get_field_index(C.ID), C.ID, labels)
+            parts.append(part.drop_columns([c for c in (C.SPLIT,) if c in part.column_names]))
+    if not parts:
+        raise InputError("the build has no val, test or control rows to audit", path=folder)
+    table = concat_sources(parts, ["val", "test", CONTROL][:len(parts)])
+    table = table.append_column(C.TEXT, text_column(table, recipe.fields))
+    return {"recipe": recipe, "build_id": str(manifest.get("build_id")), "table": table}

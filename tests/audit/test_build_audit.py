@@ -73,3 +73,37 @@ def test_near_copies_that_exact_dedup_let_through_fail_the_gate(tmp_path):
     with pytest.raises(LeakageError, match=r"~ train \d+ \(minhash 0\.\d\d\)"):
         build(recipe(tmp_path, {}, dedup={"exact": True}, data_rows=templated),
               out=tmp_path / "out")
+
+
+def test_a_stored_build_is_reaudited_against_new_training_data(tmp_path):
+    from typer.testing import CliRunner
+
+    from splitforge.cli import app
+
+    built = build(recipe(tmp_path, {}), out=tmp_path / "out")
+    before = {p.relative_to(built.path).as_posix(): p.read_bytes()
+              for p in built.path.rglob("*") if p.is_file()}
+    test_rows = pq.read_table(built.path / "test.parquet").to_pylist()
+    new_train = write_jsonl(tmp_path / "new_train.jsonl", [
+        {"question": "forum post: " + test_rows[0]["question"] + " thanks in advance"},
+        {"question": "an unrelated sentence about gardening in spring"}])
+    runner = CliRunner()
+    result = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train)])
+    assert result.exit_code == 1, result.output  # the new training data holds a test item
+    records = list((built.path.parent / "audits" / built.path.name).iterdir())
+    assert len(records) == 1
+    audit = json.loads((records[0] / "audit.json").read_text(encoding="utf-8"))
+    assert audit["build_id"] == built.path.name
+    assert audit["verdicts"]["contaminated"] == 1
+    assert audit["inputs"]["train"][0]["sha256"]
+    rows = pq.read_table(records[0] / "audit.parquet").to_pylist()
+    flagged = [r for r in rows if r["verdict"] == "contaminated"]
+    assert [r["eval_id"] for r in flagged] == [f"test:{test_rows[0]['sf_id']}"]
+    after = {p.relative_to(built.path).as_posix(): p.read_bytes()
+             for p in built.path.rglob("*") if p.is_file()}
+    assert after == before  # the version itself is untouched
+    assert runner.invoke(app, ["verify", str(built.path)]).exit_code == 0
+    again = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train)])
+    assert again.exit_code == 2 and "already exists" in again.output
+    none = runner.invoke(app, ["audit", "--train", str(new_train)])
+    assert none.exit_code == 2 and "--eval FILE" in none.output
