@@ -351,6 +351,17 @@ def diff(
 
 
 @app.command()
+def report(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder (out/<name>/<build_id>).")],
+) -> None:
+    """Rebuild report.md and report.html of a build from its files."""
+    from splitforge.pipeline import rebuild_reports
+
+    path = _guard(lambda: rebuild_reports(build_dir))
+    out.print(f"wrote {_shown(path)} and report.md")
+
+
+@app.command()
 def verify(
     build_dir: Annotated[Path, typer.Argument(help="A build folder (out/<name>/<build_id>).")],
 ) -> None:

@@ -74,6 +74,7 @@ from splitforge.write import (
     write_report,
 )
 from splitforge.write.card import write_card
+from splitforge.write.html_report import write_html_report
 
 REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
@@ -266,6 +267,7 @@ def build(
         if "hf" in recipe.output.formats:
             save_hf_copy(staging, staging / HF_DIR)
         write_report(staging, manifest, deduped.clusters)
+        write_html_report(staging, manifest)
         write_card(staging, manifest)
         manifest = write_manifest(staging, manifest, rows)
         publish(staging, final, force)
@@ -825,3 +827,21 @@ def _stored_build(folder: Path) -> dict[str, Any]:
     table = concat_sources(parts, ["val", "test", CONTROL][:len(parts)])
     table = table.append_column(C.TEXT, text_column(table, recipe.fields))
     return {"recipe": recipe, "build_id": str(manifest.get("build_id")), "table": table}
+
+
+def rebuild_reports(folder: str | Path) -> Path:
+    """Write ``report.md`` and ``report.html`` of a build folder again, from its files.
+
+    The same build gives the same bytes, so ``splitforge verify`` still passes afterwards;
+    a report written by an older splitforge is brought up to date (and verify says so).
+    """
+    folder = Path(folder)
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    clusters_path = folder / f"{CLUSTERS}.parquet"
+    clusters = pq.read_table(clusters_path) if clusters_path.is_file() else None
+    write_report(folder, manifest, clusters)
+    write_html_report(folder, manifest)
+    return folder / "report.html"

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from splitforge.write.report import KIND_ORDER, SPLIT_ORDER, VERDICT_ORDER, ordered
+
 CARD = "README.md"
 _SPLIT_FILES = (("train", "train"), ("validation", "val"), ("test", "test"))
 
@@ -23,7 +25,8 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
                 "data_files": [{"split": split, "path": f"{name}.parquet"}
                                for split, name in _SPLIT_FILES]}]
     if "challenge" in manifest["stages"]:
-        files = [(kind, kind) for kind in manifest["stages"]["challenge"]["picked"]]
+        files = [(kind, kind) for kind, _ in ordered(manifest["stages"]["challenge"]["picked"],
+                                                     KIND_ORDER)]
         files.append(("all_sets", "all"))  # "all" is a reserved split name in datasets
         configs.append({"config_name": "challenge",
                         "data_files": [{"split": split, "path": f"challenge/{name}.parquet"}
@@ -52,12 +55,13 @@ def render_card(manifest: dict[str, Any]) -> str:
     if "challenge" in manifest["stages"]:
         picked = manifest["stages"]["challenge"]["picked"]
         lines.append("- Challenge sets from held-out rows only: " +
-                     ", ".join(f"{k} {v}" for k, v in picked.items()) + ".")
+                     ", ".join(f"{k} {v}" for k, v in ordered(picked, KIND_ORDER)) + ".")
     if "audit" in manifest["stages"]:
         audit = manifest["stages"]["audit"]
         checks = ", ".join(audit["checks"])
         lines.append(f"- Contamination audit of val and test against train ({checks}): " +
-                     ", ".join(f"{v} {k}" for k, v in audit["verdicts"].items()) +
+                     ", ".join(f"{v} {k}" for k, v in ordered(audit["verdicts"],
+                                                              VERDICT_ORDER)) +
                      f"; gate fail_on {audit['fail_on']}: "
                      f"{'failed' if audit['failed'] else 'passed'}.")
     lines += ["", "## Recipe", "", "```yaml",
@@ -75,7 +79,7 @@ def _methods(dedup: dict[str, Any]) -> str:
 def _split_details(manifest: dict[str, Any]) -> str:
     info = manifest["stages"]["split"]
     if info.get("cutoffs"):
-        cut = ", ".join(f"{k} from {v}" for k, v in info["cutoffs"].items() if v)
+        cut = ", ".join(f"{k} from {v}" for k, v in ordered(info["cutoffs"], SPLIT_ORDER) if v)
         return f" ({cut}; gap {info.get('gap') or 'none'})"
     return ""
 

@@ -15,6 +15,20 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 LARGEST_CLUSTERS = 20
+SPLIT_ORDER = ("train", "val", "test")
+KIND_ORDER = ("edge", "ood", "temporal", "adversarial")
+VERDICT_ORDER = ("contaminated", "suspect", "clean")
+SET_ORDER = ("val", "test", "control")
+
+
+def ordered(mapping: dict[str, Any], order: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+    """Items in ``order``, then the rest sorted, whatever the dict's own order.
+
+    A dict from the build and the same dict read back from ``manifest.json`` (written with sorted
+    keys) then give the same report, so a rebuilt report is byte-identical.
+    """
+    first = [(k, mapping[k]) for k in order if k in mapping]
+    return first + sorted((k, v) for k, v in mapping.items() if k not in order)
 
 
 def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) -> str:
@@ -26,7 +40,7 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
             f"split method `{manifest['recipe']['split']['method']}`.", ""]
     out += ["## Splits", ""]
     out += _table(["split", "rows", "share"], [
-        [name, n, f"{n / total:.1%}"] for name, n in counts["splits"].items()
+        [name, n, f"{n / total:.1%}"] for name, n in ordered(counts["splits"], SPLIT_ORDER)
     ])
     if "control" in manifest:
         control = manifest["control"]
@@ -42,7 +56,7 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
     removed = counts["removed_by_reason"]
     if removed:
         out += _table(["stage", "reason", "rows"], [
-            [key.split(":", 1)[0], key.split(":", 1)[1], n] for key, n in removed.items()
+            [key.split(":", 1)[0], key.split(":", 1)[1], n] for key, n in ordered(removed)
         ])
     else:
         out.append("None.")
@@ -57,7 +71,7 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
     if split_info.get("cutoffs"):
         out += ["## Temporal cutoffs", ""]
         out += _table(["split starts", "at (UTC)"], [
-            [k, v] for k, v in split_info["cutoffs"].items() if v is not None
+            [k, v] for k, v in ordered(split_info["cutoffs"], SPLIT_ORDER) if v is not None
         ])
         gap = split_info.get("gap") or "none"
         out += ["", f"Embargo gap: {gap} (rows this close before a cutoff are dropped).", ""]
@@ -75,7 +89,7 @@ def _challenge_section(info: dict[str, Any]) -> list[str]:
            f"{info['candidates']} held-out rows of {', '.join(info['from'])} (never from train; "
            f"no row in two sets).", ""]
     rows = [[kind, info["targets"][kind], n, _chosen_by(kind, info["kinds"].get(kind, {}))]
-            for kind, n in picked.items()]
+            for kind, n in ordered(picked, KIND_ORDER)]
     out += _table(["set", "target", "items", "chosen by"], rows)
     for note in info.get("redistributed", []):
         out += ["", f"- {note}"]
@@ -83,13 +97,14 @@ def _challenge_section(info: dict[str, Any]) -> list[str]:
 
 
 def _audit_section(info: dict[str, Any]) -> list[str]:
-    sets = ", ".join(f"{name} {n}" for name, n in info["eval_sets"].items())
+    sets = ", ".join(f"{name} {n}" for name, n in ordered(info["eval_sets"], SET_ORDER))
     against = f" and {len(info['against'])} external corpora" if info.get("against") else ""
     out = ["## Contamination audit", "",
            f"{info['eval_items']} eval rows ({sets}) checked against {info['train_rows']:,} "
            f"training rows{against} with {', '.join(info['checks'])}; gate: fail on "
            f"{info['fail_on']} ({'FAILED' if info['failed'] else 'passed'}).", ""]
-    out += _table(["verdict", "rows"], [[k, v] for k, v in info["verdicts"].items()])
+    out += _table(["verdict", "rows"], [[k, v] for k, v in ordered(info["verdicts"],
+                                                                   VERDICT_ORDER)])
     if "challenge_items_from_flagged_rows" in info:
         out += ["", f"Challenge items drawn from flagged rows: "
                     f"{info['challenge_items_from_flagged_rows']}."]
@@ -103,7 +118,7 @@ def _chosen_by(kind: str, details: dict[str, Any]) -> str:
     if kind == "edge":
         picks = {**details.get("rules", {}),
                  **{f"slice:{k}": v for k, v in details.get("slices", {}).items()}}
-        return ", ".join(f"{k} {v['picked']}" for k, v in picks.items() if v.get("picked"))
+        return ", ".join(f"{k} {v['picked']}" for k, v in ordered(picks) if v.get("picked"))
     if kind == "ood":
         scores = details.get("score_quantiles", {})
         if not scores:
@@ -124,7 +139,7 @@ def _chosen_by(kind: str, details: dict[str, Any]) -> str:
             said.append(f"{compared['unseen_word_share']:.0%} of words unseen in train")
         return "; ".join(said)
     counts = details.get("perturbations", {})
-    return ", ".join(f"{k} {v}" for k, v in counts.items())
+    return ", ".join(f"{k} {v}" for k, v in ordered(counts))
 
 
 def _cell(text: str, width: int = 120) -> str:

@@ -1,0 +1,50 @@
+"""report.html: one self-contained page with every plot and table, rebuilt identically."""
+
+import base64
+import re
+from html.parser import HTMLParser
+
+from typer.testing import CliRunner
+
+from splitforge import build
+from splitforge.cli import app
+from tests.conftest import REPO
+
+PLOTS = {"rows per split over time", "text length per split (characters)",
+         "duplicate cluster sizes", "contamination scores per eval set",
+         "challenge set composition", "OOD scores of the ood set"}
+TABLES = {"splits", "clusters", "contamination", "challenge-edge", "challenge-ood",
+          "challenge-temporal", "challenge-adversarial"}
+
+
+class Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.plots, self.tables, self.sources = set(), set(), []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "figure":
+            self.plots.add(attrs["data-plot"])
+        if tag == "table":
+            self.tables.add(attrs["data-table"])
+        for key in ("src", "href"):
+            if key in attrs:
+                self.sources.append(attrs[key])
+
+
+def test_report_html_has_every_plot_and_table_and_needs_no_network(tmp_path):
+    folder = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path / "out").path
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    page = Page()
+    page.feed(text)
+    assert page.plots == PLOTS and page.tables == TABLES
+    assert page.sources and all(s.startswith("data:image/png;base64,") for s in page.sources)
+    for source in page.sources:
+        assert base64.b64decode(source.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert not re.search(r"https?://(?!github\.com)", text.split("<body>")[0])  # no remote assets
+    before = (folder / "report.html").read_bytes()
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert (folder / "report.html").read_bytes() == before  # rebuilt byte for byte
+    assert CliRunner().invoke(app, ["verify", str(folder)]).exit_code == 0
