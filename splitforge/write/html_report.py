@@ -115,8 +115,15 @@ def render_html(folder: Path, manifest: dict[str, Any]) -> str:
                                                                             "ood set"))
     parts += ["<h2>Plots</h2>", "".join(plots)]
     if clusters is not None and clusters.num_rows:
-        rows = clusters.sort_by([("sf_cluster_size", "descending"), (C.CLUSTER, "ascending"),
-                                 ("sf_kept", "descending"), (C.ID, "ascending")]).slice(0, 40)
+        members = clusters.sort_by([("sf_cluster_size", "descending"), (C.CLUSTER, "ascending"),
+                                    ("sf_kept", "descending"), (C.ID, "ascending")]).to_pylist()
+        rows, shown = [], {}
+        for member in members:  # the 10 largest clusters, their survivor and 4 more members
+            count = shown.setdefault(member[C.CLUSTER], 0)
+            if count < 5 and (count or len(shown) <= 10):
+                rows.append(member)
+                shown[member[C.CLUSTER]] = count + 1
+        rows = pa.Table.from_pylist(rows, schema=clusters.schema)
         parts += ["<h2>Largest duplicate clusters</h2>", _table(
             ["cluster", "id", "kept", "method", "score", "text"],
             [[r[C.CLUSTER], r[C.ID], "yes" if r["sf_kept"] else "", r["sf_method"] or "",

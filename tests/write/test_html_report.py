@@ -48,3 +48,31 @@ def test_report_html_has_every_plot_and_table_and_needs_no_network(tmp_path):
     assert result.exit_code == 0, result.output
     assert (folder / "report.html").read_bytes() == before  # rebuilt byte for byte
     assert CliRunner().invoke(app, ["verify", str(folder)]).exit_code == 0
+
+
+def test_report_opens_in_headless_chromium(tmp_path):
+    import shutil
+    import subprocess
+
+    import pytest
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium is not installed here; .ci/run installs Debian's chromium, so CI "
+                    "runs this test")
+    folder = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path / "out").path
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0"]
+    url = (folder / "report.html").as_uri()
+    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    page = Page()
+    page.feed(dom.stdout)
+    assert page.plots == PLOTS and page.tables == TABLES  # as the browser parsed it
+    assert "Uncaught" not in dom.stderr and "CONSOLE" not in dom.stderr
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, *flags, "--window-size=1200,1600", f"--screenshot={shot}", url],
+                   capture_output=True, text=True, timeout=120, check=True)
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 50_000
