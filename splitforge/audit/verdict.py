@@ -47,10 +47,12 @@ class Thresholds:
         return dict(self.__dict__)
 
 
-def _levels(result: CheckResult, t: Thresholds) -> np.ndarray:
-    """Each item's level (0 clean, 1 suspect, 2 contaminated) by one check."""
+def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
+    """Each item's level (0 clean, 1 suspect, 2 contaminated) by one check.
+
+    ``fields`` is the check's ``to_table()``, built once by the caller.
+    """
     level = np.zeros(len(result.score), dtype=np.int8)
-    fields = result.to_table()
     if result.name == "exact":
         matched = np.asarray(fields.column("exact_matched").to_pylist(), dtype=bool)
         contained = np.asarray(fields.column("exact_contained").to_pylist(), dtype=bool)
@@ -71,9 +73,9 @@ def _levels(result: CheckResult, t: Thresholds) -> np.ndarray:
     return level
 
 
-def _matched_text(result: CheckResult, item: int, eval_text: str) -> str:
+def _matched_text(result: CheckResult, fields: pa.Table, item: int, eval_text: str) -> str:
     if result.name == "ngram_overlap":
-        return str(result.to_table().column("ngram_overlap_matched_text")[item].as_py() or "")
+        return str(fields.column("ngram_overlap_matched_text")[item].as_py() or "")
     return eval_text[:PREVIEW]
 
 
@@ -83,8 +85,9 @@ def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
     n = len(ids)
     levels = np.zeros(n, dtype=np.int8)
     source = np.full(n, -1, dtype=np.int64)
+    tables = [result.to_table() for result in results]  # once per check, not per item
     for index, result in enumerate(results):
-        level = _levels(result, thresholds)
+        level = _levels(result, tables[index], thresholds)
         better = level > levels
         levels[better], source[better] = level[better], index
     evidence_id, method, score, matched = [], [], [], []
@@ -99,7 +102,7 @@ def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
         evidence_id.append(result.evidence_id[item])
         method.append(result.name)
         score.append(float(result.score[item]))
-        matched.append(_matched_text(result, item, texts[item]))
+        matched.append(_matched_text(result, tables[source[item]], item, texts[item]))
     table = pa.table({
         "eval_id": pa.array(ids, pa.string()),
         "verdict": pa.array([VERDICTS[v] for v in levels], pa.string()),
@@ -109,9 +112,8 @@ def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
         "matched_text": pa.array(matched, pa.string()),
         "eval_text": pa.array([t[:PREVIEW] for t in texts], pa.string()),
     })
-    for result in results:
-        for column, name in zip(result.to_table().columns, result.to_table().column_names,
-                                strict=True):
+    for fields in tables:
+        for name, column in zip(fields.column_names, fields.columns, strict=True):
             table = table.append_column(name, column)
     return table
 
