@@ -7,7 +7,6 @@ skipped at once.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -75,6 +74,7 @@ from splitforge.write import (
 )
 from splitforge.write.card import write_card
 from splitforge.write.html_report import write_html_report
+from splitforge.write.manifest import read_manifest
 
 REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
@@ -446,14 +446,8 @@ def challenge_build(
     timed = _Timed(reporter or SilentReporter())
     folder = Path(build_dir)
     manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        data = manifest["recipe"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise InputError(f"manifest.json is not a splitforge manifest ({error})",
-                         path=manifest_path) from None
+    manifest = read_manifest(folder)
+    data = manifest["recipe"]
     if data.get("challenge") is None:
         data["challenge"] = {}
     recipe = validate_recipe(apply_overrides(data, overrides or {}), manifest_path)
@@ -805,15 +799,8 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
 
 def _stored_build(folder: Path) -> dict[str, Any]:
     """A stored build's recipe, id and eval rows (val, test, control) with ``sf_text``."""
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        recipe = validate_recipe(manifest["recipe"], manifest_path)
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise InputError(f"manifest.json is not a splitforge manifest ({error})",
-                         path=manifest_path) from None
+    manifest = read_manifest(folder)
+    recipe = validate_recipe(manifest["recipe"], folder / "manifest.json")
     parts = []
     for name in ("val", "test", CONTROL):
         path = folder / f"{name}.parquet"
@@ -836,10 +823,7 @@ def rebuild_reports(folder: str | Path) -> Path:
     a report written by an older splitforge is brought up to date (and verify says so).
     """
     folder = Path(folder)
-    path = folder / "manifest.json"
-    if not path.is_file():
-        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
-    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     clusters_path = folder / f"{CLUSTERS}.parquet"
     clusters = pq.read_table(clusters_path) if clusters_path.is_file() else None
     write_report(folder, manifest, clusters)

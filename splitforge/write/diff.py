@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from splitforge import columns as C
-from splitforge.errors import InputError
 from splitforge.fingerprint import canonical_json
+from splitforge.write.manifest import read_manifest
 
 SPLITS = ("train", "val", "test")
 EXAMPLES = 5
@@ -37,8 +37,7 @@ def _items(path: Path) -> dict[str, str]:
 
 def _build_items(folder: Path) -> dict[str, tuple[str, str]]:
     """sf_id -> (split, content hash) over train, val and test."""
-    if not (folder / "manifest.json").is_file():
-        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
+    read_manifest(folder)  # a clear error when the folder is not a build
     items: dict[str, tuple[str, str]] = {}
     for split in SPLITS:
         for item, content in _items(folder / f"{split}.parquet").items():

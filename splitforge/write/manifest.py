@@ -94,3 +94,28 @@ def write_manifest(folder: Path, manifest: dict[str, Any], rows: dict[str, int])
     manifest = {"manifest_version": MANIFEST_VERSION, **manifest, "outputs": outputs}
     write_json(manifest, folder / MANIFEST)
     return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A build folder's ``manifest.json``.
+
+    Raises:
+        InputError: The folder has no manifest, or it is not a splitforge manifest.
+    """
+    import json
+
+    from splitforge.errors import InputError
+
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"manifest.json is not a splitforge manifest ({error})",
+                         path=path) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("recipe"), dict) \
+            or not isinstance(manifest.get("outputs"), dict):
+        raise InputError("manifest.json is not a splitforge manifest (no recipe or outputs)",
+                         path=path)
+    return manifest

@@ -8,12 +8,10 @@ the hashes); a manifest that cannot be read is bad input, not a failed check.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from splitforge.errors import InputError
-from splitforge.write.manifest import MANIFEST, file_entries
+from splitforge.write.manifest import file_entries, read_manifest
 
 
 @dataclass
@@ -39,16 +37,8 @@ def verify_build(folder: str | Path) -> Verification:
         InputError: The folder has no readable ``manifest.json`` with ``outputs``.
     """
     folder = Path(folder)
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise InputError("not a splitforge build folder: it has no manifest.json", path=folder)
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        listed = manifest["outputs"]
-        build_id = str(manifest.get("build_id", ""))
-    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
-        raise InputError(f"manifest.json is not a splitforge manifest ({error})",
-                         path=path) from None
+    manifest = read_manifest(folder)
+    listed, build_id = manifest["outputs"], str(manifest.get("build_id", ""))
     present = file_entries(folder)
     result = Verification(build_id, len(present))
     for rel in sorted(set(listed) | set(present)):

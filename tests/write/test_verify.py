@@ -36,3 +36,11 @@ def test_verify_of_a_folder_without_manifest_is_bad_input(tmp_path):
     (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
     broken = runner.invoke(app, ["verify", str(tmp_path)])
     assert broken.exit_code == 2 and "not a splitforge manifest" in broken.output
+
+
+def test_report_and_diff_of_a_broken_manifest_are_bad_input(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json", encoding="utf-8")
+    for args in (["report", str(tmp_path)], ["diff", str(tmp_path), str(tmp_path)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "not a splitforge manifest" in result.output and "Traceback" not in result.output
