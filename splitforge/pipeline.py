@@ -489,6 +489,16 @@ def challenge_build(
 AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash"}
 
 
+def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Thresholds) -> list[Any]:
+    """The audit checks named by ``methods``, indexed over the normalized eval texts.
+
+    MinHash candidates are kept down to the suspect threshold, so both verdict levels see them.
+    """
+    return [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": ngram} if m != "minhash" else
+                                                 {"threshold": thresholds.minhash_suspect}))
+            for m in methods]
+
+
 @dataclass
 class AuditRunResult:
     """An audit's per-item table, its summary, whether the gate failed, and the report folder."""
@@ -584,9 +594,7 @@ def audit_files(
             texts = texts + answers
         norm = [normalize_text(t) for t in texts]
     with timed.stage("index eval"):
-        checks = [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": ngram} if m != "minhash" else
-                                                         {"threshold": thresholds.minhash_suspect}))
-                  for m in methods]
+        checks = audit_checks(norm, methods, ngram, thresholds)
     with timed.stage("scan training") as progress:
         batches = iter_training_batches([Path(p) for p in train], train_field, id_field)
         results = scan_training(checks, batches, progress, num_proc=num_proc)
@@ -657,9 +665,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         eval_sets += ["control"] * len(control_rows)
     thresholds = Thresholds(**config.thresholds.model_dump())
     norm = [normalize_text(t) for t in eval_texts]
-    checks = [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": config.ngram} if m != "minhash" else
-                                                    {"threshold": thresholds.minhash_suspect}))
-              for m in config.methods]
+    checks = audit_checks(norm, config.methods, config.ngram, thresholds)
     train_rows = rows[codes == 0]
 
     def batches() -> Iterator[tuple[list[str], pa.Array]]:
@@ -780,7 +786,7 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     for cluster, item in sorted(zip(clusters[is_control].tolist(), ids[is_control].tolist(),
                                     strict=True)):
         control_of.setdefault(cluster, item)
-    hit = np.array([c in control_of for c in clusters.tolist()], dtype=bool) & ~is_control
+    hit = np.isin(clusters, np.array(list(control_of), dtype=object)) & ~is_control
     keep = deduped.keep & ~hit
     rows = np.flatnonzero(hit)
     linked = take_table(table, rows)
