@@ -99,7 +99,8 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
     """Pick every kind's items, redistribute shortfalls, and build the output tables."""
     kinds = kinds or make_kinds(config, text_template)
     shares = {k: getattr(config.mix, k) for k in KINDS}
-    goal = targets(config.size, shares)
+    wanted = targets(config.size, shares)
+    goal = dict(wanted)
     advance = progress.task("challenge sets", config.size)
     taken = np.zeros(pool.candidates.num_rows, dtype=bool)
     picked: dict[str, list[tuple[np.ndarray, Picked]]] = {k: [] for k in KINDS}
@@ -136,17 +137,16 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         if added == 0:
             break
     for kind in KINDS:
-        wanted = targets(config.size, shares)[kind]
-        if got[kind] < wanted:
-            notes.append(f"{kind}: {got[kind]} of {wanted} items (too few candidates); the rest "
-                         f"went to the other kinds")
+        if got[kind] < wanted[kind]:
+            notes.append(f"{kind}: {got[kind]} of {wanted[kind]} items (too few candidates); the "
+                         f"rest went to the other kinds")
     tables = {kind: _kind_table(pool, kind, picked[kind], kinds[kind]) for kind in KINDS}
     tables[ALL] = pa.concat_tables([tables[k] for k in KINDS]).sort_by([(C.ID, "ascending")])
     info = {
         "size": config.size,
         "from": list(config.from_),
         "candidates": pool.candidates.num_rows,
-        "targets": targets(config.size, shares),
+        "targets": wanted,
         "picked": {k: got[k] for k in KINDS},
         "redistributed": notes,
         "kinds": {k: _merged_info([p for _, p in picked[k]]) for k in KINDS},

@@ -75,3 +75,22 @@ def test_control_file_is_byte_identical_across_versions_while_unchanged(tmp_path
     second = make(tmp_path, "b", more, control).path
     assert first.name != second.name  # a new version of the data
     assert (first / "control.parquet").read_bytes() == (second / "control.parquet").read_bytes()
+
+
+def test_control_ids_that_name_data_rows_and_a_missing_control_file_are_bad_input(tmp_path):
+    import pytest
+
+    from splitforge.errors import InputError, RecipeError
+
+    data = data_rows()
+    clash = [{"idx": data[0]["idx"], "question": "a control item reusing a data id"}]
+    with pytest.raises(InputError, match="control ids also name rows of the sources"):
+        make(tmp_path, "a", data, clash)
+    folder = tmp_path / "b"
+    folder.mkdir()
+    src = write_jsonl(folder / "data.jsonl", data)
+    recipe = write_recipe(folder, sources=[{"path": str(src)}],
+                          control={"path": str(folder / "missing.jsonl")},
+                          fields={"id": "idx", "text": "question"})
+    with pytest.raises(RecipeError, match="control.path: no such file"):
+        build(recipe)
