@@ -571,7 +571,7 @@ def audit_files(
     target = Path(report) if report is not None else None
     if built is not None and target is None:
         trained_on = [sha256_path(Path(p)) for p in train]
-        key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.as_dict())
+        key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.model_dump())
         target = Path(build_dir).parent / "audits" / Path(build_dir).name / key[:12]
     if target is not None and target.exists() and not force:
         raise OutputError(f"{target} already exists; pass --force to replace it")
@@ -609,7 +609,7 @@ def audit_files(
         "checks": [r.name for r in results],
         "verdicts": verdict_counts(table),
         "per_check": {r.name: r.summary for r in results},
-        "thresholds": thresholds.as_dict(),
+        "thresholds": thresholds.model_dump(),
         "ngram": ngram,
         "fail_on": fail_on,
         "failed": failed,
@@ -663,7 +663,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         eval_ids += take_rows(table.column(C.ID), control_rows).to_pylist()
         eval_texts += take_rows(table.column(C.TEXT), control_rows).to_pylist()
         eval_sets += ["control"] * len(control_rows)
-    thresholds = Thresholds(**config.thresholds.model_dump())
+    thresholds = config.thresholds
     norm = [normalize_text(t) for t in eval_texts]
     checks = audit_checks(norm, config.methods, config.ngram, thresholds)
     train_rows = rows[codes == 0]
@@ -697,7 +697,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         "checks": [r.name for r in results],
         "verdicts": verdict_counts(audited),
         "per_check": {r.name: r.summary for r in results},
-        "thresholds": thresholds.as_dict(),
+        "thresholds": thresholds.model_dump(),
         "ngram": config.ngram,
         "fail_on": config.fail_on,
         "failed": failed,

@@ -20,31 +20,18 @@ wins a tie.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import pyarrow as pa
 
 from splitforge.audit.base import PREVIEW, CheckResult
+from splitforge.recipe import AuditThresholdsConfig
 
 VERDICTS = ("clean", "suspect", "contaminated")
 CLEAN, SUSPECT, CONTAMINATED = 0, 1, 2
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """Per-check thresholds of the verdicts (see the module docstring)."""
-
-    ngram_contaminated: float = 0.5
-    ngram_suspect: float = 0.2
-    minhash_contaminated: float = 0.6
-    minhash_suspect: float = 0.4
-    min_tokens: int = 8
-
-    def as_dict(self) -> dict[str, Any]:
-        """The thresholds, for the report."""
-        return dict(self.__dict__)
+# The recipe's model is the one definition of the thresholds and their defaults.
+Thresholds = AuditThresholdsConfig
 
 
 def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
