@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from splitforge import columns as C
@@ -180,8 +181,8 @@ def _over_time(ax: Any, splits: dict[str, pa.Table], manifest: dict[str, Any]) -
 
 def _lengths(ax: Any, splits: dict[str, pa.Table]) -> None:
     for name in SPLITS:
-        lengths = [len(t or "") for t in splits[name].column(C.TEXT).to_pylist()]
-        if lengths:
+        lengths = pc.utf8_length(splits[name].column(C.TEXT)).to_numpy(zero_copy_only=False)
+        if len(lengths):
             ax.hist(lengths, bins=40, alpha=0.5, label=name, color=COLORS[name], density=True)
     ax.set_xlabel("characters")
     ax.legend(fontsize=8)
@@ -191,8 +192,10 @@ def _labels(ax: Any, splits: dict[str, pa.Table]) -> None:
     labels = sorted({str(v) for t in splits.values() for v in t.column(C.LABEL).to_pylist()})
     x = np.arange(len(labels))
     for k, name in enumerate(SPLITS):
-        values = [str(v) for v in splits[name].column(C.LABEL).to_pylist()]
-        shares = [values.count(label) / max(1, len(values)) for label in labels]
+        values = np.asarray(splits[name].column(C.LABEL).cast(pa.string()).to_pylist(), dtype=str)
+        found, counts = np.unique(values, return_counts=True)
+        count_of = dict(zip(found.tolist(), counts.tolist(), strict=True))
+        shares = [count_of.get(label, 0) / max(1, len(values)) for label in labels]
         ax.bar(x + (k - 1) * 0.27, shares, width=0.27, label=name, color=COLORS[name])
     ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=7)
     ax.legend(fontsize=8)

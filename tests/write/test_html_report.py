@@ -76,3 +76,13 @@ def test_report_opens_in_headless_chromium(tmp_path):
     subprocess.run([browser, *flags, "--window-size=1200,1600", f"--screenshot={shot}", url],
                    capture_output=True, text=True, timeout=120, check=True)
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 50_000
+
+
+def test_labelled_builds_plot_label_shares(tmp_path):
+    from tests.challenge.test_stage import recipe_for
+
+    folder = build(recipe_for(tmp_path, None), out=tmp_path / "out").path
+    page = Page()
+    page.feed((folder / "report.html").read_text(encoding="utf-8"))
+    assert "label shares per split" in page.plots
+    assert "challenge set composition" not in page.plots  # no challenge sets in this build
