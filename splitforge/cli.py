@@ -268,8 +268,12 @@ def audit(
                                                   "content hash; train: file:row).")] = None,
     answer: Annotated[str | None, typer.Option(help="Eval field of the reference answer: "
                                                "audit input alone and input + answer.")] = None,
-    methods: Annotated[str, typer.Option(help="Comma-separated: exact, ngram, "
-                                         "minhash.")] = "exact,ngram,minhash",
+    methods: Annotated[str, typer.Option(help="Comma-separated: exact, ngram, minhash, "
+                                         "embedding (paraphrases; slower).")
+                       ] = "exact,ngram,minhash",
+    embedding_model: Annotated[str, typer.Option(help="Model of the embedding method: minilm "
+                                                 "(packaged) or a sentence-transformers "
+                                                 "folder.")] = "minilm",
     ngram: Annotated[int, typer.Option(help="Words per n-gram (13 or 8; characters for "
                                        "Chinese text).", min=2, max=50)] = 13,
     report: Annotated[Path | None, typer.Option(help="Folder for audit.parquet, audit.json "
@@ -293,7 +297,7 @@ def audit(
         train, eval_files or [], build_dir=build_dir, text=text, train_text=train_text,
         eval_text=eval_text,
         id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
-        fail_on=fail_on, force=force, reporter=RichReporter()))
+        embedding_model=embedding_model, fail_on=fail_on, force=force, reporter=RichReporter()))
     _print_audit(result.table, result.summary)
     if result.report is not None:
         out.print(f"report: {_shown(result.report)}")

@@ -486,17 +486,25 @@ def challenge_build(
     return ChallengeRunResult(target, str(manifest.get("build_id")), result.info, timed.timings)
 
 
-AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash"}
+AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash",
+                 "embedding": "embedding"}
 
 
-def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Thresholds) -> list[Any]:
+def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Thresholds,
+                 texts: list[str] | None = None, model: str = "minilm") -> list[Any]:
     """The audit checks named by ``methods``, indexed over the normalized eval texts.
 
-    MinHash candidates are kept down to the suspect threshold, so both verdict levels see them.
+    MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
+    levels see them; the embedding check cuts the raw ``texts`` into sentences.
     """
-    return [CHECKS.get(AUDIT_METHODS[m])(norm, **({"n": ngram} if m != "minhash" else
-                                                 {"threshold": thresholds.minhash_suspect}))
-            for m in methods]
+    options: dict[str, dict[str, Any]] = {
+        "exact": {"n": ngram},
+        "ngram": {"n": ngram},
+        "minhash": {"threshold": thresholds.minhash_suspect},
+        "embedding": {"threshold": thresholds.embedding_suspect, "model": model,
+                      "eval_texts": texts},
+    }
+    return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]
 
 
 @dataclass
@@ -521,6 +529,7 @@ def audit_files(
     methods: tuple[str, ...] = ("exact", "ngram", "minhash"),
     ngram: int = 13,
     thresholds: Thresholds | None = None,
+    embedding_model: str = "minilm",
     fail_on: Literal["contaminated", "suspect", "never"] = "contaminated",
     report: str | Path | None = None,
     force: bool = False,
@@ -559,19 +568,19 @@ def audit_files(
     built = _stored_build(Path(build_dir)) if build_dir is not None else None
     if built is not None:
         recipe_text = built["recipe"].fields.text
-        single = recipe_text if recipe_text and template_fields(recipe_text) == [recipe_text] \
-            else None
-        text, eval_text = text or single, eval_text or recipe_text or "-"
+        text, eval_text = text or recipe_text, eval_text or recipe_text or "-"
     train_field, eval_field = train_text or text, eval_text or text
     if not train_field or not eval_field:
         raise RecipeError(["--text: name the text field (or --train-text and --eval-text)"])
-    if template_fields(train_field) != [train_field]:
-        raise RecipeError([f"--train-text: the training side is streamed from one field; got "
-                           f"the template {train_field!r}"])
+    try:
+        template_fields(train_field)
+    except ValueError as error:
+        raise RecipeError([f"--train-text: {error}"]) from None
     target = Path(report) if report is not None else None
     if built is not None and target is None:
         trained_on = [sha256_path(Path(p)) for p in train]
-        key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.model_dump())
+        key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.model_dump(),
+                          *([embedding_model] if "embedding" in methods else []))
         target = Path(build_dir).parent / "audits" / Path(build_dir).name / key[:12]
     if target is not None and target.exists() and not force:
         raise OutputError(f"{target} already exists; pass --force to replace it")
@@ -594,7 +603,8 @@ def audit_files(
             texts = texts + answers
         norm = [normalize_text(t) for t in texts]
     with timed.stage("index eval"):
-        checks = audit_checks(norm, methods, ngram, thresholds)
+        checks = audit_checks(norm, methods, ngram, thresholds, texts=texts,
+                              model=embedding_model)
     with timed.stage("scan training") as progress:
         batches = iter_training_batches([Path(p) for p in train], train_field, id_field)
         results = scan_training(checks, batches, progress, num_proc=num_proc)
@@ -665,7 +675,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         eval_sets += ["control"] * len(control_rows)
     thresholds = config.thresholds
     norm = [normalize_text(t) for t in eval_texts]
-    checks = audit_checks(norm, config.methods, config.ngram, thresholds)
+    checks = audit_checks(norm, config.methods, config.ngram, thresholds, texts=eval_texts,
+                          model=config.embedding_model)
     train_rows = rows[codes == 0]
 
     def batches() -> Iterator[tuple[list[str], pa.Array]]:

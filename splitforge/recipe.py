@@ -506,6 +506,10 @@ class AuditThresholdsConfig(_Model):
     minhash_contaminated: float = Field(0.6, gt=0, le=1, description="Estimated Jaccard that "
                                         "makes an item contaminated.")
     minhash_suspect: float = Field(0.4, gt=0, le=1, description="... that makes it suspect.")
+    embedding_contaminated: float = Field(0.9, gt=0, le=1, description="Sentence-embedding "
+                                          "cosine with a retrieved training text that makes "
+                                          "an item contaminated.")
+    embedding_suspect: float = Field(0.8, gt=0, le=1, description="... that makes it suspect.")
     min_tokens: int = Field(8, ge=1, description="Items shorter than this many words are at "
                             "most suspect when only found inside a training text.")
 
@@ -515,15 +519,22 @@ class AuditThresholdsConfig(_Model):
             raise ValueError("ngram_suspect must not exceed ngram_contaminated")
         if self.minhash_suspect > self.minhash_contaminated:
             raise ValueError("minhash_suspect must not exceed minhash_contaminated")
+        if self.embedding_suspect > self.embedding_contaminated:
+            raise ValueError("embedding_suspect must not exceed embedding_contaminated")
         return self
 
 
 class AuditConfig(_Model):
     """The build audits its own eval data (val, test, challenge sets) against train."""
 
-    methods: list[Literal["exact", "ngram", "minhash"]] = Field(
+    methods: list[Literal["exact", "ngram", "minhash", "embedding"]] = Field(
         default_factory=lambda: ["exact", "ngram", "minhash"],
-        description="Checks to run; [] turns the build's audit off.",
+        description="Checks to run; [] turns the build's audit off. `embedding` (paraphrases) "
+        "is slower: a sentence-embedding model verifies retrieved candidates.",
+    )
+    embedding_model: str = Field(
+        "minilm", description="Model of the embedding check: `minilm` (the packaged "
+        "all-MiniLM-L6-v2) or the folder of a sentence-transformers BERT model."
     )
     ngram: int = Field(13, ge=2, le=50, description="Words per n-gram (characters for CJK).")
     fail_on: Literal["contaminated", "suspect", "never"] = Field(

@@ -1,4 +1,5 @@
 from splitforge.audit.base import CHECKS, AuditCheck, CheckResult, NgramIndex, TrainingBatch
+from splitforge.audit.embedding import EmbeddingCheck, EmbeddingResult
 from splitforge.audit.exact import ExactCheck, ExactResult
 from splitforge.audit.minhash import MinHashCheck, MinHashResult
 from splitforge.audit.ngram_overlap import NgramOverlapCheck, NgramOverlapResult
@@ -8,6 +9,8 @@ __all__ = [
     "CHECKS",
     "AuditCheck",
     "CheckResult",
+    "EmbeddingCheck",
+    "EmbeddingResult",
     "ExactCheck",
     "ExactResult",
     "MinHashCheck",

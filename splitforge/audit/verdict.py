@@ -12,10 +12,12 @@ mean the same thing), and the item takes the worst verdict any check gives it::
                    n-gram of all its words)
     minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4)
                    about 12% of the words edited, or less)
+    embedding      cosine >= embedding_contaminated (0.9)    cosine >= embedding_suspect (0.8)
+                   with a retrieved training text            (a rephrase, or the same task)
 
 The evidence is the training id, check, score and matched text of the check that gave the
-verdict; checks are tried in the order exact, ngram_overlap, minhash, so the most direct proof
-wins a tie.
+verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
+direct proof wins a tie.
 """
 
 from __future__ import annotations
@@ -55,14 +57,17 @@ def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
     elif result.name == "minhash":
         level[result.score >= t.minhash_suspect] = SUSPECT
         level[result.score >= t.minhash_contaminated] = CONTAMINATED
+    elif result.name == "embedding":
+        level[result.score >= t.embedding_suspect] = SUSPECT
+        level[result.score >= t.embedding_contaminated] = CONTAMINATED
     else:  # a check without thresholds here counts as its own flag
         level[result.flagged] = CONTAMINATED
     return level
 
 
 def _matched_text(result: CheckResult, fields: pa.Table, item: int, eval_text: str) -> str:
-    if result.name == "ngram_overlap":
-        return str(fields.column("ngram_overlap_matched_text")[item].as_py() or "")
+    if result.name in ("ngram_overlap", "embedding"):
+        return str(fields.column(f"{result.name}_matched_text")[item].as_py() or "")
     return eval_text[:PREVIEW]
 
 

@@ -1,0 +1,107 @@
+"""The embedding check: rephrased items found through retrieval + MiniLM, whatever the batching."""
+
+import gzip
+import json
+import random
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from splitforge.audit import EmbeddingCheck, scan_training
+from splitforge.audit.embedding import views
+from splitforge.cli import app
+from splitforge.errors import InputError
+from tests.conftest import shared, write_jsonl
+
+runner = CliRunner()
+PLANTED = (1, 486)  # S_5 index question; a passage question whose rephrase drops the passage
+UNPLANTED = (3, 120, 300, 400)
+
+
+def _pairs():
+    with gzip.open(shared("contamination/mmlu_rephrased_translated_pairs.jsonl.gz"), "rt",
+                   encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def _alpaca(n=300):
+    with gzip.open(shared("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
+        rows = [json.loads(next(f)) for _ in range(n)]
+    return [(f"alpaca-{i}", f"{r['en_instruction']} {r['en_input']} {r['en_output']}")
+            for i, r in enumerate(rows)]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    pairs = _pairs()
+    train = _alpaca() + [(f"rephrase-{i}", pairs[i]["rephrased_english"]) for i in PLANTED]
+    random.Random(0).shuffle(train)
+    evals = [pairs[i]["original_question"] for i in PLANTED + UNPLANTED]
+    return train, evals
+
+
+def _run(evals, train, batch_rows, num_proc=1):
+    check = EmbeddingCheck(evals)
+    batches = [([i for i, _ in train[k:k + batch_rows]], [t for _, t in train[k:k + batch_rows]])
+               for k in range(0, len(train), batch_rows)]
+    return scan_training([check], batches, num_proc=num_proc)[0]
+
+
+def test_rephrases_are_found_with_their_evidence_and_others_are_not(corpus):
+    train, evals = corpus
+    result = _run(evals, train, len(train))
+    for k, i in enumerate(PLANTED):
+        assert result.evidence_id[k] == f"rephrase-{i}"
+        assert result.score[k] >= 0.8 and result.flagged[k]
+    # the passage question is found by its last sentence, not by the whole passage
+    assert result.view[1] != EmbeddingCheck([evals[1]]).views[0]
+    assert "prescott" in result.view[1]
+    assert not result.flagged[len(PLANTED):].any()
+    assert result.summary["views"] > len(evals)
+    assert result.matched_text[0].startswith("in s_5")
+
+
+def test_batching_order_and_processes_do_not_change_the_result(corpus):
+    train, evals = corpus
+    one = _run(evals, train, len(train))
+    shuffled = list(train)
+    random.Random(1).shuffle(shuffled)
+    for other in (_run(evals, train, 7), _run(evals, shuffled, 50, num_proc=2)):
+        np.testing.assert_array_equal(one.score, other.score)
+        assert one.evidence_id == other.evidence_id and one.view == other.view
+
+
+def test_views_are_the_text_and_its_long_sentences():
+    text = ("This question refers to the following information.\nA long passage sentence that "
+            "has more than eight words in it for sure.\n>>> f([1, 2, 3], 0.5)\nWhich is it?")
+    got = views(text, 8)
+    assert got[0] == " ".join(text.lower().split())
+    assert got[1:] == ["a long passage sentence that has more than eight words in it for sure."]
+    assert views("", 8) == []
+    zh = "这是一个足够长的中文句子，用来测试视图。短句。"
+    assert views(zh, 8)[1:] == ["这是一个足够长的中文句子,用来测试视图。"]  # NFKC comma
+
+
+def test_a_missing_model_is_input_error_before_the_scan(tmp_path):
+    with pytest.raises(InputError, match="not a sentence-transformers model folder"):
+        EmbeddingCheck(["some text"], model=str(tmp_path))
+
+
+def test_cli_reports_the_rephrase_and_gates_on_suspect(tmp_path, corpus):
+    train, evals = corpus
+    train_file = write_jsonl(tmp_path / "train.jsonl", [{"id": i, "text": t} for i, t in train])
+    eval_file = write_jsonl(tmp_path / "eval.jsonl", [{"id": f"q{k}", "question": t}
+                                                      for k, t in enumerate(evals)])
+    args = ["audit", "--train", str(train_file), "--eval", str(eval_file), "--train-text", "text",
+            "--eval-text", "{question}", "--id", "id", "--methods", "exact,embedding",
+            "--report", str(tmp_path / "report")]
+    result = runner.invoke(app, args + ["--fail-on", "suspect"])
+    assert result.exit_code == 1, result.output
+    summary = json.loads((tmp_path / "report" / "audit.json").read_text(encoding="utf-8"))
+    assert summary["per_check"]["embedding"]["model"] == "minilm"
+    assert summary["verdicts"]["clean"] == len(UNPLANTED)
+    md = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
+    assert "rephrase-1" in md
+    bad = runner.invoke(app, args[:-2] + ["--embedding-model", str(tmp_path / "nope")])
+    assert bad.exit_code == 2 and "not a sentence-transformers model folder" in bad.output
