@@ -28,10 +28,12 @@ import pyarrow.parquet as pq
 
 from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch, as_string_array
 from splitforge.errors import InputError
+from splitforge.load.fields import render_template
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_buffers
 from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Progress
+from splitforge.recipe import template_fields
 
 Batch = tuple[Sequence[Any], pa.Array | pa.ChunkedArray | Sequence[str]]
 Source = str | Path | pa.Table
@@ -117,12 +119,13 @@ def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray) -> l
 def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
                           id_field: str | None = None, batch_rows: int = 16384
                           ) -> Iterator[tuple[list[str], pa.Array]]:
-    """Read training files (or tables) as ``(ids, texts)`` batches of at most ``batch_rows`` rows.
+    r"""Read training files (or tables) as ``(ids, texts)`` batches of at most ``batch_rows`` rows.
 
     Args:
         sources: Paths of JSONL files (``.jsonl``, ``.json`` with one object per line, optionally
             ``.gz``/``.bz2``/``.zst``) or Parquet files (``.parquet``), Arrow tables, or a list.
-        text_field: The top-level string field holding the text.
+        text_field: The top-level string field holding the text, or a template over string
+            fields such as ``"{instruction}\n{output}"`` (a missing or null field reads as empty).
         id_field: The field holding the training id (strings or numbers, read as strings). Rows
             without one (or every row, when None) get ``"<file stem>:<row>"`` (row numbers
             start at 1 and count records, so blank JSONL lines are not counted; tables are
@@ -138,22 +141,32 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
     """
     if isinstance(sources, str | Path | pa.Table):
         sources = [sources]
+    try:
+        names = template_fields(text_field)
+    except ValueError as error:
+        raise InputError(f"text template {text_field!r}: {error}") from None
     for k, source in enumerate(sources):
         if isinstance(source, pa.Table):
             stem, where = f"table{k}", f"table {k}"
-            _require_fields(source.schema, text_field, id_field, where)
-            columns = [text_field] + ([id_field] if id_field else [])
+            _require_fields(source.schema, names, id_field, where)
+            columns = list(dict.fromkeys(names + ([id_field] if id_field else [])))
             record_batches = source.select(columns).to_batches(max_chunksize=batch_rows)
         else:
             path = Path(source)
             stem, where = path.name.split(".")[0], str(path)
-            record_batches = _read_file(path, text_field, id_field, batch_rows)
+            record_batches = _read_file(path, names, id_field, batch_rows)
         row = 0
         for record_batch in _rebatch(record_batches, batch_rows):
-            texts = record_batch.column(text_field)
-            if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
-                raise InputError(f"needs text, got values of type {texts.type}", path=where,
-                                 field=text_field)
+            for name in names:
+                kind = record_batch.column(name).type
+                if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+                    raise InputError(f"needs text, got values of type {kind}", path=where,
+                                     field=name)
+            if names == [text_field]:
+                texts = record_batch.column(text_field)
+            else:
+                texts = render_template(text_field,
+                                        lambda n, b=record_batch: b.column(n).fill_null(""))
             n = record_batch.num_rows
             fallback = [f"{stem}:{row + i + 1}" for i in range(n)]
             if id_field:
@@ -181,25 +194,26 @@ def _rebatch(record_batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa
         yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
 
 
-def _require_fields(schema: pa.Schema, text_field: str, id_field: str | None, where: str) -> None:
-    for field in (text_field, id_field):
+def _require_fields(schema: pa.Schema, text_fields: list[str], id_field: str | None,
+                    where: str) -> None:
+    for field in [*text_fields, id_field]:
         if field is not None and field not in schema.names:
             raise InputError(f"no such field; the fields are {', '.join(schema.names)}",
                              path=where, field=field)
 
 
-def _read_file(path: Path, text_field: str, id_field: str | None, batch_rows: int
+def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_rows: int
                ) -> Iterator[pa.RecordBatch]:
     if not path.exists():
         raise InputError("training file not found", path=path)
-    columns = [text_field] + ([id_field] if id_field else [])
+    columns = list(dict.fromkeys(text_fields + ([id_field] if id_field else [])))
     if ".parquet" in path.suffixes:
         # pre-buffering would keep every row group read so far: the whole file, in the end
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-        _require_fields(parquet.schema_arrow, text_field, id_field, str(path))
+        _require_fields(parquet.schema_arrow, text_fields, id_field, str(path))
         yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
         return
-    fields = [(text_field, pa.string())]
+    fields = [(name, pa.string()) for name in text_fields if name != id_field]
     if id_field:
         fields.append((id_field, _json_id_type(path, id_field)))
     options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
@@ -213,7 +227,8 @@ def _read_file(path: Path, text_field: str, id_field: str | None, batch_rows: in
                 seen[name] = seen[name] or record_batch.column(name).null_count < len(record_batch)
             yield record_batch
     except pa.ArrowInvalid as error:
-        raise InputError(f"cannot read it as JSON lines with a text field '{text_field}'"
+        raise InputError(f"cannot read it as JSON lines with text field(s) "
+                         f"{', '.join(map(repr, text_fields))}"
                          f"{f' and an id field {id_field!r}' if id_field else ''}: {error}",
                          path=path) from None
     for name, present in seen.items():

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -192,15 +193,22 @@ def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray
         return flatten_messages(messages if messages is not None
                                 else table.column(fields.messages))
     template = fields.text or ""
-    names = template_fields(template)
-    if names == [template]:
-        return as_text(table.column(template))
+    return render_template(template, lambda name: as_text(table.column(name)))
+
+
+def render_template(template: str, column: Callable[[str], Any]) -> Any:
+    """Each row's text from a template over fields, or one field; ``column(name)`` is its text.
+
+    A row where a field is null gets null (use ``fill_null`` in ``column`` to read it as empty).
+    """
+    if template_fields(template) == [template]:
+        return column(template)
     parts: list[Any] = []
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:
             parts.append(pa.scalar(literal, pa.string()))
         if name is not None:
-            parts.append(as_text(table.column(name)))
+            parts.append(column(name))
     if len(parts) == 1:
         return parts[0]
     return pc.binary_join_element_wise(*parts, "")

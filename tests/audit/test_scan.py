@@ -120,6 +120,29 @@ def test_iter_training_batches_reports_bad_fields(tmp_path):
         list(iter_training_batches(tmp_path / "missing.jsonl", "text"))
 
 
+def test_a_template_builds_the_training_text_from_several_fields(tmp_path):
+    rows = [{"id": 1, "instruction": "Add 2 and 3.", "output": "5"},
+            {"id": 2, "instruction": "Name a colour.", "output": None},
+            {"id": 3, "instruction": "Say hi."}]
+    template = "Q: {instruction}\nA: {output}"
+    plain = write_jsonl(tmp_path / "train.jsonl", rows)
+    parquet = tmp_path / "train.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), parquet)
+    for source in (plain, parquet, pa.Table.from_pylist(rows)):
+        (ids, texts), = iter_training_batches(source, template, "id")
+        assert ids == ["1", "2", "3"]
+        assert texts.to_pylist() == ["Q: Add 2 and 3.\nA: 5", "Q: Name a colour.\nA: ",
+                                     "Q: Say hi.\nA: "]
+    with pytest.raises(InputError, match="'answer'"):
+        list(iter_training_batches(plain, "{instruction} {answer}"))
+    with pytest.raises(InputError, match="template"):
+        list(iter_training_batches(plain, "{instruction!r}"))
+    # an eval item that spans the two fields is found only with the template
+    check = ExactCheck(["add 2 and 3. a: 5"], n=13)
+    scan_training([check], iter_training_batches(plain, template, "id"), num_proc=1)
+    assert check.result().flagged.tolist() == [True]
+
+
 def test_gsm8k_test_questions_planted_in_train_are_all_found(tmp_path):
     eval_ids, evals = read_eval(shared("eval/gsm8k_test.jsonl"), "question")
     with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as handle:
