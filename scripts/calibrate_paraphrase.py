@@ -12,6 +12,8 @@ the unplanted items that were flagged matched.
     .venv/bin/python scripts/calibrate_paraphrase.py [--train-rows 20000] [--plant odd]
 
 ``--plant odd`` plants the other half (validation of thresholds chosen on the even half).
+``--by-passage`` plants MMLU's passage-based items by passage: otherwise an unplanted item's
+passage is often in training as part of a planted sibling's rephrase, and it is rightly flagged.
 """
 
 from __future__ import annotations
@@ -42,10 +44,27 @@ def edited(text: str, seed: int) -> str:
     return " ".join(w for i, w in enumerate(words) if i not in drop)
 
 
-def plan(n_items: int, parity: int, kinds: tuple[str, ...]) -> list[str]:
-    """Per item: what is planted (one of ``kinds``, ``verbatim``, ``edited``) or ``unplanted``."""
+def passage_groups(questions: list[str]) -> list[int]:
+    """Items that share a passage (all but the question's last line) share a group number."""
+    keys: dict[str, int] = {}
     out = []
-    for i in range(n_items):
+    for i, question in enumerate(questions):
+        lines = question.strip().split("\n")
+        key = "\n".join(lines[:-1]) if len(lines) > 1 and len(lines[0]) > 20 else f"item {i}"
+        out.append(keys.setdefault(key, len(keys)))
+    return out
+
+
+def plan(n_items: int, parity: int, kinds: tuple[str, ...],
+         groups: list[int] | None = None) -> list[str]:
+    """Per item: what is planted (one of ``kinds``, ``verbatim``, ``edited``) or ``unplanted``.
+
+    With ``groups``, the decision is taken per group (the first item's position decides), so an
+    unplanted item never shares its passage with a planted one.
+    """
+    groups = groups if groups is not None else list(range(n_items))
+    out = []
+    for i in (groups.index(g) for g in groups):
         if i % 2 == parity:
             out.append(kinds[0])
         elif len(kinds) > 1 and i % 4 == (parity + 1) % 4:
@@ -64,6 +83,9 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, default=20000)
     parser.add_argument("--plant", choices=("even", "odd"), default="even")
     parser.add_argument("--methods", default="exact,ngram,minhash,embedding")
+    parser.add_argument("--by-passage", action="store_true",
+                        help="plant MMLU items by passage group (siblings sharing a passage "
+                        "are planted together), so unplanted items share no planted text")
     args = parser.parse_args()
     from splitforge.pipeline import audit_files
 
@@ -79,9 +101,11 @@ def main() -> None:
     mmlu = read_jsonl(DATA / "eval" / "mmlu_test_3subjects.jsonl")
     humaneval = read_jsonl(DATA / "eval" / "humaneval.jsonl")
     groups: dict[str, dict[str, str]] = {"mmlu": {}, "humaneval": {}}
+    passages = passage_groups([r["question"] for r in mmlu]) if args.by_passage else None
+    mmlu_plan = plan(len(mmlu), parity, ("rephrase", "chinese"), passages)
     for i, (row, pair) in enumerate(zip(mmlu, mmlu_pairs, strict=True)):
         key = f"{row['subject']}-{row['idx']}"
-        what = plan(len(mmlu), parity, ("rephrase", "chinese"))[i]
+        what = mmlu_plan[i]
         text = {"rephrase": pair["rephrased_english"],
                 "chinese": pair["translated_chinese_question_with_choices"],
                 "verbatim": row["question"], "edited": edited(row["question"], i)}.get(what, "")

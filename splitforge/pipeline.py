@@ -501,8 +501,9 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
         "exact": {"n": ngram},
         "ngram": {"n": ngram},
         "minhash": {"threshold": thresholds.minhash_suspect},
-        "embedding": {"threshold": thresholds.embedding_suspect, "model": model,
-                      "eval_texts": texts},
+        "embedding": {"threshold": thresholds.embedding_suspect,
+                      "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
+                      "model": model, "eval_texts": texts},
     }
     return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]
 

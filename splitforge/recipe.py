@@ -509,7 +509,12 @@ class AuditThresholdsConfig(_Model):
     embedding_contaminated: float = Field(0.9, gt=0, le=1, description="Sentence-embedding "
                                           "cosine with a retrieved training text that makes "
                                           "an item contaminated.")
-    embedding_suspect: float = Field(0.8, gt=0, le=1, description="... that makes it suspect.")
+    embedding_suspect: float = Field(0.85, gt=0, le=1, description="... that makes it "
+                                     "suspect.")
+    embedding_margin: float = Field(0.1, ge=0, le=1, description="An item is also suspect when "
+                                    "its cosine is at least embedding_floor and this much above "
+                                    "the next-best training text.")
+    embedding_floor: float = Field(0.7, gt=0, le=1, description="See embedding_margin.")
     min_tokens: int = Field(8, ge=1, description="Items shorter than this many words are at "
                             "most suspect when only found inside a training text.")
 

@@ -18,9 +18,17 @@ check works in two steps, as contamination tools that use an LLM judge do:
 
 Per eval item: ``score`` = that cosine, ``evidence_id`` = the training id of the candidate
 (ties: the smallest id in string order), ``view`` = the part of the item that matched and
-``matched_text`` = the start of the training text; ``flagged`` = ``score >= threshold``.
-``retrieval`` = the TF-IDF similarity of that pair. The thresholds and what they mean on the
-rephrased MMLU and HumanEval pairs are in the README (``scripts/calibrate_paraphrase.py``).
+``matched_text`` = the start of the training text, ``retrieval`` = the TF-IDF similarity of that
+pair, ``margin`` = how far the best cosine stands above the next-best training text.
+
+A cosine alone cannot separate a rephrase from the same task written independently (a HumanEval
+item and an Alpaca row that both check for primes score 0.88). What does separate them is that a
+rephrase stands out from everything else in the corpus, as in Lowe's ratio test for image
+feature matches: on the calibration data the best cosine of a planted MMLU rephrase is a median
+0.34 above the next training text, that of an unplanted item 0.06. So ``flagged`` = ``score >=
+threshold`` (0.85), or ``score >= floor`` (0.7) with ``margin >= margin`` (0.1). What the
+thresholds mean on the rephrased MMLU and HumanEval pairs is in the README
+(``scripts/calibrate_paraphrase.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ _SENTENCE_END = re.compile(r"\n+|(?<=[.!?;:])\s+|(?<=[。！？；])")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word with at least two letters
 _MAX_VIEWS = 32
 _SIM_BYTES = 64 << 20  # views x training rows similarities held at once
+_SAME = 0.95  # candidates this close to the evidence are copies of it, not other neighbours
 
 
 def views(text: str, min_words: int) -> list[str]:
@@ -67,11 +76,14 @@ class EmbeddingResult(CheckResult):
     """``CheckResult`` of ``EmbeddingCheck``; ``score`` is the best verified cosine similarity.
 
     Attributes:
+        margin: ``score`` minus the cosine of the next-best retrieved training text (copies of
+            the evidence excluded; 0 when there is none).
         retrieval: Character TF-IDF similarity of the evidence pair.
         view: The part of the eval item (whole text or one sentence) that matched.
         matched_text: The start of the evidence training text (normalized).
     """
 
+    margin: np.ndarray
     retrieval: np.ndarray
     view: list[str | None]
     matched_text: list[str | None]
@@ -83,7 +95,10 @@ class EmbeddingCheck(AuditCheck):
 
     Args:
         eval_norm: Normalized eval texts.
-        threshold: Cosine from which an item is flagged (default 0.8).
+        threshold: Cosine from which an item is flagged (default 0.85).
+        margin: An item is also flagged when its best cosine is at least ``floor`` and at least
+            ``margin`` above the next-best retrieved training text (default 0.1).
+        floor: See ``margin`` (default 0.7).
         candidates: Training texts kept per view by the TF-IDF retrieval (default 5).
         min_words: Words a sentence needs to be a view of its own (default 8).
         model: ``minilm`` (the packaged all-MiniLM-L6-v2) or a sentence-transformers BERT
@@ -97,7 +112,8 @@ class EmbeddingCheck(AuditCheck):
     name = "embedding"
     version = "1"
 
-    def __init__(self, eval_norm: Sequence[str], threshold: float = 0.8, candidates: int = 5,
+    def __init__(self, eval_norm: Sequence[str], threshold: float = 0.85, margin: float = 0.1,
+                 floor: float = 0.7, candidates: int = 5,
                  min_words: int = 8, model: str = "minilm",
                  eval_texts: Sequence[str] | None = None) -> None:
         super().__init__(eval_norm)
@@ -107,6 +123,7 @@ class EmbeddingCheck(AuditCheck):
         from splitforge.embed.minilm import model_folder
 
         self.threshold, self.k, self.min_words = threshold, candidates, min_words
+        self.margin, self.floor = margin, floor
         self.model = str(model)
         model_folder(self.model)  # a missing model is bad input now, not after the scan
         raw = list(eval_texts) if eval_texts is not None else self.eval_norm
@@ -187,29 +204,46 @@ class EmbeddingCheck(AuditCheck):
 
         n = len(self.eval_norm)
         best = np.zeros(n, dtype=np.float64)
+        margin = np.zeros(n, dtype=np.float64)
         retrieval = np.zeros(n, dtype=np.float64)
         evidence: list[str | None] = [None] * n
         view_text: list[str | None] = [None] * n
         matched: list[str | None] = [None] * n
-        pairs = [(v, j) for v, j in zip(*np.nonzero(self._score > 0), strict=True)]
+        pairs = list(zip(*np.nonzero(self._score > 0), strict=True))
         if pairs:
-            ids = sorted(self._texts)
+            texts = sorted(set(self._texts.values()))  # equal texts, equal vectors: ties
             embedder = MiniLMEmbedder(self.model)
             view_vec = embedder.embed(self.views)
-            cand_vec = embedder.embed([self._texts[i] for i in ids])
-            where = {i: k for k, i in enumerate(ids)}
+            cand_vec = embedder.embed(texts)
+            row = {t: k for k, t in enumerate(texts)}
+            where = {i: row[t] for i, t in self._texts.items()}
+            per_item: dict[int, dict[str, tuple[float, int, int]]] = {}
             for v, j in pairs:
-                item, cid = int(self.owner[v]), self._id[v, j]
-                cos = float(np.dot(view_vec[v], cand_vec[where[cid]]))
-                if cos > best[item] or (cos == best[item] and evidence[item] is not None
-                                        and cid < evidence[item]):
-                    best[item], evidence[item] = cos, cid
-                    retrieval[item] = float(self._score[v, j])
-                    view_text[item] = self.views[v][:PREVIEW]
-                    matched[item] = self._texts[cid][:PREVIEW]
+                cid = self._id[v, j]
+                cos = round(float(np.dot(view_vec[v], cand_vec[where[cid]])), 6)
+                found = per_item.setdefault(int(self.owner[v]), {})
+                if cid not in found or cos > found[cid][0]:
+                    found[cid] = (cos, int(v), int(j))
+            for item, found in per_item.items():
+                cid = min(found, key=lambda i: (-found[i][0], i))
+                cos, v, j = found[cid]
+                others = [c for i, (c, _, _) in found.items()  # copies of the evidence: not others
+                          if float(np.dot(cand_vec[where[i]], cand_vec[where[cid]])) < _SAME]
+                best[item], evidence[item] = cos, cid
+                margin[item] = cos - max(others, default=0.0)
+                retrieval[item] = float(self._score[v, j])
+                view_text[item] = self.views[v][:PREVIEW]
+                matched[item] = self._texts[cid][:PREVIEW]
         best = np.clip(best, 0.0, 1.0)
-        summary = {"threshold": self.threshold, "candidates": self.k,
-                   "min_words": self.min_words, "model": self.model, "views": len(self.views),
-                   "verified_pairs": len(pairs)}
-        return EmbeddingResult(self.name, best >= self.threshold, best, evidence, summary,
-                               retrieval, view_text, matched)
+        flagged = flag(best, margin, self.threshold, self.margin, self.floor)
+        summary = {"threshold": self.threshold, "margin": self.margin, "floor": self.floor,
+                   "candidates": self.k, "min_words": self.min_words, "model": self.model,
+                   "views": len(self.views), "verified_pairs": len(pairs)}
+        return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
+                               view_text, matched)
+
+
+def flag(score: np.ndarray, margin: np.ndarray, threshold: float, min_margin: float,
+         floor: float) -> np.ndarray:
+    """Cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the next."""
+    return (score >= threshold) | ((score >= floor) & (margin >= min_margin))

@@ -12,8 +12,10 @@ mean the same thing), and the item takes the worst verdict any check gives it::
                    n-gram of all its words)
     minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4)
                    about 12% of the words edited, or less)
-    embedding      cosine >= embedding_contaminated (0.9)    cosine >= embedding_suspect (0.8)
-                   with a retrieved training text            (a rephrase, or the same task)
+    embedding      cosine >= embedding_contaminated (0.9)    cosine >= embedding_suspect (0.85),
+                   with a retrieved training text            or >= embedding_floor (0.7) and
+                                                             embedding_margin (0.1) above the
+                                                             next-best training text
 
 The evidence is the training id, check, score and matched text of the check that gave the
 verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
@@ -26,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from splitforge.audit.base import PREVIEW, CheckResult
+from splitforge.audit.embedding import flag
 from splitforge.recipe import AuditThresholdsConfig
 
 VERDICTS = ("clean", "suspect", "contaminated")
@@ -58,7 +61,9 @@ def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
         level[result.score >= t.minhash_suspect] = SUSPECT
         level[result.score >= t.minhash_contaminated] = CONTAMINATED
     elif result.name == "embedding":
-        level[result.score >= t.embedding_suspect] = SUSPECT
+        margin = np.asarray(fields.column("embedding_margin").to_pylist(), dtype=np.float64)
+        level[flag(result.score, margin, t.embedding_suspect, t.embedding_margin,
+                   t.embedding_floor)] = SUSPECT
         level[result.score >= t.embedding_contaminated] = CONTAMINATED
     else:  # a check without thresholds here counts as its own flag
         level[result.flagged] = CONTAMINATED

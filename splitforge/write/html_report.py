@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from splitforge import columns as C
 from splitforge.load.fields import text_column
 from splitforge.recipe import validate_recipe
+from splitforge.write.report import ordered
 
 HTML = "report.html"
 SPLITS = ("train", "val", "test")
@@ -30,8 +31,9 @@ COLORS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}
-td,th{border:1px solid #ddd;padding:.25rem .5rem;vertical-align:top;text-align:left}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem;max-width:100%}
+td,th{border:1px solid #ddd;padding:.25rem .5rem;vertical-align:top;text-align:left;
+overflow-wrap:anywhere}
 th{background:#f5f5f5}figure{display:inline-block;margin:.5rem}img{max-width:520px}
 .muted{color:#777}
 """
@@ -84,7 +86,14 @@ def render_html(folder: Path, manifest: dict[str, Any]) -> str:
     parts = [f"<h1>{html.escape(manifest['name'])} — build {manifest['build_id']}</h1>",
              f"<p class=muted>splitforge {manifest['splitforge_version']}, seed "
              f"{manifest['seed']}, split method {html.escape(recipe.split.method)}.</p>",
-             _table(["split", "rows"], [[k, counts[k]] for k in SPLITS], "splits")]
+             _table(["split", "rows", "share"],
+                    [[k, counts[k], f"{counts[k] / max(1, sum(counts.values())):.1%}"]
+                     for k in SPLITS], "splits")]
+    removed = manifest["counts"].get("removed_by_reason") or {}
+    if removed:
+        parts.append(_table(["stage", "reason", "rows removed"],
+                            [[*key.split(":", 1), n] for key, n in ordered(removed)],
+                            "rows removed"))
     plots = []
     if all(C.TIME in t.column_names for t in splits.values()):
         plots.append(_figure(lambda ax: _over_time(ax, splits, manifest), "rows per split over "
@@ -229,10 +238,13 @@ def _composition(ax: Any, everything: pa.Table) -> None:
     reasons = everything.column(C.REASON).to_pylist()
     names = ["edge", "ood", "temporal", "adversarial"]
     bottom = np.zeros(len(names))
-    for reason in sorted(set(reasons)):
+    from matplotlib import colormaps
+
+    colours = colormaps["tab20"].colors  # up to 20 reasons, each its own colour
+    for index, reason in enumerate(sorted(set(reasons))):
         heights = np.array([sum(1 for k, r in zip(kinds, reasons, strict=True)
                                 if k == name and r == reason) for name in names])
-        ax.bar(names, heights, bottom=bottom, label=reason)
+        ax.bar(names, heights, bottom=bottom, label=reason, color=colours[index % len(colours)])
         bottom += heights
     ax.legend(fontsize=6, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 

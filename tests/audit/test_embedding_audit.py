@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from splitforge.audit import EmbeddingCheck, scan_training
-from splitforge.audit.embedding import views
+from splitforge.audit.embedding import flag, views
 from splitforge.cli import app
 from splitforge.errors import InputError
 from tests.conftest import shared, write_jsonl
@@ -105,3 +105,15 @@ def test_cli_reports_the_rephrase_and_gates_on_suspect(tmp_path, corpus):
     assert "rephrase-1" in md
     bad = runner.invoke(app, args[:-2] + ["--embedding-model", str(tmp_path / "nope")])
     assert bad.exit_code == 2 and "not a sentence-transformers model folder" in bad.output
+
+
+def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus):
+    train, evals = corpus
+    pairs = _pairs()
+    copy = [("rephrase-1-copy", pairs[1]["rephrased_english"])]  # "rephrase-1-copy" > "rephrase-1"
+    one = _run(evals, train, len(train))
+    two = _run(evals, train + copy, len(train) + 1)
+    assert two.evidence_id[0] == "rephrase-1"
+    assert two.margin[0] == pytest.approx(one.margin[0]) and one.margin[0] > 0.3
+    assert flag(np.array([0.9, 0.75, 0.75, 0.6]), np.array([0.0, 0.2, 0.05, 0.5]),
+                0.85, 0.1, 0.7).tolist() == [True, True, False, False]

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 PLOTS = {"rows per split over time", "text length per split (characters)",
          "duplicate cluster sizes", "contamination scores per eval set",
          "challenge set composition", "OOD scores of the ood set"}
-TABLES = {"splits", "clusters", "contamination", "challenge-edge", "challenge-ood",
+TABLES = {"splits", "rows removed", "clusters", "contamination", "challenge-edge", "challenge-ood",
           "challenge-temporal", "challenge-adversarial"}
 
 
