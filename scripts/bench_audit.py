@@ -12,6 +12,10 @@ plain-Python baseline (a ``set`` of every training 13-gram string) runs on a sam
 check items shorter than 13 words, so it skips them as such tools do.
 
     .venv/bin/python scripts/bench_audit.py [--train-docs 1000000] [--eval-items 10000]
+
+``--methods embedding`` times the paraphrase check (character TF-IDF retrieval per item and per
+sentence over the corpus, then MiniLM on the retrieved candidates); it is not part of ``all``
+and is far slower per document, so give it a smaller corpus (``--train-docs 100000``).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from bench_build import run_child  # noqa: E402
 from bench_dedup import edit_words, synthetic  # noqa: E402
 
 PLANTED = 500
-METHODS = ("exact", "ngram", "minhash", "all")
+METHODS = ("exact", "ngram", "minhash", "all", "embedding")
 
 
 def make_data(train_docs: int, eval_items: int, workdir: Path) -> Path:
@@ -95,6 +99,7 @@ def recall(flagged: np.ndarray, evidence: list | None, planted: dict) -> dict:
 def child(method: str, folder: Path, num_proc: int, batch_rows: int) -> None:
     """In a fresh process: index the eval set, stream the corpus, print timings and recall."""
     from splitforge.audit import (
+        EmbeddingCheck,
         ExactCheck,
         MinHashCheck,
         NgramOverlapCheck,
@@ -107,8 +112,8 @@ def child(method: str, folder: Path, num_proc: int, batch_rows: int) -> None:
     t = time.perf_counter()
     _, evals = read_eval(folder / "eval.parquet", "text", "id")
     makers = {"exact": lambda: ExactCheck(evals), "ngram": lambda: NgramOverlapCheck(evals),
-              "minhash": lambda: MinHashCheck(evals)}
-    names = list(makers) if method == "all" else [method]
+              "minhash": lambda: MinHashCheck(evals), "embedding": lambda: EmbeddingCheck(evals)}
+    names = ["exact", "ngram", "minhash"] if method == "all" else [method]
     checks = [makers[name]() for name in names]
     build = time.perf_counter() - t
     t = time.perf_counter()
@@ -207,7 +212,7 @@ def main() -> None:
         print(f"\n[{method}] {procs} process(es): {seconds:.1f}s wall (index {r['build']:.1f}s, "
               f"scan {r['scan']:.1f}s) = {r['rows'] / seconds:,.0f} docs/s; peak RSS "
               f"{peak:,.0f} MB (largest single process)")
-        for name in ("exact", "ngram", "ngram_any", "minhash"):
+        for name in ("exact", "ngram", "ngram_any", "minhash", "embedding"):
             if name in r:
                 label = {"ngram": "ngram coverage>=0.5", "ngram_any": "ngram any 13-gram"}
                 print(f"  {label.get(name, name)}: {show(r[name])}")

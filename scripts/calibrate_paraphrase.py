@@ -2,12 +2,13 @@
 
 Training = Alpaca rows (instruction, input and output) plus, planted among them: the English
 rephrases of half the MMLU (3 subjects) items and of half the HumanEval items, the Chinese
-translations of a quarter of the MMLU items, verbatim copies and lightly edited copies (5% of the
-words dropped) of a few others. ``splitforge audit`` (``audit_files``, the CLI's code path) then
-audits ``eval/mmlu_test_3subjects.jsonl`` (``{question}``) and ``eval/humaneval.jsonl``
+translations of a quarter of the MMLU items, verbatim copies and lightly edited copies (5% of
+the words dropped; a word put in front of items under 20 words) of a few others.
+``splitforge audit`` (``audit_files``, the CLI's code path) then audits
+``eval/mmlu_test_3subjects.jsonl`` (``{question}``) and ``eval/humaneval.jsonl``
 (``{prompt}{canonical_solution}``: the rephrases are prompt and solution) against it, and this
-prints, per kind of plant, the share of items contaminated / suspect / flagged (either), and what
-the unplanted items that were flagged matched.
+prints, per kind of plant, the share of items contaminated / suspect / flagged (either), and
+what the unplanted items that were flagged matched.
 
     .venv/bin/python scripts/calibrate_paraphrase.py [--train-rows 20000] [--plant odd]
 
@@ -37,8 +38,13 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def edited(text: str, seed: int) -> str:
-    """Drop 5% of the words (at least one): a light edit."""
+    """A light edit: 5% of the words dropped; under 20 words, one word put in front instead.
+
+    (Dropping one word of a 4-word item is a 25% edit, not a light one.)
+    """
     words = text.split(" ")
+    if len(words) < 20:
+        return "Question: " + text
     rng = random.Random(seed)
     drop = set(rng.sample(range(len(words)), max(1, len(words) // 20)))
     return " ".join(w for i, w in enumerate(words) if i not in drop)

@@ -551,8 +551,8 @@ class AuditConfig(_Model):
         "relative to the recipe) to audit the eval data against as well."
     )
     against_text: str | None = Field(
-        None, description="Text field of the `against` files (default: fields.text when it "
-        "is one field)."
+        None, description="Text field of the `against` files, or a template over their fields "
+        "(default: fields.text)."
     )
     thresholds: AuditThresholdsConfig = Field(
         default_factory=AuditThresholdsConfig, description="Per-check verdict thresholds."
@@ -674,11 +674,9 @@ def _cross_problems(recipe: Recipe) -> list[str]:
             f"input field that holds the {role}"
         )
     audit = recipe.audit
-    if audit.against and audit.methods and audit.against_text is None and (
-            recipe.fields.text is None or template_fields(recipe.fields.text)
-            != [recipe.fields.text]):
-        problems.append("audit.against_text: name the text field of the audit.against files "
-                        "(fields.text is not a single field)")
+    if audit.against and audit.methods and audit.against_text is None and not recipe.fields.text:
+        problems.append("audit.against_text: name the text field (or a template over fields) "
+                        "of the audit.against files (fields.text is not set)")
     return problems
 
 

@@ -57,11 +57,32 @@ def test_test_rows_found_in_an_external_corpus_fail_the_build(tmp_path):
 def test_audit_can_be_turned_off_and_against_needs_a_text_field(tmp_path):
     off = build(recipe(tmp_path, {"methods": []}), out=tmp_path / "out")
     assert "audit" not in off.manifest["stages"] and not (off.path / "audit").exists()
-    data = write_jsonl(tmp_path / "qa.jsonl", [{"q": "a", "a": "b"}])
-    bad = write_recipe(tmp_path, sources=[{"path": str(data)}],
-                       fields={"text": "{q}\n{a}"}, audit={"against": ["x.jsonl"]})
+    chats = write_jsonl(tmp_path / "chat.jsonl", [
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}])
+    bad = write_recipe(tmp_path, sources=[{"path": str(chats)}],
+                       fields={"messages": "messages"}, audit={"against": ["x.jsonl"]})
     with pytest.raises(RecipeError, match="audit.against_text"):
         build(bad, out=tmp_path / "out2")
+
+
+def test_against_files_are_read_with_the_recipe_template(tmp_path):
+    rows = [{"idx": i, "q": f"question number {i} about the {w} of a small red house",
+             "a": f"answer {i}"} for i, w in enumerate(["door", "roof", "wall", "floor"] * 25)]
+    data = write_jsonl(tmp_path / "qa.jsonl", rows)
+    built = build(write_recipe(tmp_path, sources=[{"path": str(data)}],
+                               fields={"id": "idx", "text": "{q}\n{a}"},
+                               split={"method": "random",
+                                      "ratios": {"train": 0.6, "val": 0.2, "test": 0.2}}),
+                  out=tmp_path / "first")
+    row = pq.read_table(built.path / "test.parquet").to_pylist()[0]
+    web = write_jsonl(tmp_path / "web.jsonl", [{"q": row["q"], "a": row["a"]}])
+    gated = write_recipe(tmp_path, sources=[{"path": str(data)}],
+                         fields={"id": "idx", "text": "{q}\n{a}"},
+                         split={"method": "random",
+                                "ratios": {"train": 0.6, "val": 0.2, "test": 0.2}},
+                         audit={"against": [str(web)], "methods": ["exact"]})
+    with pytest.raises(LeakageError, match="web:1"):
+        build(gated, out=tmp_path / "second")
 
 
 def test_near_copies_that_exact_dedup_let_through_fail_the_gate(tmp_path):
