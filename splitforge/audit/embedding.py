@@ -6,12 +6,12 @@ embedding a whole training corpus on a CPU is far too slow (tens of texts per se
 check works in two steps, as contamination tools that use an LLM judge do:
 
 1. **Retrieve** (streamed, in the workers): every training batch is vectorized with character
-   3-5-gram TF-IDF (word-boundary aware, hashed; document frequencies from the eval side, so the
-   result never depends on how the corpus is batched) and each eval *view* keeps its
-   ``candidates`` most similar training texts. A view is the item's whole text or one of its
-   sentences or lines of at least ``min_words`` words: a rephrase often keeps only the question
-   of a long passage-based item (measured on the MMLU rephrases: the passage is dropped in about
-   a fifth of them), and a sentence finds it where the whole item cannot.
+   4-gram TF-IDF (``gram_counts``: hashed byte windows, in NumPy; document frequencies from the
+   eval side, so the result never depends on how the corpus is batched) and each eval *view*
+   keeps its ``candidates`` most similar training texts. A view is the item's whole text or one
+   of its sentences or lines of at least ``min_words`` words: a rephrase often keeps only the
+   question of a long passage-based item (measured on the MMLU rephrases: the passage is dropped
+   in about a fifth of them), and a sentence finds it where the whole item cannot.
 2. **Verify** (once, at the end): the views and their candidates are embedded with a
    sentence-embedding model (``splitforge.embed.MiniLMEmbedder``: all-MiniLM-L6-v2 in NumPy), and
    an item's score is the best cosine similarity of any of its views with any of their candidates.
@@ -40,16 +40,19 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
 
 from splitforge.audit.base import CHECKS, PREVIEW, AuditCheck, CheckResult, TrainingBatch
-from splitforge.normalize.shingles import is_cjk
+from splitforge.normalize.shingles import fmix64, is_cjk, text_buffers
 from splitforge.normalize.text import normalize_text
 
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?;:])\s+|(?<=[。！？；])")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word with at least two letters
 _MAX_VIEWS = 32
 _SIM_BYTES = 64 << 20  # views x training rows similarities held at once
+_TEXT_BYTES = 2 << 20  # training text vectorized at once (its n-grams take ~40x that)
+GRAM_BYTES = 4
+_HASH_BITS = 44  # the other 20 bits of a key hold the text's row
+_HASH_MASK = np.uint64((1 << _HASH_BITS) - 1)
 _SAME = 0.95  # candidates this close to the evidence are copies of it, not other neighbours
 
 
@@ -69,6 +72,37 @@ def views(text: str, min_words: int) -> list[str]:
             out.append(part)
             seen.add(part)
     return out
+
+
+def gram_counts(data: np.ndarray, offsets: np.ndarray, n: int = GRAM_BYTES
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each text's distinct ``n``-byte windows: (row, 44-bit hash, count), by row then hash.
+
+    The windows are read from the UTF-8 buffer as little-endian integers (so for ASCII text they
+    are character n-grams, across word boundaries) and hashed with ``fmix64``, in NumPy: this
+    replaces sklearn's ``HashingVectorizer(analyzer="char")``, whose Python loop over characters
+    ran at about 400 training documents per second, and whose 2**20 columns made unrelated
+    n-grams of two texts share a column often enough to move their cosine by a few hundredths
+    (44-bit hashes: never, in practice). A text shorter than ``n`` bytes has no window.
+    """
+    rows = len(offsets) - 1
+    windows = len(data) - n + 1
+    empty = np.zeros(0, np.int64), np.zeros(0, np.uint64), np.zeros(0, np.int64)
+    if rows <= 0 or windows <= 0:
+        return empty
+    if rows >= 1 << (64 - _HASH_BITS):
+        raise ValueError(f"at most {1 << (64 - _HASH_BITS):,} texts at once")
+    wide = data.astype(np.uint64)
+    value = wide[:windows].copy()
+    for k in range(1, n):
+        value |= wide[k:windows + k] << np.uint64(8 * k)
+    doc = np.repeat(np.arange(rows, dtype=np.uint64), np.diff(offsets))[:windows]
+    inside = np.arange(windows, dtype=np.int64) + n <= offsets[1:][doc.astype(np.int64)]
+    key = (doc[inside] << np.uint64(_HASH_BITS)) | (fmix64(value[inside])
+                                                    >> np.uint64(64 - _HASH_BITS))
+    key, count = np.unique(key, return_counts=True)
+    return ((key >> np.uint64(_HASH_BITS)).astype(np.int64), key & _HASH_MASK,
+            count.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -136,41 +170,54 @@ class EmbeddingCheck(AuditCheck):
                 self.views.append(view)
                 owner.append(item)
         self.owner = np.asarray(owner, dtype=np.int64)
-        self._hasher = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5),
-                                         n_features=1 << 20, alternate_sign=False, norm=None,
-                                         lowercase=False, dtype=np.float32)
-        counts = self._hasher.transform(self.views)
-        df = np.bincount(counts.indices, minlength=counts.shape[1])
+        row, gram, count = gram_counts(*text_buffers(self.views))
+        self._vocab = np.unique(gram)  # the eval side's n-grams: the only columns a dot uses
+        df = np.bincount(np.searchsorted(self._vocab, gram), minlength=len(self._vocab))
         n = max(1, len(self.views))
         self._idf = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
-        self._eval = self._weigh(counts).T.tocsr()  # features x views
+        self._idf_unseen = np.float32(np.log(1 + n) + 1)
+        self._eval = self._vectorize(row, gram, count, len(self.views)).T.tocsr()
         views_n = len(self.views)
         self._score = np.full((views_n, self.k), -1.0, dtype=np.float32)
         self._id = np.full((views_n, self.k), None, dtype=object)
         self._texts: dict[str, str] = {}
 
-    def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        """Sublinear TF times IDF, rows scaled to unit length."""
-        weights = counts.astype(np.float32)
-        np.log1p(weights.data, out=weights.data)
-        weights = weights @ sp.diags(self._idf)
-        norms = np.sqrt(np.asarray(weights.multiply(weights).sum(axis=1)).ravel())
-        return sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-                        .astype(np.float32)) @ weights
+    def _vectorize(self, row: np.ndarray, gram: np.ndarray, count: np.ndarray, rows: int
+                   ) -> sp.csr_matrix:
+        """Unit-length TF-IDF rows (sublinear TF) over the eval vocabulary.
+
+        N-grams that no eval item has count in a row's length (their IDF is the largest) and are
+        then dropped: no dot product with an eval item can use them.
+        """
+        col = np.minimum(np.searchsorted(self._vocab, gram), max(len(self._vocab) - 1, 0))
+        known = self._vocab[col] == gram if len(self._vocab) else np.zeros(len(gram), bool)
+        weight = np.log1p(count).astype(np.float32)
+        weight *= np.where(known, self._idf[col] if len(self._vocab) else 0, self._idf_unseen)
+        norm = np.sqrt(np.bincount(row, weight * weight, minlength=rows)).astype(np.float32)
+        weight /= np.where(norm > 0, norm, 1)[row]
+        return sp.csr_matrix((weight[known], (row[known], col[known])),
+                             shape=(rows, len(self._vocab)))
 
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
         if not len(self.views) or not len(batch):
             return {}
-        texts = batch.norm.to_pylist()
+        data, offsets = batch.buffers
         scores, rows = [], []
         step = max(64, _SIM_BYTES // (4 * len(self.views)))
-        for lo in range(0, len(texts), step):
-            train = self._weigh(self._hasher.transform(texts[lo:lo + step]))
+        lo = 0
+        while lo < len(batch):
+            hi = min(lo + step, len(batch))  # and at most _TEXT_BYTES of text (or one text)
+            hi = max(lo + 1, min(hi, int(np.searchsorted(offsets, offsets[lo] + _TEXT_BYTES,
+                                                         "right")) - 1))
+            part = offsets[lo:hi + 1]
+            train = self._vectorize(*gram_counts(data[part[0]:part[-1]], part - part[0]),
+                                    hi - lo)
             sim = (train @ self._eval).T.toarray()  # views x rows
             k = min(self.k, sim.shape[1])
             top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
             scores.append(np.take_along_axis(sim, top, 1))
             rows.append(top + lo)
+            lo = hi
         score, row = np.concatenate(scores, axis=1), np.concatenate(rows, axis=1)
         ids = np.array(batch.ids, dtype=object)
         keep = self._best(score, ids[row])
@@ -178,7 +225,7 @@ class EmbeddingCheck(AuditCheck):
         row = np.take_along_axis(row, keep, 1)
         used = np.unique(row[score > 0])
         return {"score": score, "id": ids[row],
-                "texts": {ids[r]: texts[r] for r in used.tolist()}}
+                "texts": {ids[r]: batch.text(r) for r in used.tolist()}}
 
     def _best(self, score: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Per view, the columns of the ``k`` best scores (ties: smallest id first)."""

@@ -9,9 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from splitforge.audit import EmbeddingCheck, scan_training
-from splitforge.audit.embedding import flag, views
+from splitforge.audit.embedding import flag, gram_counts, views
 from splitforge.cli import app
 from splitforge.errors import InputError
+from splitforge.normalize.shingles import text_buffers
+from splitforge.normalize.text import normalize_text
 from tests.conftest import shared, write_jsonl
 
 runner = CliRunner()
@@ -114,6 +116,33 @@ def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus
     one = _run(evals, train, len(train))
     two = _run(evals, train + copy, len(train) + 1)
     assert two.evidence_id[0] == "rephrase-1"
-    assert two.margin[0] == pytest.approx(one.margin[0]) and one.margin[0] > 0.3
+    # the copy is not "the next-best text": the margin does not shrink (it may grow, as the
+    # copy takes one of the 5 retrieval slots of the next-best one)
+    assert two.margin[0] >= one.margin[0] - 1e-6 and one.margin[0] > 0.3
     assert flag(np.array([0.9, 0.75, 0.75, 0.6]), np.array([0.0, 0.2, 0.05, 0.5]),
                 0.85, 0.1, 0.7).tolist() == [True, True, False, False]
+
+
+def test_gram_counts_agree_with_sklearn_char_ngrams():
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    # normalized, as the check sees them (sklearn's char analyzer also collapses whitespace)
+    texts = [normalize_text(t) for _, t in _alpaca(200)] + ["", "abc", "abcd", "abcde abcde"]
+    texts = [t for t in texts if t.isascii()]  # sklearn counts characters, we count bytes
+    row, gram, count = gram_counts(*text_buffers(texts))
+    vocab = np.unique(gram)
+    ours = sp.csr_matrix((count, (row, np.searchsorted(vocab, gram))),
+                         shape=(len(texts), len(vocab)))
+    assert np.asarray(ours.sum(axis=1)).ravel().tolist() == [max(0, len(t) - 3) for t in texts]
+    reference = CountVectorizer(analyzer="char", ngram_range=(4, 4), lowercase=False
+                                ).fit_transform(texts)
+    assert len(vocab) == reference.shape[1]  # no two 4-grams share a hash
+
+    def cosines(m):
+        m = m.astype(np.float64).toarray()
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        m = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+        return m @ m.T
+
+    np.testing.assert_allclose(cosines(ours), cosines(reference), atol=1e-12)
