@@ -47,6 +47,7 @@ from splitforge.normalize.shingles import (
     text_buffers,
 )
 from splitforge.normalize.text import _buffer_hashes, normalize_text
+from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.registry import Registry
 
 CHECKS: Registry[type[AuditCheck]] = Registry("audit check")
@@ -368,6 +369,10 @@ class AuditCheck(ABC):
         """Fold one batch's contribution into the running results."""
         self.train_rows += found.rows
         self._merge(found.payload)
+
+    def finish(self, progress: Progress = NO_PROGRESS) -> None:
+        """Work that needs every batch merged first (none here); ``scan_training`` calls it."""
+        return None
 
     def result(self) -> CheckResult:
         """Per-eval-item results so far; the summary adds the shared counts."""

@@ -44,6 +44,7 @@ import scipy.sparse as sp
 from splitforge.audit.base import CHECKS, PREVIEW, AuditCheck, CheckResult, TrainingBatch
 from splitforge.normalize.shingles import fmix64, is_cjk, text_buffers
 from splitforge.normalize.text import normalize_text
+from splitforge.progress import NO_PROGRESS, Progress
 
 _SENTENCE_END = re.compile(r"\n+|(?<=[.!?;:])\s+|(?<=[。！？；])")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word with at least two letters
@@ -181,6 +182,7 @@ class EmbeddingCheck(AuditCheck):
         self._score = np.full((views_n, self.k), -1.0, dtype=np.float32)
         self._id = np.full((views_n, self.k), None, dtype=object)
         self._texts: dict[str, str] = {}
+        self._vectors: tuple[list[str], np.ndarray | None, np.ndarray | None] | None = None
 
     def _vectorize(self, row: np.ndarray, gram: np.ndarray, count: np.ndarray, rows: int
                    ) -> sp.csr_matrix:
@@ -243,12 +245,26 @@ class EmbeddingCheck(AuditCheck):
         self._score = np.take_along_axis(score, keep, 1)
         self._id = np.take_along_axis(ids, keep, 1)
         self._texts.update(payload["texts"])
+        self._vectors = None
         wanted = set(self._id[self._score > 0].tolist())
         self._texts = {i: t for i, t in self._texts.items() if i in wanted}
 
-    def _result(self) -> EmbeddingResult:
+    def finish(self, progress: Progress = NO_PROGRESS) -> None:
+        """Embed the views and the retrieved candidates (the slow step: a progress bar)."""
         from splitforge.embed.minilm import MiniLMEmbedder
 
+        texts = sorted(set(self._texts.values()))  # equal texts, equal vectors: ties
+        if not (self._score > 0).any():
+            self._vectors = (texts, None, None)
+            return
+        advance = progress.task("audit: embedding texts", len(self.views) + len(texts))
+        embedder = MiniLMEmbedder(self.model)
+        self._vectors = (texts, embedder.embed(self.views, advance),
+                         embedder.embed(texts, advance))
+
+    def _result(self) -> EmbeddingResult:
+        if self._vectors is None:
+            self.finish()
         n = len(self.eval_norm)
         best = np.zeros(n, dtype=np.float64)
         margin = np.zeros(n, dtype=np.float64)
@@ -258,10 +274,7 @@ class EmbeddingCheck(AuditCheck):
         matched: list[str | None] = [None] * n
         pairs = list(zip(*np.nonzero(self._score > 0), strict=True))
         if pairs:
-            texts = sorted(set(self._texts.values()))  # equal texts, equal vectors: ties
-            embedder = MiniLMEmbedder(self.model)
-            view_vec = embedder.embed(self.views)
-            cand_vec = embedder.embed(texts)
+            texts, view_vec, cand_vec = self._vectors
             row = {t: k for k, t in enumerate(texts)}
             where = {i: row[t] for i, t in self._texts.items()}
             per_item: dict[int, dict[str, tuple[float, int, int]]] = {}

@@ -77,6 +77,8 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
         for check, part in zip(checks, found, strict=True):
             check.merge(part)
         advance(found[0].rows if found else 0)
+    for check in checks:
+        check.finish(progress)
     return [check.result() for check in checks]
 
 

@@ -146,3 +146,23 @@ def test_gram_counts_agree_with_sklearn_char_ngrams():
         return m @ m.T
 
     np.testing.assert_allclose(cosines(ours), cosines(reference), atol=1e-12)
+
+
+def test_verification_reports_its_progress(corpus):
+    train, evals = corpus
+
+    class Recorder:
+        def __init__(self):
+            self.tasks = {}
+
+        def task(self, name, total):
+            self.tasks[name] = [total, 0]
+            return lambda rows: self.tasks[name].__setitem__(1, self.tasks[name][1] + rows)
+
+    recorder = Recorder()
+    check = EmbeddingCheck(evals)
+    scan_training([check], [([i for i, _ in train], [t for _, t in train])], recorder,
+                  num_proc=1, total_rows=len(train))
+    total, done = recorder.tasks["audit: embedding texts"]
+    assert total == done > len(check.views)
+    assert recorder.tasks["audit: training rows"] == [len(train), len(train)]
