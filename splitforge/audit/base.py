@@ -185,6 +185,20 @@ class TrainingBatch:
         return tokens, rows[doc]
 
     @cached_property
+    def every_char_token(self) -> tuple[np.ndarray, np.ndarray]:
+        """Hash of every non-space character of every text, and its row (``unit: char``)."""
+        return _char_token_hashes([self.text(row) for row in range(len(self))])
+
+    def tokens(self, char: bool, unit: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """Word token hashes, or character ones: of every row for ``unit: char``.
+
+        With ``unit: auto`` only rows that may hold CJK text are cut into characters.
+        """
+        if not char:
+            return self.word_tokens
+        return self.every_char_token if unit == "char" else self.char_tokens
+
+    @cached_property
     def cjk(self) -> np.ndarray:
         """Per row, whether ``unit: auto`` cuts it into characters (``is_cjk``)."""
         data, offsets = self.buffers
@@ -203,13 +217,7 @@ class TrainingBatch:
             rows = np.flatnonzero(char_mode == char)
             if not len(rows):
                 continue
-            if not char:
-                tokens, doc = self.word_tokens
-            elif unit == "char":  # every row, CJK or not
-                tokens, doc = _char_token_hashes([self.text(int(r)) for r in rows])
-                doc = rows[doc]
-            else:
-                tokens, doc = self.char_tokens  # a superset of the CJK rows
+            tokens, doc = self.tokens(char, unit)  # a superset of the rows in this unit
             if len(rows) < n:
                 keep = char_mode[doc] == char
                 local = np.cumsum(char_mode == char) - 1

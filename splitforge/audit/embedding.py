@@ -231,10 +231,10 @@ class EmbeddingCheck(AuditCheck):
 
     def _best(self, score: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Per view, the columns of the ``k`` best scores (ties: smallest id first)."""
-        order = np.empty(score.shape, dtype=np.int64)
-        for view in range(score.shape[0]):
-            order[view] = np.lexsort((ids[view].astype(str), -score[view]))
-        return order[:, :self.k]
+        views, width = score.shape
+        order = np.lexsort((ids.astype(str).ravel(), -score.ravel(),
+                            np.repeat(np.arange(views), width)))  # one sort for every view
+        return (order.reshape(views, width) % max(width, 1))[:, :self.k]
 
     def _merge(self, payload: dict[str, Any]) -> None:
         if not payload:
@@ -272,18 +272,20 @@ class EmbeddingCheck(AuditCheck):
         evidence: list[str | None] = [None] * n
         view_text: list[str | None] = [None] * n
         matched: list[str | None] = [None] * n
-        pairs = list(zip(*np.nonzero(self._score > 0), strict=True))
+        pairs = int((self._score > 0).sum())
         if pairs:
             texts, view_vec, cand_vec = self._vectors
             row = {t: k for k, t in enumerate(texts)}
             where = {i: row[t] for i, t in self._texts.items()}
+            vs, js = np.nonzero(self._score > 0)
+            cand = np.array([where[i] for i in self._id[vs, js]], dtype=np.int64)
+            cosines = np.round(np.einsum("ij,ij->i", view_vec[vs], cand_vec[cand]), 6)
             per_item: dict[int, dict[str, tuple[float, int, int]]] = {}
-            for v, j in pairs:
+            for v, j, cos in zip(vs.tolist(), js.tolist(), cosines.tolist(), strict=True):
                 cid = self._id[v, j]
-                cos = round(float(np.dot(view_vec[v], cand_vec[where[cid]])), 6)
                 found = per_item.setdefault(int(self.owner[v]), {})
                 if cid not in found or cos > found[cid][0]:
-                    found[cid] = (cos, int(v), int(j))
+                    found[cid] = (cos, v, j)
             for item, found in per_item.items():
                 cid = min(found, key=lambda i: (-found[i][0], i))
                 cos, v, j = found[cid]
@@ -298,7 +300,7 @@ class EmbeddingCheck(AuditCheck):
         flagged = flag(best, margin, self.threshold, self.margin, self.floor)
         summary = {"threshold": self.threshold, "margin": self.margin, "floor": self.floor,
                    "candidates": self.k, "min_words": self.min_words, "model": self.model,
-                   "views": len(self.views), "verified_pairs": len(pairs)}
+                   "views": len(self.views), "verified_pairs": pairs}
         return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
                                view_text, matched)
 

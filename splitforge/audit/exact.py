@@ -97,6 +97,7 @@ class ExactCheck(AuditCheck):
             raise ValueError(f"anchor lengths must be at least 1 token, got n={n}, "
                              f"char_n={char_n}")
         self.n, self.char_n, self.containment = n, char_n or n, containment
+        self.unit = unit
         items = len(self.eval_norm)
         nonempty = np.array([bool(t) for t in self.eval_norm], dtype=bool)
         self._hash_item = np.flatnonzero(nonempty)
@@ -150,14 +151,15 @@ class ExactCheck(AuditCheck):
             index = self._index[char]
             if not len(index):
                 continue
-            tokens, doc = batch.char_tokens if char else batch.word_tokens
-            entry, row = index.probe(tokens, doc)
+            entry, row = index.probe(*batch.tokens(char, self.unit))
             item = self._anchor_item[char][entry]
             width = len(batch) + 1
             code, count = np.unique(item * width + row, return_counts=True)
             full = code[count == self._required[code // width]]
             items.append(full // width)
             rows.append(full % width)
+        if not items:  # no eval item has tokens (all empty)
+            return np.zeros(0, np.int64), np.zeros(0, dtype=object)
         item, row = np.concatenate(items), np.concatenate(rows)
         order = np.lexsort((batch.id_rank[row], item))
         out_items, out_ids = [], []

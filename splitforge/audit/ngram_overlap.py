@@ -117,6 +117,7 @@ class NgramOverlapCheck(AuditCheck):
             raise ValueError(f"min_coverage={min_coverage} must be in (0, 1]: it is the share "
                              f"of an item's n-grams found in training from which it is flagged")
         self.n, self.char_n, self.min_coverage = n, char_n or n, min_coverage
+        self.unit = unit
         shingles = shingle_hashes64(self.eval_norm, self.n, self.char_n, unit)
         self._offsets = shingles.offsets
         self._char_mode, self._tokens = shingles.char_mode, shingles.tokens
@@ -142,7 +143,7 @@ class NgramOverlapCheck(AuditCheck):
         for char in (False, True):
             if not len(self._index[char]):
                 continue
-            tokens, doc = batch.char_tokens if char else batch.word_tokens
+            tokens, doc = batch.tokens(char, self.unit)
             entry, row = self._index[char].probe(tokens, doc)
             entries.append(self._entries[char][entry])
             rows.append(row)

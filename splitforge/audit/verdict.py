@@ -56,7 +56,10 @@ def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
         level[result.score >= t.ngram_contaminated] = CONTAMINATED
         # An item shorter than n is one n-gram of all its words: containment, capped as above.
         used = np.asarray(fields.column("ngram_overlap_n_used").to_pylist(), dtype=np.int64)
-        level[(used < t.min_tokens) & (level == CONTAMINATED)] = SUSPECT
+        char = np.asarray(fields.column("ngram_overlap_unit").to_pylist()) == "char"
+        full = np.where(char, result.summary["char_n"], result.summary["n"])
+        short = (used < full) & (used < t.min_tokens)  # not: every item when n < min_tokens
+        level[short & (level == CONTAMINATED)] = SUSPECT
     elif result.name == "minhash":
         level[result.score >= t.minhash_suspect] = SUSPECT
         level[result.score >= t.minhash_contaminated] = CONTAMINATED

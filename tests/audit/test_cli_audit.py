@@ -140,3 +140,16 @@ def test_answer_says_whether_the_question_alone_or_the_solved_example_leaked(tmp
     bad = runner.invoke(app, ["audit", "--train", str(train_file), "--eval", str(eval_file),
                               "--text", "question", "--answer", "solution"])
     assert bad.exit_code == 2 and "--answer: no field 'solution'" in bad.output
+
+
+def test_a_long_copy_is_contaminated_by_ngram_even_when_n_is_below_min_tokens(tmp_path):
+    words = [f"w{i}" for i in range(40)]
+    edited = list(words)
+    edited[20] = "changed"  # not an exact copy any more, most 5-grams still there
+    train = write_jsonl(tmp_path / "train.jsonl", [{"t": " ".join(edited)}])
+    evals = write_jsonl(tmp_path / "eval.jsonl", [{"t": " ".join(words)}, {"t": "w1 w2 w3"}])
+    result = audit_files([train], [evals], text="t", methods=("ngram",), ngram=5,
+                         fail_on="never")
+    rows = result.table.to_pylist()
+    assert rows[0]["verdict"] == "contaminated"  # 40 words: not a short item
+    assert rows[1]["verdict"] == "suspect"  # 3 words, found whole: capped

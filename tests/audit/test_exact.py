@@ -74,3 +74,15 @@ def test_table_columns():
                                   "exact_contained_id", "exact_tokens"]
     assert table_rows(result)[0]["exact_evidence_id"] == "t"
     assert table.schema.field("is_exact_issue").type == pa.bool_()
+
+
+def test_an_eval_set_of_empty_items_is_audited_not_crashed():
+    result = run(ExactCheck(["", " "]), [(["a", "b"], ["some training text", ""])])
+    assert result.flagged.tolist() == [False, False]
+    assert result.evidence_id == [None, None]
+
+
+def test_char_unit_finds_items_in_latin_training_rows_too():
+    # unit: char cuts every row into characters, not only rows that may hold CJK text
+    hit = run(ExactCheck(["hello world foo"], unit="char"), [(["a"], ["say hello world foo now"])])
+    assert hit.contained.tolist() == [True] and hit.contained_id == ["a"]

@@ -92,3 +92,9 @@ def test_no_training_data_gives_zero_coverage():
     result = NgramOverlapCheck([ITEM, ""]).result()
     assert np.array_equal(result.coverage, [0.0, 0.0])
     assert result.summary["empty_items"] == 1 and result.summary["train_rows"] == 0
+
+
+def test_char_unit_reads_latin_training_rows():
+    check = NgramOverlapCheck(["hello world foo"], n=5, unit="char")
+    result = run(check, [(["a"], ["say hello world foo now"])])
+    assert result.score.tolist() == [1.0] and result.evidence_id == ["a"]
