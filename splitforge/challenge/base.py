@@ -9,6 +9,7 @@ a train row, the same row twice, or more rows than asked for.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -109,3 +110,14 @@ class ChallengeKind(ABC):
     @abstractmethod
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """Choose up to ``n`` rows of ``pool.candidates``, best first."""
+
+    def merge_info(self, infos: list[dict[str, Any]]) -> dict[str, Any]:
+        """The manifest info of a kind picked in several rounds (shortfalls redistributed).
+
+        By default the first round's, with the number of rounds; a kind whose info counts
+        picked items per reason adds the later rounds' counts (``EdgeChallenge``).
+        """
+        info = copy.deepcopy(infos[0]) if infos else {}
+        if len(infos) > 1:
+            info["rounds"] = len(infos)
+        return info

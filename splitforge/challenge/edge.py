@@ -410,6 +410,16 @@ class EdgeChallenge(ChallengeKind):
         if problems:
             raise RecipeError(problems)
 
+    def merge_info(self, infos: list[dict[str, Any]]) -> dict[str, Any]:
+        """The first round's info, with every rule's and slice's ``picked`` summed over rounds."""
+        info = super().merge_info(infos)
+        for later in infos[1:]:
+            for group in ("rules", "slices"):
+                for name, entry in later.get(group, {}).items():
+                    if name in info.get(group, {}) and "picked" in entry:
+                        info[group][name]["picked"] += entry["picked"]
+        return info
+
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """Deal ``n`` rows round-robin over the rules and slices (see the module docstring)."""
         self.check_fields(pool.candidates.column_names)

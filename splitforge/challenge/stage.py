@@ -114,6 +114,8 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         sub = ChallengePool(pool.candidates.take(pa.array(free)), pool.train, pool.seed)
         result = kinds[kind].pick(sub, n)
         rows = free[result.rows]
+        if not len(rows):  # an empty round adds nothing (and has no extra columns)
+            return 0
         taken[rows] = True
         picked[kind].append((rows, result))
         got[kind] += len(rows)
@@ -149,18 +151,9 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         "targets": wanted,
         "picked": {k: got[k] for k in KINDS},
         "redistributed": notes,
-        "kinds": {k: _merged_info([p for _, p in picked[k]]) for k in KINDS},
+        "kinds": {k: kinds[k].merge_info([p.info for _, p in picked[k]]) for k in KINDS},
     }
     return ChallengeResult(tables, info)
-
-
-def _merged_info(parts: list[Picked]) -> dict[str, Any]:
-    if not parts:
-        return {}
-    info = dict(parts[0].info)
-    if len(parts) > 1:
-        info["rounds"] = len(parts)
-    return info
 
 
 def _kind_table(pool: ChallengePool, kind: str, parts: list[tuple[np.ndarray, Picked]],

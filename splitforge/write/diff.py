@@ -1,48 +1,45 @@
 """``splitforge diff OLD NEW``: what changed between two builds, item by item.
 
 Items are matched by ``sf_id``. Per build, every row of train/val/test gets its split and a
-content hash (sha256 of the canonical JSON of its original fields, so a changed answer or label
-counts, while splitforge's own columns do not). An id only in NEW is ``added``, only in OLD
+content hash of its original fields (``content_ids``: nulls left out, so a field that a new row
+brings does not change every other row; a changed answer or label counts, splitforge's own
+columns do not). An id only in NEW is ``added``, only in OLD
 ``removed``; one in both is ``moved`` when its split differs and ``changed`` when its content
 differs (an item can be both). Each challenge set is compared the same way, by its items' ids.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
 from splitforge import columns as C
-from splitforge.fingerprint import canonical_json
-from splitforge.write.manifest import read_manifest
+from splitforge.load.fields import content_ids
+from splitforge.split import SPLIT_NAMES as SPLITS
+from splitforge.write.manifest import output_file, read_manifest
 
-SPLITS = ("train", "val", "test")
 EXAMPLES = 5
 
 
-def _content(row: dict[str, Any]) -> str:
-    fields = {k: v for k, v in row.items() if not k.startswith(C.PREFIX)}
-    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
-
-
-def _items(path: Path) -> dict[str, str]:
-    """sf_id -> content hash of one output file."""
-    if not path.is_file():
+def _items(path: Path | None) -> dict[str, str]:
+    """sf_id -> content hash of one output file (none when the build has no such file)."""
+    if path is None:
         return {}
-    return {row[C.ID]: _content(row) for row in pq.read_table(path).to_pylist()}
+    table = pq.read_table(path)
+    own = table.drop_columns([c for c in table.column_names if c.startswith(C.PREFIX)])
+    return dict(zip(table.column(C.ID).to_pylist(), content_ids(own).to_pylist(), strict=True))
 
 
-def _build_items(folder: Path) -> dict[str, tuple[str, str]]:
-    """sf_id -> (split, content hash) over train, val and test."""
-    read_manifest(folder)  # a clear error when the folder is not a build
+def _build_items(folder: Path) -> tuple[dict[str, tuple[str, str]], dict[str, Any]]:
+    """sf_id -> (split, content hash) over train, val and test; and the manifest."""
+    manifest = read_manifest(folder)  # a clear error when the folder is not a build
     items: dict[str, tuple[str, str]] = {}
     for split in SPLITS:
-        for item, content in _items(folder / f"{split}.parquet").items():
+        for item, content in _items(output_file(folder, manifest, f"{split}.parquet")).items():
             items[item] = (split, content)
-    return items
+    return items, manifest
 
 
 def _summary(ids: list[str]) -> dict[str, Any]:
@@ -53,15 +50,16 @@ def diff_builds(old: str | Path, new: str | Path) -> dict[str, Any]:
     """The differences between two build folders, as a JSON-safe dict.
 
     Raises:
-        InputError: A folder is not a build (no ``manifest.json``).
+        InputError: A folder is not a build (no ``manifest.json``), or a file it lists is gone.
     """
     old, new = Path(old), Path(new)
-    before, after = _build_items(old), _build_items(new)
+    (before, old_manifest), (after, new_manifest) = _build_items(old), _build_items(new)
     added = sorted(set(after) - set(before))
     removed = sorted(set(before) - set(after))
     both = sorted(set(before) & set(after))
     moved = [i for i in both if before[i][0] != after[i][0]]
     changed = [i for i in both if before[i][1] != after[i][1]]
+    changed_set = set(changed)
     moves: dict[str, int] = {}
     for i in moved:
         key = f"{before[i][0]}->{after[i][0]}"
@@ -73,13 +71,13 @@ def diff_builds(old: str | Path, new: str | Path) -> dict[str, Any]:
         per_split[split] = {"old": len(old_ids), "new": len(new_ids),
                             "added": len(new_ids - set(before)),
                             "removed": len(old_ids - set(after)),
-                            "changed": sum(1 for i in new_ids & old_ids if i in changed)}
+                            "changed": len(new_ids & old_ids & changed_set)}
     challenge: dict[str, Any] = {}
     names = sorted({p.stem for folder in (old, new) for p in (folder / "challenge").glob(
         "*.parquet")} - {"all"})
     for name in names:
-        a = _items(old / "challenge" / f"{name}.parquet")
-        b = _items(new / "challenge" / f"{name}.parquet")
+        a = _items(output_file(old, old_manifest, f"challenge/{name}.parquet"))
+        b = _items(output_file(new, new_manifest, f"challenge/{name}.parquet"))
         challenge[name] = {
             "old": len(a), "new": len(b),
             "added": _summary(sorted(set(b) - set(a))),

@@ -119,3 +119,20 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise InputError("manifest.json is not a splitforge manifest (no recipe or outputs)",
                          path=path)
     return manifest
+
+
+def output_file(folder: Path, manifest: dict[str, Any], name: str) -> Path | None:
+    """The path of an output the manifest lists (None when it lists none by that name).
+
+    Raises:
+        InputError: The manifest lists the file but it is gone (run ``splitforge verify``).
+    """
+    from splitforge.errors import InputError
+
+    if name not in manifest["outputs"]:
+        return None
+    path = Path(folder) / name
+    if not path.is_file():
+        raise InputError(f"{name} is listed in manifest.json but missing; the build folder "
+                         f"was changed (see `splitforge verify`)", path=folder)
+    return path
