@@ -428,6 +428,24 @@ class ChallengeRunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _output_target(out: str | Path, force: bool, reads: Path | None = None) -> Path:
+    """The folder a command writes, checked before any work.
+
+    Raises:
+        OutputError: It exists and ``force`` is not set; or it is, holds or lies inside the
+            build folder ``reads`` that the command reads (``--force`` would destroy it).
+    """
+    target = Path(out)
+    if reads is not None:
+        folder, where = Path(reads).resolve(), target.resolve()
+        if where.is_relative_to(folder) or folder.is_relative_to(where):
+            raise OutputError(f"{target}: would write into the build folder {reads} that it "
+                              f"reads; choose a folder outside it")
+    if target.exists() and not force:
+        raise OutputError(f"{target} already exists; pass --force to replace it")
+    return target
+
+
 def challenge_build(
     build_dir: str | Path,
     *,
@@ -452,9 +470,7 @@ def challenge_build(
         data["challenge"] = {}
     recipe = validate_recipe(apply_overrides(data, overrides or {}), manifest_path)
     assert recipe.challenge is not None
-    target = Path(out)
-    if target.exists() and not force:
-        raise OutputError(f"{target} already exists; pass --force to replace it")
+    target = _output_target(out, force, reads=folder)
     with timed.stage("load"):
         parts = []
         for code, name in enumerate(SPLIT_NAMES):
@@ -568,8 +584,11 @@ def audit_files(
                            f"{', '.join(AUDIT_METHODS)}"])
     built = _stored_build(Path(build_dir)) if build_dir is not None else None
     if built is not None:
+        if eval_paths or eval_text:
+            raise RecipeError(["--eval / --eval-text: not with --build, whose eval rows and "
+                               "text come from the build and its recipe"])
         recipe_text = built["recipe"].fields.text
-        text, eval_text = text or recipe_text, eval_text or recipe_text or "-"
+        text, eval_text = text or recipe_text, recipe_text or "-"
     train_field, eval_field = train_text or text, eval_text or text
     if not train_field or not eval_field:
         raise RecipeError(["--text: name the text field (or --train-text and --eval-text)"])
@@ -577,14 +596,14 @@ def audit_files(
         template_fields(train_field)
     except ValueError as error:
         raise RecipeError([f"--train-text: {error}"]) from None
-    target = Path(report) if report is not None else None
-    if built is not None and target is None:
-        trained_on = [sha256_path(Path(p)) for p in train]
+    trained_on = [sha256_path(Path(p)) for p in train]
+    if built is not None and report is None:
         key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.model_dump(),
-                          *([embedding_model] if "embedding" in methods else []))
-        target = Path(build_dir).parent / "audits" / Path(build_dir).name / key[:12]
-    if target is not None and target.exists() and not force:
-        raise OutputError(f"{target} already exists; pass --force to replace it")
+                          answer, *([embedding_model] if "embedding" in methods else []))
+        # beside the version (resolved: `latest` or `.` name the same version), never in it
+        report = Path(build_dir).resolve().parent / "audits" / built["build_id"] / key[:12]
+    target = None if report is None else _output_target(
+        report, force, reads=Path(build_dir) if build_dir is not None else None)
     with timed.stage("load eval"):
         if built is not None:
             loaded_table = built["table"]
@@ -629,7 +648,8 @@ def audit_files(
                                            "nothing")}} if answer is not None else {}),
         **({"build_id": built["build_id"], "build_folder": str(build_dir)}
            if built is not None else {}),
-        "inputs": {"train": [{"path": str(p), "sha256": sha256_path(Path(p))} for p in train],
+        "inputs": {"train": [{"path": str(p), "sha256": h} for p, h in zip(train, trained_on,
+                                                                          strict=True)],
                    "eval": [{"path": str(p), "sha256": sha256_path(Path(p))}
                             for p in eval_paths]},
     }

@@ -128,3 +128,16 @@ def test_a_stored_build_is_reaudited_against_new_training_data(tmp_path):
     assert again.exit_code == 2 and "already exists" in again.output
     none = runner.invoke(app, ["audit", "--train", str(new_train)])
     assert none.exit_code == 2 and "--eval FILE" in none.output
+    # through `latest` the record goes beside the same version, under its build id
+    latest = runner.invoke(app, ["audit", "--build", str(built.path.parent / "latest"),
+                                 "--train", str(new_train), "--answer", "answer"])
+    assert latest.exit_code == 1, latest.output
+    assert len(list((built.path.parent / "audits" / built.path.name).iterdir())) == 2
+    assert not (built.path.parent / "audits" / "latest").exists()
+    both = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train),
+                               "--eval", str(new_train)])
+    assert both.exit_code == 2 and "not with --build" in both.output
+    inside = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train),
+                                 "--report", str(built.path / "audit"), "--force"])
+    assert inside.exit_code == 2 and "that it reads" in inside.output
+    assert runner.invoke(app, ["verify", str(built.path)]).exit_code == 0

@@ -143,6 +143,10 @@ def test_challenge_command_over_an_existing_build(tmp_path):
     assert again.exit_code == 2 and "already exists" in again.output
     missing = runner.invoke(app, ["challenge", str(tmp_path), "--out", str(tmp_path / "x")])
     assert missing.exit_code == 2 and "no manifest.json" in missing.output
+    for inside in (folder, folder / "challenge", folder.parent):  # --force would destroy it
+        refused = runner.invoke(app, ["challenge", str(folder), "--out", str(inside), "--force"])
+        assert refused.exit_code == 2 and "that it reads" in refused.output
+    assert folder_bytes(folder) == before
 
 
 def test_chinese_adversarial_items_on_belle_are_really_perturbed(tmp_path):
