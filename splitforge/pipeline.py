@@ -73,8 +73,8 @@ from splitforge.write import (
     write_report,
 )
 from splitforge.write.card import write_card
-from splitforge.write.html_report import write_html_report
-from splitforge.write.manifest import read_manifest
+from splitforge.write.html_report import HTML, render_html, write_html_report
+from splitforge.write.manifest import output_file, read_manifest
 
 REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
@@ -862,8 +862,11 @@ def rebuild_reports(folder: str | Path) -> Path:
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
-    clusters_path = folder / f"{CLUSTERS}.parquet"
-    clusters = pq.read_table(clusters_path) if clusters_path.is_file() else None
-    write_report(folder, manifest, clusters)
-    write_html_report(folder, manifest)
-    return folder / "report.html"
+    for name in manifest["outputs"]:  # a damaged build is bad input, before anything is written
+        if name.endswith(".parquet"):
+            output_file(folder, manifest, name)
+    page = render_html(folder, manifest)
+    clusters_path = output_file(folder, manifest, f"{CLUSTERS}.parquet")
+    write_report(folder, manifest, pq.read_table(clusters_path) if clusters_path else None)
+    (folder / HTML).write_text(page, encoding="utf-8")
+    return folder / HTML

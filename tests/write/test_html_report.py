@@ -48,6 +48,12 @@ def test_report_html_has_every_plot_and_table_and_needs_no_network(tmp_path):
     assert result.exit_code == 0, result.output
     assert (folder / "report.html").read_bytes() == before  # rebuilt byte for byte
     assert CliRunner().invoke(app, ["verify", str(folder)]).exit_code == 0
+    report_md = (folder / "report.md").read_bytes()
+    (folder / "challenge" / "ood.parquet").unlink()
+    damaged = CliRunner().invoke(app, ["report", str(folder)])
+    assert damaged.exit_code == 2 and "challenge/ood.parquet is listed in manifest.json but " \
+        "missing" in damaged.output and "Traceback" not in damaged.output
+    assert (folder / "report.md").read_bytes() == report_md  # nothing rewritten
 
 
 def test_report_opens_in_headless_chromium(tmp_path):
