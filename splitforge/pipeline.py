@@ -791,6 +791,9 @@ def load_control(config: SourceConfig, fields: Any, base: Path, data: pa.Table) 
     Raises:
         InputError: The file cannot be read, or an id is both a control item and a data row.
     """
+    if fields.id is None and not config.id_prefix:
+        # content-hash ids: a control copy of a data row would get that row's id
+        config = config.model_copy(update={"id_prefix": "control:"})
     control = load_sources([config], fields, base).table
     shared = pc.is_in(control.column(C.ID), value_set=data.column(C.ID).combine_chunks())
     if pc.any(shared).as_py():

@@ -94,3 +94,20 @@ def test_control_ids_that_name_data_rows_and_a_missing_control_file_are_bad_inpu
                           fields={"id": "idx", "text": "question"})
     with pytest.raises(RecipeError, match="control.path: no such file"):
         build(recipe)
+
+
+def test_a_verbatim_control_copy_with_content_hash_ids_is_removed_not_rejected(tmp_path):
+    data = [{"question": r["question"], "answer": r["answer"]} for r in data_rows()[:300]]
+    src = write_jsonl(tmp_path / "data.jsonl", data)
+    ctl = write_jsonl(tmp_path / "control.jsonl", [data[7]])  # same record, so same content id
+    recipe = write_recipe(tmp_path, sources=[{"path": str(src)}], control={"path": str(ctl)},
+                          fields={"text": "question"}, dedup={"exact": True},
+                          split={"method": "random",
+                                 "ratios": {"train": 0.8, "val": 0.1, "test": 0.1}})
+    result = build(recipe, out=tmp_path / "out")
+    control = pq.read_table(result.path / "control.parquet").to_pylist()
+    assert len(control) == 1 and control[0]["sf_id"].startswith("control:")
+    assert result.manifest["counts"]["removed_by_reason"]["dedup:control_duplicate"] == 1
+    in_splits = [r["question"] for s in ("train", "val", "test")
+                 for r in pq.read_table(result.path / f"{s}.parquet").to_pylist()]
+    assert data[7]["question"] not in in_splits
