@@ -14,6 +14,7 @@ are order-free, so the results equal a single-process run exactly (a test checks
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
@@ -147,6 +148,7 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
         names = template_fields(text_field)
     except ValueError as error:
         raise InputError(f"text template {text_field!r}: {error}") from None
+    stems = [None if isinstance(s, pa.Table) else Path(s).name.split(".")[0] for s in sources]
     for k, source in enumerate(sources):
         if isinstance(source, pa.Table):
             stem, where = f"table{k}", f"table {k}"
@@ -155,7 +157,9 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
             record_batches = source.select(columns).to_batches(max_chunksize=batch_rows)
         else:
             path = Path(source)
-            stem, where = path.name.split(".")[0], str(path)
+            # two files named alike (d1/train.jsonl, d2/train.jsonl): their paths tell them apart
+            stem = stems[k] if stems.count(stems[k]) == 1 else str(path)
+            where = str(path)
             record_batches = _read_file(path, names, id_field, batch_rows)
         row = 0
         for record_batch in _rebatch(record_batches, batch_rows):
@@ -220,6 +224,7 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         fields.append((id_field, _json_id_type(path, id_field)))
     options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     seen = dict.fromkeys(columns, False)
+    first = True
     try:
         reader = pj.open_json(pa.input_stream(str(path), compression="detect"),
                               read_options=pj.ReadOptions(block_size=_JSON_BLOCK),
@@ -227,23 +232,62 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         for record_batch in reader:
             for name in columns:
                 seen[name] = seen[name] or record_batch.column(name).null_count < len(record_batch)
+            if first:  # a mistyped field: say so now, not after the whole corpus
+                missing = [f for f in text_fields if not seen[f] and not _named_in_head(path, f)]
+                if missing:
+                    raise InputError("no such field in the first rows (or it is always "
+                                     "null)", path=path, field=missing[0])
+                first = False
             yield record_batch
     except pa.ArrowInvalid as error:
+        line, why = _first_bad_line(path, text_fields)
         raise InputError(f"cannot read it as JSON lines with text field(s) "
                          f"{', '.join(map(repr, text_fields))}"
-                         f"{f' and an id field {id_field!r}' if id_field else ''}: {error}",
-                         path=path) from None
+                         f"{f' and an id field {id_field!r}' if id_field else ''}: "
+                         f"{why or error}", path=path, line=line) from None
     for name, present in seen.items():
         if not present:
             raise InputError("no row has this field (or it is always null)", path=path,
                              field=name)
 
 
-def _json_id_type(path: Path, id_field: str) -> pa.DataType:
-    """The Arrow type of the id field, read from the first record that has it."""
+def _head_lines(path: Path) -> list[str]:
+    """The complete lines of the first MiB of a (possibly compressed) JSON lines file."""
     with pa.input_stream(str(path), compression="detect") as stream:
         head = stream.read(1 << 20).decode("utf-8", "replace").splitlines()
-    for line in head[:-1] or head:
+    return head[:-1] or head
+
+
+def _named_in_head(path: Path, field: str) -> bool:
+    return any(json.dumps(field) in line for line in _head_lines(path))
+
+
+def _first_bad_line(path: Path, text_fields: list[str]) -> tuple[int | None, str | None]:
+    """The line number and the reason of the first line Arrow refused (read again, in Python).
+
+    Only runs once reading failed; Arrow's own message counts rows per block, from 0.
+    """
+    with pa.input_stream(str(path), compression="detect") as stream:
+        lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
+        for number, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError as error:
+                return number, f"invalid JSON ({error.msg} at column {error.colno})"
+            if not isinstance(record, dict):
+                return number, "expected a JSON object per line"
+            for name in text_fields:
+                value = record.get(name)
+                if value is not None and not isinstance(value, str):
+                    return number, f"field {name!r} holds {type(value).__name__}, not text"
+    return None, None
+
+
+def _json_id_type(path: Path, id_field: str) -> pa.DataType:
+    """The Arrow type of the id field, read from the first record that has it."""
+    for line in _head_lines(path):
         try:
             value = json.loads(line).get(id_field) if line.strip() else None
         except (json.JSONDecodeError, AttributeError):

@@ -108,7 +108,7 @@ def test_iter_training_batches_reads_jsonl_gzip_parquet_and_tables(tmp_path):
 
 def test_iter_training_batches_reports_bad_fields(tmp_path):
     plain = write_jsonl(tmp_path / "train.jsonl", [{"body": "a"}])
-    with pytest.raises(InputError, match="text"):
+    with pytest.raises(InputError, match="field 'text': no such field"):
         list(iter_training_batches(plain, "text"))
     with pytest.raises(InputError, match="'id'"):
         list(iter_training_batches(plain, "body", "id"))
@@ -165,3 +165,29 @@ def test_gsm8k_test_questions_planted_in_train_are_all_found(tmp_path):
         assert ngram.result().evidence_id[test_row] == expected
     assert exact.result().summary["train_rows"] == len(train)
     assert exact.result().summary["n_contained"] == 20
+
+
+def test_bad_training_files_name_the_line_and_field(tmp_path):
+    rows = [json.dumps({"id": i, "text": f"row {i}"}) for i in range(3000)]
+    rows[1500] = '{"id": 1500, "text": "broken'  # line 1501
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"broken.jsonl:1501: .*invalid JSON"):
+        list(iter_training_batches(broken, "text", "id"))
+    typed = write_jsonl(tmp_path / "typed.jsonl", [{"text": "a"}, {"text": 5}])
+    with pytest.raises(InputError, match=r"typed.jsonl:2: .*'text' holds int"):
+        list(iter_training_batches(typed, "text"))
+    good = write_jsonl(tmp_path / "big.jsonl", [{"text": "x " * 100} for _ in range(20000)])
+    batches = iter_training_batches(good, "txet", batch_rows=1000)
+    with pytest.raises(InputError, match="'txet'.*first rows"):
+        next(batches)  # at once, not after reading the whole file
+
+
+def test_files_with_the_same_name_get_distinct_fallback_ids(tmp_path):
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").mkdir()
+    a = write_jsonl(tmp_path / "d1" / "train.jsonl", [{"text": "a"}])
+    b = write_jsonl(tmp_path / "d2" / "train.jsonl", [{"text": "b"}])
+    ids = [i for batch_ids, _ in iter_training_batches([a, b], "text") for i in batch_ids]
+    assert len(set(ids)) == 2 and ids[0].endswith("d1/train.jsonl:1")
+    assert [i for i, _ in iter_training_batches(a, "text")] == [["train:1"]]
