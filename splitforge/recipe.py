@@ -435,9 +435,21 @@ class AdversarialConfig(_Model):
     """Adversarial noise on the input fields of held-out items."""
 
     fields: list[str] | None = Field(
-        None, description="Input fields to perturb (default: the fields of the text template, "
-        "or the text field); other fields, such as the reference answer, stay intact."
+        None, description="Input fields to perturb (default: the first field of the text "
+        "template, or the text field); other fields, such as the reference answer, stay intact."
     )
+
+    @field_validator("fields")
+    @classmethod
+    def _input_fields(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if len(set(value)) != len(value):
+                raise ValueError("a field is named twice")
+            own = [v for v in value if v.startswith("sf_")]
+            if own:
+                raise ValueError(f"{', '.join(own)}: splitforge's own columns are not input "
+                                 f"fields; name the fields of your data")
+        return value
     perturbations: list[str] = Field(
         default_factory=lambda: list(PERTURBATION_NAMES),
         description="Perturbations to apply; each item gets one, chosen in turn. Latin ones "

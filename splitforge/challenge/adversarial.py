@@ -10,16 +10,18 @@ as they are; ``sf_original_text`` keeps the text before the perturbation.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
 
 from splitforge import columns as C
 from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
 from splitforge.challenge.perturbations import get_perturbation, perturb_record
-from splitforge.errors import RecipeError
 from splitforge.recipe import AdversarialConfig, template_fields
 from splitforge.seeding import stable_uniform
+from splitforge.tables import take_table
 
 
 def default_fields(text_template: str | None) -> list[str]:
@@ -51,25 +53,28 @@ class AdversarialChallenge(ChallengeKind):
         self.fields = list(config.fields) if config.fields else default_fields(text_template)
         self.perturbations = [get_perturbation(name) for name in config.perturbations]
 
+    def check_fields(self, columns: Sequence[str]) -> list[str]:
+        """Input fields to perturb that the data lacks, with the fields it has."""
+        missing = [f for f in self.fields if f not in columns]
+        if not missing:
+            return []
+        present = [c for c in columns if not c.startswith(C.PREFIX)]
+        return [f"challenge.adversarial.fields: {', '.join(missing)} not in the data; its "
+                f"fields: {', '.join(present)}"]
+
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         if not self.fields:
             return Picked.empty({"skipped": "no input field to perturb: the text comes from a "
                                             "messages list; set challenge.adversarial.fields"})
-        missing = [f for f in self.fields if f not in pool.candidates.column_names]
-        if missing:
-            present = [c for c in pool.candidates.column_names if not c.startswith(C.PREFIX)]
-            raise RecipeError([f"challenge.adversarial.fields: {', '.join(missing)} not in the "
-                               f"data; its fields: {', '.join(present)}"])
         ids = pool.candidates.column(C.ID).to_pylist()
         order = np.lexsort((np.array(ids, dtype=object).astype(str),
                             stable_uniform(ids, pool.seed, "challenge", "adversarial")))
-        records = pool.candidates.select(list(dict.fromkeys(self.fields))).to_pylist()
+        selected = pool.candidates.select(list(dict.fromkeys(self.fields)))
         rows, reasons, extra = [], [], _empty_extra(self.fields)
         turn, skipped, not_applicable = 0, 0, 0
-        for row in order.tolist():
+        for row, record in _records_in_order(selected, order):
             if len(rows) == n:
                 break
-            record = records[row]
             texts = [record[f] for f in self.fields]
             if not all(isinstance(t, str) for t in texts):
                 not_applicable += 1
@@ -101,6 +106,17 @@ class AdversarialChallenge(ChallengeKind):
                       info={"fields": self.fields, "perturbations": dict(sorted(counts.items())),
                             "skipped_unchanged": skipped, "not_applicable": not_applicable},
                       extra=extra)
+
+
+def _records_in_order(table: pa.Table, order: np.ndarray, chunk: int = 256
+                      ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(row, record)`` in ``order``, converted to Python a chunk at a time.
+
+    The picking loop usually stops after a few hundred rows of a large pool.
+    """
+    for start in range(0, len(order), chunk):
+        part = order[start:start + chunk]
+        yield from zip(part.tolist(), take_table(table, part).to_pylist(), strict=True)
 
 
 def _empty_extra(fields: list[str]) -> dict[str, list[Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from splitforge import columns as C
-from splitforge.errors import LeakageError
+from splitforge.errors import LeakageError, RecipeError
 from splitforge.registry import Registry
 
 CHALLENGES: Registry[type[ChallengeKind]] = Registry("challenge kind")
@@ -86,7 +87,15 @@ class ChallengeKind(ABC):
     version: ClassVar[str] = "1"
 
     def pick(self, pool: ChallengePool, n: int) -> Picked:
-        """Up to ``n`` candidates, best first; raises LeakageError if the kind broke a rule."""
+        """Up to ``n`` candidates, best first.
+
+        Raises:
+            RecipeError: The kind's config names fields the candidates lack (``check_fields``).
+            LeakageError: The kind broke a rule (too many rows, a row twice, a row outside).
+        """
+        bad_fields = self.check_fields(pool.candidates.column_names)
+        if bad_fields:
+            raise RecipeError(bad_fields)
         if n <= 0 or pool.candidates.num_rows == 0:
             return Picked.empty()
         picked = self._pick(pool, n)
@@ -110,6 +119,14 @@ class ChallengeKind(ABC):
     @abstractmethod
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """Choose up to ``n`` rows of ``pool.candidates``, best first."""
+
+    def check_fields(self, columns: Sequence[str]) -> list[str]:
+        """Problems with the input fields the kind's config names (recipe key first; none here).
+
+        ``run_challenges`` asks every kind before any picks, so a bad field is an error even
+        when the kind would pick nothing.
+        """
+        return []
 
     def merge_info(self, infos: list[dict[str, Any]]) -> dict[str, Any]:
         """The manifest info of a kind picked in several rounds (shortfalls redistributed).

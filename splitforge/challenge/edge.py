@@ -72,7 +72,6 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
-from splitforge.errors import RecipeError
 from splitforge.normalize.shingles import buffer_batches, is_cjk, shingle_hashes
 from splitforge.recipe import EdgeConfig, SliceWhere
 
@@ -389,26 +388,16 @@ class EdgeChallenge(ChallengeKind):
     def __init__(self, config: EdgeConfig) -> None:
         self.config = config
 
-    def check_fields(self, columns: Sequence[str]) -> None:
-        """Raise RecipeError, listing every problem, if a slice names a field the table lacks.
-
-        Args:
-            columns: The column names of the candidate table.
-
-        Raises:
-            RecipeError: naming ``challenge.edge.slices[i].where.field`` and the input fields
-                that exist.
-        """
+    def check_fields(self, columns: Sequence[str]) -> list[str]:
+        """Every slice that names a field the candidate table lacks, with the fields it has."""
         present = list(columns)
-        problems = [
+        return [
             f"challenge.edge.slices[{i}].where.field: no field {s.where.field!r} in the data; "
             f"available fields: "
             f"{', '.join(c for c in present if not c.startswith(C.PREFIX)) or '(none)'}"
             for i, s in enumerate(self.config.slices)
             if s.where.field is not None and s.where.field not in present
         ]
-        if problems:
-            raise RecipeError(problems)
 
     def merge_info(self, infos: list[dict[str, Any]]) -> dict[str, Any]:
         """The first round's info, with every rule's and slice's ``picked`` summed over rounds."""
@@ -422,7 +411,6 @@ class EdgeChallenge(ChallengeKind):
 
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """Deal ``n`` rows round-robin over the rules and slices (see the module docstring)."""
-        self.check_fields(pool.candidates.column_names)
         rules = list(dict.fromkeys(self.config.rules))
         ranked: list[_Ranked] = []
         info: dict[str, Any] = {"rules": {}, "slices": {}}

@@ -20,7 +20,7 @@ import pyarrow as pa
 from splitforge import columns as C
 from splitforge.challenge.adversarial import AdversarialChallenge
 from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
-from splitforge.errors import LeakageError
+from splitforge.errors import LeakageError, RecipeError
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import ChallengeConfig
 from splitforge.tables import take_rows, take_table
@@ -98,6 +98,10 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
                    kinds: dict[str, ChallengeKind] | None = None) -> ChallengeResult:
     """Pick every kind's items, redistribute shortfalls, and build the output tables."""
     kinds = kinds or make_kinds(config, text_template)
+    problems = [p for kind in kinds.values()
+                for p in kind.check_fields(pool.candidates.column_names)]
+    if problems:  # before any picks: a kind with nothing to pick still checks its config
+        raise RecipeError(problems)
     shares = {k: getattr(config.mix, k) for k in KINDS}
     wanted = targets(config.size, shares)
     goal = dict(wanted)

@@ -203,3 +203,14 @@ def test_ood_top_100_are_the_planted_foreign_items_on_real_commits(tmp_path):
     ood = read(folder / "challenge" / "ood.parquet")
     assert len(ood) == 100
     assert sum(r["repo"] == "gsm8k" for r in ood) >= 90
+
+
+def test_bad_adversarial_fields_are_errors_even_when_the_kind_picks_nothing(tmp_path):
+    mix = {"edge": 0.5, "ood": 0.3, "temporal": 0.2, "adversarial": 0.0}
+    recipe = recipe_for(tmp_path, {"size": 20, "mix": mix, "adversarial": {"fields": ["prompt"]}})
+    with pytest.raises(RecipeError, match="challenge.adversarial.fields: prompt"):
+        build(recipe, out=tmp_path / "out")
+    for fields, said in ((["sf_text"], "own columns"), (["question", "question"], "twice")):
+        recipe = recipe_for(tmp_path, {"size": 20, "adversarial": {"fields": fields}})
+        with pytest.raises(RecipeError, match=said):
+            build(recipe, out=tmp_path / "out2")
