@@ -258,6 +258,20 @@ def prefer_smaller_id(new_ids: np.ndarray, old_ids: np.ndarray) -> np.ndarray:
     return out
 
 
+def merge_best(best_score: np.ndarray, best_id: np.ndarray, item: np.ndarray,
+               score: np.ndarray, ids: np.ndarray) -> None:
+    """Keep, per item, the larger score, or the same score with the smaller id (in place).
+
+    The order-free rule every check's ``_merge`` uses for its best training text.
+    """
+    if not len(item):
+        return
+    old = best_score[item]
+    better = (score > old) | ((score == old) & prefer_smaller_id(ids, best_id[item]))
+    best_score[item[better]] = score[better]
+    best_id[item[better]] = ids[better]
+
+
 class NgramIndex:
     """Sorted 64-bit keys of eval n-gram windows (of one or more lengths), probed by token hashes.
 

@@ -38,6 +38,7 @@ from splitforge.audit.base import (
     CheckResult,
     NgramIndex,
     TrainingBatch,
+    match_sorted,
     prefer_smaller_id,
     smallest_id_per_key,
 )
@@ -133,14 +134,11 @@ class ExactCheck(AuditCheck):
         """Items equal to a text of the batch, each with the smallest such id."""
         hashes = batch.hashes
         rows = np.argsort(hashes, kind="stable")
-        lo = np.searchsorted(self._hash_keys, hashes[rows], "left")
-        hi = np.searchsorted(self._hash_keys, hashes[rows], "right")
-        pairs = [(int(self._hash_item[k]), int(row))
-                 for row, a, b in zip(rows[hi > lo], lo[hi > lo], hi[hi > lo], strict=True)
-                 for k in range(a, b)]
-        pairs = [(i, r) for i, r in pairs if batch.text(r) == self.eval_norm[i]]
-        items = np.array([p[0] for p in pairs], dtype=np.int64)
-        rows = np.array([p[1] for p in pairs], dtype=np.int64)
+        query, position = match_sorted(self._hash_keys, hashes[rows])
+        items, rows = self._hash_item[position], rows[query]
+        same = np.array([batch.text(r) == self.eval_norm[i]  # the hash found it; the text decides
+                         for i, r in zip(items.tolist(), rows.tolist(), strict=True)], dtype=bool)
+        items, rows = items[same].astype(np.int64), rows[same].astype(np.int64)
         items, rows = smallest_id_per_key(items, rows, batch)
         return items, np.array([batch.ids[r] for r in rows], dtype=object)
 

@@ -38,10 +38,10 @@ from splitforge.audit.base import (
     CheckResult,
     TrainingBatch,
     match_sorted,
-    prefer_smaller_id,
+    merge_best,
 )
-from splitforge.dedup.minhash import lsh_params, permutations, signatures
-from splitforge.normalize.shingles import fmix64, shingle_hashes
+from splitforge.dedup.minhash import band_keys, lsh_params, permutations, signatures
+from splitforge.normalize.shingles import shingle_hashes
 
 _PAIR_CHUNK = 1 << 16
 
@@ -60,13 +60,6 @@ class MinHashResult(CheckResult):
     def jaccard(self) -> np.ndarray:
         """Best estimated Jaccard similarity per eval item (same as ``score``)."""
         return self.score
-
-
-def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
-    """One uint64 key per signature for a band, as the dedup stage's LSH buckets them."""
-    mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
-    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    return fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
 
 
 @CHECKS.register("minhash")
@@ -152,11 +145,7 @@ class MinHashCheck(AuditCheck):
     def _merge(self, payload: dict[str, Any]) -> None:
         if not payload:
             return
-        item, equal, ids = payload["best"]
-        old = self._best_equal[item]
-        better = (equal > old) | ((equal == old) & prefer_smaller_id(ids, self._best_id[item]))
-        self._best_equal[item[better]] = equal[better]
-        self._best_id[item[better]] = ids[better]
+        merge_best(self._best_equal, self._best_id, *payload["best"])
         self._candidates += payload["candidates"]
 
     def _result(self) -> MinHashResult:

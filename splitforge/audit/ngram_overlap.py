@@ -51,6 +51,7 @@ from splitforge.audit.base import (
     CheckResult,
     NgramIndex,
     TrainingBatch,
+    merge_best,
     prefer_smaller_id,
     smallest_id_per_key,
 )
@@ -171,12 +172,7 @@ class NgramOverlapCheck(AuditCheck):
             better = prefer_smaller_id(ids, self._entry_id[entry])
             self._entry_id[entry[better]] = ids[better]
             self._entry_found[entry] = True
-        item, count, ids = payload["items"]
-        if len(item):
-            old = self._best_count[item]
-            better = (count > old) | ((count == old) & prefer_smaller_id(ids, self._best_id[item]))
-            self._best_count[item[better]] = count[better]
-            self._best_id[item[better]] = ids[better]
+        merge_best(self._best_count, self._best_id, *payload["items"])
 
     def _result(self) -> NgramOverlapResult:
         items = len(self.eval_norm)

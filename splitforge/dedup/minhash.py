@@ -85,6 +85,13 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return int(lsh.b), int(lsh.r)
 
 
+def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
+    """One uint64 bucket key per signature for a band (the audit's MinHash check uses it too)."""
+    mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
+    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
+    return fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
+
+
 def _band_pairs(sig: np.ndarray, band: int, rows: int) -> list[np.ndarray]:
     """Pairs (2 x m) of rows that share a bucket in one band.
 
@@ -92,9 +99,7 @@ def _band_pairs(sig: np.ndarray, band: int, rows: int) -> list[np.ndarray]:
     member while keeping the pair count linear in the bucket size.
     """
     n = len(sig)
-    mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
-    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    keys = fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
+    keys = band_keys(sig, band, rows)
     order = np.argsort(keys, kind="stable")
     sorted_keys = keys[order]
     same = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
