@@ -72,7 +72,7 @@ from splitforge.write import (
     write_records_jsonl,
     write_report,
 )
-from splitforge.write.card import write_card
+from splitforge.write.card import HF_SPLITS, write_card
 from splitforge.write.html_report import HTML, render_html, write_html_report
 from splitforge.write.manifest import output_file, read_manifest
 
@@ -779,7 +779,7 @@ def save_hf_copy(folder: Path, target: Path) -> None:
     from datasets import Dataset, DatasetDict
 
     splits = {}
-    for split, name in (("train", "train"), ("validation", "val"), ("test", "test")):
+    for split, name in HF_SPLITS:
         path = folder / f"{name}.parquet"
         splits[split] = Dataset(pq.read_table(path), fingerprint=sha256_path(path)[:16])
     DatasetDict(splits).save_to_disk(str(target))

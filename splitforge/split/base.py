@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from splitforge.errors import InputError, LeakageError
-from splitforge.recipe import SplitConfig
+from splitforge.recipe import SPLITS, SplitConfig
 from splitforge.registry import Registry
 from splitforge.seeding import stable_uniform
 
-SPLIT_NAMES = ("train", "val", "test")
+SPLIT_NAMES = SPLITS  # the recipe defines them
 TRAIN, VAL, TEST, DROPPED = 0, 1, 2, -1
 SPLITTERS: Registry[type[Splitter]] = Registry("split method")
 

@@ -13,17 +13,18 @@ from typing import Any
 
 import yaml
 
-from splitforge.write.report import KIND_ORDER, SPLIT_ORDER, VERDICT_ORDER, ordered
+from splitforge.recipe import SPLITS
+from splitforge.write.report import KIND_ORDER, VERDICT_ORDER, ordered
 
 CARD = "README.md"
-_SPLIT_FILES = (("train", "train"), ("validation", "val"), ("test", "test"))
+HF_SPLITS = (("train", "train"), ("validation", "val"), ("test", "test"))  # datasets name, ours
 
 
 def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     """The YAML header: configs and their data files."""
     configs = [{"config_name": "default", "default": True,
                 "data_files": [{"split": split, "path": f"{name}.parquet"}
-                               for split, name in _SPLIT_FILES]}]
+                               for split, name in HF_SPLITS]}]
     if "challenge" in manifest["stages"]:
         files = [(kind, kind) for kind, _ in ordered(manifest["stages"]["challenge"]["picked"],
                                                      KIND_ORDER)]
@@ -46,7 +47,7 @@ def render_card(manifest: dict[str, Any]) -> str:
              f"validation, test)" + (" or the `challenge` config" if "challenge" in
                                      manifest["stages"] else "") + ".", "",
              "| split | rows |", "|---|---|"]
-    lines += [f"| {split} | {counts[name]} |" for split, name in _SPLIT_FILES]
+    lines += [f"| {split} | {counts[name]} |" for split, name in HF_SPLITS]
     lines += ["", "## How it was made", "",
               f"- Deduplicated ({_methods(recipe['dedup'])}): {dedup['rows_removed']} rows "
               f"removed in {dedup['duplicate_clusters']} clusters; every cluster sits whole in "
@@ -79,7 +80,7 @@ def _methods(dedup: dict[str, Any]) -> str:
 def _split_details(manifest: dict[str, Any]) -> str:
     info = manifest["stages"]["split"]
     if info.get("cutoffs"):
-        cut = ", ".join(f"{k} from {v}" for k, v in ordered(info["cutoffs"], SPLIT_ORDER) if v)
+        cut = ", ".join(f"{k} from {v}" for k, v in ordered(info["cutoffs"], SPLITS) if v)
         return f" ({cut}; gap {info.get('gap') or 'none'})"
     return ""
 

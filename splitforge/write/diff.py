@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from splitforge import columns as C
 from splitforge.load.fields import content_ids
-from splitforge.split import SPLIT_NAMES as SPLITS
+from splitforge.recipe import SPLITS
 from splitforge.write.manifest import output_file, read_manifest
 
 EXAMPLES = 5

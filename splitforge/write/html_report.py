@@ -22,11 +22,10 @@ import pyarrow.parquet as pq
 
 from splitforge import columns as C
 from splitforge.load.fields import text_column
-from splitforge.recipe import validate_recipe
-from splitforge.write.report import ordered
+from splitforge.recipe import SPLITS, validate_recipe
+from splitforge.write.report import largest_clusters, ordered
 
 HTML = "report.html"
-SPLITS = ("train", "val", "test")
 COLORS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
@@ -125,22 +124,16 @@ def render_html(folder: Path, manifest: dict[str, Any]) -> str:
                                                                             "ood set"))
     parts += ["<h2>Plots</h2>", "".join(plots)]
     if clusters is not None and clusters.num_rows:
-        members = clusters.sort_by([("sf_cluster_size", "descending"), (C.CLUSTER, "ascending"),
-                                    ("sf_kept", "descending"), (C.ID, "ascending")]).to_pylist()
-        rows, shown = [], {}
-        for member in members:  # the 10 largest clusters, their survivor and 4 more members
-            count = shown.setdefault(member[C.CLUSTER], 0)
-            if count < 5 and (count or len(shown) <= 10):
-                rows.append(member)
-                shown[member[C.CLUSTER]] = count + 1
-        rows = pa.Table.from_pylist(rows, schema=clusters.schema)
+        # the 10 largest clusters, their survivor and 4 more members
+        rows = [m for _, members in largest_clusters(clusters, 10) for m in members[:5]]
         parts += ["<h2>Largest duplicate clusters</h2>", _table(
             ["cluster", "id", "kept", "method", "score", "text"],
             [[r[C.CLUSTER], r[C.ID], "yes" if r["sf_kept"] else "", r["sf_method"] or "",
               "" if r["sf_score"] is None or r["sf_kept"] else f"{r['sf_score']:.2f}",
-              r["sf_text"]] for r in rows.to_pylist()], "clusters")]
+              r["sf_text"]] for r in rows], "clusters")]
     if audit is not None:
-        flagged = [r for r in audit.to_pylist() if r["verdict"] != "clean"][:50]
+        flagged = audit.filter(pc.not_equal(audit.column("verdict"), "clean")).slice(0, 50
+                                                                                   ).to_pylist()
         parts += ["<h2>Contaminated and suspect items</h2>", _table(
             ["eval item", "verdict", "check", "score", "training id", "eval text", "matched"],
             [[r["eval_id"], r["verdict"], r["evidence_method"],

@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from splitforge.recipe import SPLITS
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -15,7 +18,6 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 LARGEST_CLUSTERS = 20
-SPLIT_ORDER = ("train", "val", "test")
 KIND_ORDER = ("edge", "ood", "temporal", "adversarial")
 VERDICT_ORDER = ("contaminated", "suspect", "clean")
 SET_ORDER = ("val", "test", "control")
@@ -40,7 +42,7 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
             f"split method `{manifest['recipe']['split']['method']}`.", ""]
     out += ["## Splits", ""]
     out += _table(["split", "rows", "share"], [
-        [name, n, f"{n / total:.1%}"] for name, n in ordered(counts["splits"], SPLIT_ORDER)
+        [name, n, f"{n / total:.1%}"] for name, n in ordered(counts["splits"], SPLITS)
     ])
     if "control" in manifest:
         control = manifest["control"]
@@ -71,7 +73,7 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
     if split_info.get("cutoffs"):
         out += ["## Temporal cutoffs", ""]
         out += _table(["split starts", "at (UTC)"], [
-            [k, v] for k, v in ordered(split_info["cutoffs"], SPLIT_ORDER) if v is not None
+            [k, v] for k, v in ordered(split_info["cutoffs"], SPLITS) if v is not None
         ])
         gap = split_info.get("gap") or "none"
         out += ["", f"Embargo gap: {gap} (rows this close before a cutoff are dropped).", ""]
@@ -148,15 +150,24 @@ def _cell(text: str, width: int = 120) -> str:
     return text.replace("|", "\\|")
 
 
+def largest_clusters(clusters: pa.Table, n: int) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The ``n`` largest duplicate clusters (ties by cluster id), members survivor first.
+
+    Only the chosen clusters' rows are converted to Python.
+    """
+    rows = clusters.sort_by([("sf_cluster_size", "descending"), ("sf_cluster", "ascending"),
+                             ("sf_kept", "descending"), ("sf_id", "ascending")])
+    top = pc.unique(rows.column("sf_cluster"))[:n]
+    members: dict[str, list[dict[str, Any]]] = {}
+    for row in rows.filter(pc.is_in(rows.column("sf_cluster"), value_set=top)).to_pylist():
+        members.setdefault(row["sf_cluster"], []).append(row)
+    return list(members.items())
+
+
 def _largest_clusters(clusters: pa.Table) -> list[str]:
-    rows = clusters.to_pylist()
-    by_cluster: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_cluster.setdefault(row["sf_cluster"], []).append(row)
-    largest = sorted(by_cluster.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:LARGEST_CLUSTERS]
+    largest = largest_clusters(clusters, LARGEST_CLUSTERS)
     out = [f"### The {len(largest)} largest duplicate clusters", ""]
     for cluster, members in largest:
-        members = sorted(members, key=lambda m: (not m["sf_kept"], m["sf_id"]))
         out += [f"**{cluster}** ({len(members)} rows)", ""]
         out += _table(["id", "kept", "method", "score", "text"], [
             [m["sf_id"], "yes" if m["sf_kept"] else "", m["sf_method"] or "",
