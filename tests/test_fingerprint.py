@@ -64,3 +64,6 @@ def test_stage_fingerprints_change_from_the_first_stage_whose_settings_change():
     assert stage_fingerprints({**recipe, "output": {"dir": "elsewhere", "formats": ["parquet"]}},
                               ["h1"], {"split.random": "1"}) == base
     assert stage_fingerprints(recipe, ["h2"], {"split.random": "1"})["load"] != base["load"]
+    control = stage_fingerprints({**recipe, "control": {"path": "c.jsonl", "id_prefix": "c/"}},
+                                 ["h1"], {"split.random": "1"})
+    assert control["load"] != base["load"]  # control options change what dedup removes

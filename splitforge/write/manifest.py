@@ -36,7 +36,7 @@ def dependency_versions() -> dict[str, str]:
     return versions
 
 
-STAGES = (("load", ("sources", "fields")), ("normalize", ()), ("dedup", ("dedup",)),
+STAGES = (("load", ("sources", "fields", "control")), ("normalize", ()), ("dedup", ("dedup",)),
           ("split", ("split", "seed")), ("challenge", ("challenge", "seed")),
           ("audit", ("audit",)), ("write", ("output",)))
 
