@@ -16,7 +16,7 @@ Guarantees:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -27,8 +27,8 @@ from splitforge import columns as C
 from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
 from splitforge.challenge.edge import TrainWords, char_lengths
 from splitforge.recipe import TemporalChallengeConfig
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from splitforge.split.base import iso_us
+from splitforge.split.temporal import to_us
 
 
 def epoch_micros(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
@@ -43,8 +43,7 @@ def epoch_micros(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _iso(micros: int) -> str:
-    moment = _EPOCH + timedelta(microseconds=int(micros))
-    return moment.isoformat().replace("+00:00", "Z")
+    return iso_us(micros).replace("+00:00", "Z")
 
 
 def after_label(after: datetime) -> str:
@@ -97,7 +96,7 @@ class TemporalChallenge(ChallengeKind):
         reason = "newest"
         if self.config.after is not None:
             reason = f"after:{after_label(self.config.after)}"
-            limit = (self.config.after - _EPOCH) // timedelta(microseconds=1)
+            limit = to_us(self.config.after)
             eligible &= micros > limit
         info: dict[str, Any] = {"reason": reason, "candidates": int(eligible.sum())}
         timed = np.flatnonzero(eligible)
