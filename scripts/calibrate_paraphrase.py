@@ -11,10 +11,13 @@ prints, per kind of plant, the share of items contaminated / suspect / flagged (
 what the unplanted items that were flagged matched.
 
     .venv/bin/python scripts/calibrate_paraphrase.py [--train-rows 20000] [--plant odd]
+                                                     [--by-item]
 
 ``--plant odd`` plants the other half (validation of thresholds chosen on the even half).
-``--by-passage`` plants MMLU's passage-based items by passage: otherwise an unplanted item's
-passage is often in training as part of a planted sibling's rephrase, and it is rightly flagged.
+MMLU's passage-based items are planted by passage (the items that share a passage are planted
+or not together): ``--by-item`` decides per item instead, and then an unplanted item's passage is
+often in training as part of a planted sibling's rephrase, where ``ngram`` and ``minhash`` rightly
+find it (13-gram overlap of 50-96% of the item), so it cannot serve as a clean item.
 """
 
 from __future__ import annotations
@@ -89,9 +92,9 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, default=20000)
     parser.add_argument("--plant", choices=("even", "odd"), default="even")
     parser.add_argument("--methods", default="exact,ngram,minhash,embedding")
-    parser.add_argument("--by-passage", action="store_true",
-                        help="plant MMLU items by passage group (siblings sharing a passage "
-                        "are planted together), so unplanted items share no planted text")
+    parser.add_argument("--by-item", action="store_true",
+                        help="plant MMLU items one by one, not by passage group (siblings "
+                        "sharing a passage are then planted or not independently)")
     args = parser.parse_args()
     from splitforge.pipeline import audit_files
 
@@ -107,7 +110,7 @@ def main() -> None:
     mmlu = read_jsonl(DATA / "eval" / "mmlu_test_3subjects.jsonl")
     humaneval = read_jsonl(DATA / "eval" / "humaneval.jsonl")
     groups: dict[str, dict[str, str]] = {"mmlu": {}, "humaneval": {}}
-    passages = passage_groups([r["question"] for r in mmlu]) if args.by_passage else None
+    passages = None if args.by_item else passage_groups([r["question"] for r in mmlu])
     mmlu_plan = plan(len(mmlu), parity, ("rephrase", "chinese"), passages)
     for i, (row, pair) in enumerate(zip(mmlu, mmlu_pairs, strict=True)):
         key = f"{row['subject']}-{row['idx']}"
@@ -142,7 +145,8 @@ def main() -> None:
                 for row in rows:
                     handle.write(json.dumps({**row, "id": key(row)}) + "\n")
         print(f"training rows: {len(train):,} ({args.train_rows:,} Alpaca + "
-              f"{len(train) - args.train_rows} planted); plant: {args.plant} half")
+              f"{len(train) - args.train_rows} planted); plant: {args.plant} half, "
+              f"{'by item' if args.by_item else 'by passage'}")
         for name, path, template in (("mmlu", mmlu_path, "{question}"),
                                      ("humaneval", he_path, "{prompt}{canonical_solution}")):
             start = time.perf_counter()

@@ -507,11 +507,13 @@ AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash
 
 
 def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Thresholds,
-                 texts: list[str] | None = None, model: str = "minilm") -> list[Any]:
+                 texts: list[str] | None = None, model: str = "minilm",
+                 groups: list[int] | None = None) -> list[Any]:
     """The audit checks named by ``methods``, indexed over the normalized eval texts.
 
     MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
-    levels see them; the embedding check cuts the raw ``texts`` into sentences.
+    levels see them; the embedding check cuts the raw ``texts`` into sentences, and ``groups``
+    tells it which texts belong to one item (an input and its answer).
     """
     options: dict[str, dict[str, Any]] = {
         "exact": {"n": ngram},
@@ -519,7 +521,7 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
         "minhash": {"threshold": thresholds.minhash_suspect},
         "embedding": {"threshold": thresholds.embedding_suspect,
                       "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
-                      "model": model, "eval_texts": texts},
+                      "model": model, "eval_texts": texts, "groups": groups},
     }
     return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]
 
@@ -624,7 +626,8 @@ def audit_files(
         norm = [normalize_text(t) for t in texts]
     with timed.stage("index eval"):
         checks = audit_checks(norm, methods, ngram, thresholds, texts=texts,
-                              model=embedding_model)
+                              model=embedding_model,
+                              groups=None if answer is None else list(range(len(ids))) * 2)
     with timed.stage("scan training") as progress:
         batches = iter_training_batches([Path(p) for p in train], train_field, id_field)
         results = scan_training(checks, batches, progress, num_proc=num_proc)

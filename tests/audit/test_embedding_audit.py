@@ -123,6 +123,27 @@ def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus
                 0.85, 0.1, 0.7).tolist() == [True, True, False, False]
 
 
+def test_a_training_text_counts_for_the_eval_item_it_resembles_most(corpus):
+    train, _ = corpus
+    pairs = _pairs()
+    # abstract algebra templates: Q(sqrt(2) + sqrt(3)), Q(sqrt(2), sqrt(3)), Q(sqrt(2)*sqrt(3))
+    planted, siblings = 8, (35, 71)
+    train = train + [("rephrase-8", pairs[planted]["rephrased_english"])]
+    evals = [pairs[i]["original_question"] for i in (planted, *siblings)]
+    result = _run(evals, train, len(train))
+    assert result.evidence_id[0] == "rephrase-8" and result.flagged[0]
+    assert not result.flagged[1:].any() and (result.set_aside[1:] >= 1).all()
+    assert result.summary["items_with_candidates_set_aside"] >= 2
+    # without the planted item in the eval set, nothing claims the rephrase: the sibling is flagged
+    alone = _run(evals[1:2], train, len(train))
+    assert alone.evidence_id[0] == "rephrase-8" and alone.flagged[0]
+    # texts of one group (an input and its answer) do not set each other's candidates aside
+    check = EmbeddingCheck(evals, groups=[0, 0, 1])
+    grouped = scan_training([check], [([i for i, _ in train], [t for _, t in train])])[0]
+    assert grouped.evidence_id[1] == "rephrase-8" and grouped.flagged[1]
+    assert not grouped.flagged[2]
+
+
 def test_gram_counts_agree_with_sklearn_char_ngrams():
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import CountVectorizer
