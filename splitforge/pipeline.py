@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -623,29 +623,14 @@ def audit_files(
             answers = ["" if a is None else str(a)
                        for a in loaded_table.column(answer).to_pylist()]
             texts = texts + answers
-        norm = [normalize_text(t) for t in texts]
-    with timed.stage("index eval"):
-        checks = audit_checks(norm, methods, ngram, thresholds, texts=texts,
-                              model=embedding_model,
-                              groups=None if answer is None else list(range(len(ids))) * 2)
     with timed.stage("scan training") as progress:
-        batches = iter_training_batches([Path(p) for p in train], train_field, id_field)
-        results = scan_training(checks, batches, progress, num_proc=num_proc)
-    if answer is None:
-        table = verdict_table(ids, texts, results, thresholds)
-    else:
-        table = _with_answer(ids, texts, results, thresholds)
-    failed = fails(table, fail_on)
+        table, summary = _scan_audit(
+            ids, texts, iter_training_batches([Path(p) for p in train], train_field, id_field),
+            methods=methods, ngram=ngram, thresholds=thresholds, model=embedding_model,
+            fail_on=fail_on, progress=progress, num_proc=num_proc, answers=answer is not None)
+    failed = summary["failed"]
     summary = {
-        "eval_items": len(ids),
-        "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
-        "checks": [r.name for r in results],
-        "verdicts": verdict_counts(table),
-        "per_check": {r.name: r.summary for r in results},
-        "thresholds": thresholds.model_dump(),
-        "ngram": ngram,
-        "fail_on": fail_on,
-        "failed": failed,
+        **summary,
         **({"answer": answer, "leaked": {k: table.column("leaked").to_pylist().count(k) for k in
                                           ("input and answer", "input only", "answer only",
                                            "nothing")}} if answer is not None else {}),
@@ -697,10 +682,6 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         eval_ids += take_rows(table.column(C.ID), control_rows).to_pylist()
         eval_texts += take_rows(table.column(C.TEXT), control_rows).to_pylist()
         eval_sets += ["control"] * len(control_rows)
-    thresholds = config.thresholds
-    norm = [normalize_text(t) for t in eval_texts]
-    checks = audit_checks(norm, config.methods, config.ngram, thresholds, texts=eval_texts,
-                          model=config.embedding_model)
     train_rows = rows[codes == 0]
 
     def batches() -> Iterator[tuple[list[str], pa.Array]]:
@@ -713,29 +694,22 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
             yield from iter_training_batches([resolve_path(base, p) for p in config.against],
                                              field_name)
 
-    total = 0 if config.against else len(train_rows)
-    results = scan_training(checks, batches(), progress, total_rows=total) if eval_ids else []
     labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
-    audited = verdict_table(labels, eval_texts, results, thresholds)
+    audited, summary = _scan_audit(
+        labels, eval_texts, batches(), methods=config.methods, ngram=config.ngram,
+        thresholds=config.thresholds, model=config.embedding_model, fail_on=config.fail_on,
+        progress=progress, total_rows=0 if config.against else len(train_rows),
+        sets={s: eval_sets.count(s) for s in ("val", "test", "control")
+              if s != "control" or s in eval_sets})
     audited = audited.add_column(1, "eval_set", pa.array(eval_sets, pa.string()))
-    failed = fails(audited, config.fail_on)
+    failed = summary["failed"]
     if challenges is not None:
         flagged = {i for i, v in zip(eval_ids, audited.column("verdict").to_pylist(),
                                      strict=True) if v != "clean"}
         sources = challenges.tables["all"].column(C.SOURCE_ID).to_pylist()
         challenge_flagged = sum(source in flagged for source in sources)
     summary = {
-        "eval_items": len(eval_ids),
-        "eval_sets": {s: eval_sets.count(s) for s in ("val", "test", "control")
-                      if s != "control" or s in eval_sets},
-        "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
-        "checks": [r.name for r in results],
-        "verdicts": verdict_counts(audited),
-        "per_check": {r.name: r.summary for r in results},
-        "thresholds": thresholds.model_dump(),
-        "ngram": config.ngram,
-        "fail_on": config.fail_on,
-        "failed": failed,
+        **summary,
         "against": [{"path": p, "sha256": sha256_path(resolve_path(base, p))}
                     for p in config.against],
     }
@@ -753,6 +727,41 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
                            f"dedup.minhash is on; or set audit.fail_on: never to write the build "
                            f"and read audit/audit.md")
     return AuditRunResult(audited, summary, failed)
+
+
+def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, Any]], *,
+                methods: Any, ngram: int, thresholds: Thresholds, model: str, fail_on: str,
+                progress: Progress, num_proc: int | None = None, total_rows: int = 0,
+                answers: bool = False, sets: dict[str, int] | None = None
+                ) -> tuple[pa.Table, dict[str, Any]]:
+    """Index the eval texts, stream the training batches past them: verdicts and summary.
+
+    With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
+    each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the
+    summary after ``eval_items``. An empty eval side scans nothing.
+    """
+    norm = [normalize_text(t) for t in texts]
+    checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
+                          groups=list(range(len(ids))) * 2 if answers else None)
+    results = scan_training(checks, batches, progress, num_proc=num_proc,
+                            total_rows=total_rows) if texts else []
+    if answers:
+        table = _with_answer(ids, texts, results, thresholds)
+    else:
+        table = verdict_table(ids, texts, results, thresholds)
+    failed = fails(table, fail_on)
+    return table, {
+        "eval_items": len(ids),
+        **({"eval_sets": sets} if sets is not None else {}),
+        "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
+        "checks": [r.name for r in results],
+        "verdicts": verdict_counts(table),
+        "per_check": {r.name: r.summary for r in results},
+        "thresholds": thresholds.model_dump(),
+        "ngram": ngram,
+        "fail_on": fail_on,
+        "failed": failed,
+    }
 
 
 def _with_answer(ids: list[str], texts: list[str], results: list[Any],
