@@ -521,6 +521,7 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
         "minhash": {"threshold": thresholds.minhash_suspect},
         "embedding": {"threshold": thresholds.embedding_suspect,
                       "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
+                      "alignment": thresholds.embedding_alignment,
                       "model": model, "eval_texts": texts, "groups": groups},
     }
     return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]

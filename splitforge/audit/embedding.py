@@ -34,10 +34,16 @@ A cosine alone cannot separate a rephrase from the same task written independent
 item and an Alpaca row that both check for primes score 0.88). What does separate them is that a
 rephrase stands out from everything else in the corpus, as in Lowe's ratio test for image
 feature matches: on the calibration data the best cosine of a planted MMLU rephrase is a median
-0.34 above the next training text, that of an unplanted item 0.06. So ``flagged`` = ``score >=
-threshold`` (0.85), or ``score >= floor`` (0.7) with ``margin >= margin`` (0.1). What the
-thresholds mean on the rephrased MMLU and HumanEval pairs is in the README
-(``scripts/calibrate_paraphrase.py``).
+0.34 above the next training text, that of an unplanted item 0.06. So a pair is a candidate when
+``score >= threshold`` (0.85), or ``score >= floor`` (0.7) with ``margin >= margin`` (0.1).
+
+Mean-pooled vectors still put a HumanEval function beside an Alpaca row that asks for the same
+task in one line (both "about primes"). A rephrase keeps the item's parts (docstring, examples,
+the solution's steps) one by one, so each candidate pair is checked word piece by word piece:
+``alignment`` = BERTScore F1 (Zhang et al. 2020: every token's best cosine in the other text,
+averaged both ways, with the same model's token vectors). ``flagged`` = candidate and
+``alignment >= alignment`` (0.68). What the thresholds mean on the rephrased MMLU and HumanEval
+pairs is in the README (``scripts/calibrate_paraphrase.py``).
 """
 
 from __future__ import annotations
@@ -123,6 +129,8 @@ class EmbeddingResult(CheckResult):
         margin: ``score`` minus the cosine of the next-best retrieved training text (copies of
             the evidence excluded; 0 when there is none).
         retrieval: Character TF-IDF similarity of the evidence pair.
+        alignment: BERTScore F1 of the matching view and the evidence (0 where the cosine is
+            below ``floor``: not computed).
         set_aside: Retrieved training texts not counted for the item because another eval item
             resembles them more.
         view: The part of the eval item (whole text or one sentence) that matched.
@@ -131,6 +139,7 @@ class EmbeddingResult(CheckResult):
 
     margin: np.ndarray
     retrieval: np.ndarray
+    alignment: np.ndarray
     set_aside: np.ndarray
     view: list[str | None]
     matched_text: list[str | None]
@@ -146,6 +155,7 @@ class EmbeddingCheck(AuditCheck):
         margin: An item is also flagged when its best cosine is at least ``floor`` and at least
             ``margin`` above the next-best retrieved training text (default 0.1).
         floor: See ``margin`` (default 0.7).
+        alignment: The BERTScore F1 a flagged pair needs besides (default 0.68).
         candidates: Training texts kept per view by the TF-IDF retrieval (default 5).
         min_words: Words a sentence needs to be a view of its own (default 8).
         model: ``minilm`` (the packaged all-MiniLM-L6-v2) or a sentence-transformers BERT
@@ -162,7 +172,7 @@ class EmbeddingCheck(AuditCheck):
     version = "1"
 
     def __init__(self, eval_norm: Sequence[str], threshold: float = 0.85, margin: float = 0.1,
-                 floor: float = 0.7, candidates: int = 5,
+                 floor: float = 0.7, alignment: float = 0.68, candidates: int = 5,
                  min_words: int = 8, model: str = "minilm",
                  eval_texts: Sequence[str] | None = None,
                  groups: Sequence[int] | None = None) -> None:
@@ -173,7 +183,7 @@ class EmbeddingCheck(AuditCheck):
         from splitforge.embed.minilm import model_folder
 
         self.threshold, self.k, self.min_words = threshold, candidates, min_words
-        self.margin, self.floor = margin, floor
+        self.margin, self.floor, self.alignment = margin, floor, alignment
         self.model = str(model)
         model_folder(self.model)  # a missing model is bad input now, not after the scan
         raw = list(eval_texts) if eval_texts is not None else self.eval_norm
@@ -288,6 +298,8 @@ class EmbeddingCheck(AuditCheck):
         best = np.zeros(n, dtype=np.float64)
         margin = np.zeros(n, dtype=np.float64)
         retrieval = np.zeros(n, dtype=np.float64)
+        aligned = np.zeros(n, dtype=np.float64)
+        to_align: dict[int, tuple[str, str]] = {}
         evidence: list[str | None] = [None] * n
         view_text: list[str | None] = [None] * n
         matched: list[str | None] = [None] * n
@@ -321,15 +333,35 @@ class EmbeddingCheck(AuditCheck):
                 retrieval[item] = float(self._score[v, j])
                 view_text[item] = self.views[v][:PREVIEW]
                 matched[item] = self._texts[cid][:PREVIEW]
+                if cos >= self.floor:
+                    to_align[item] = (self.views[v], self._texts[cid])
+            aligned = self._aligned(to_align, n)
         best = np.clip(best, 0.0, 1.0)
-        flagged = flag(best, margin, self.threshold, self.margin, self.floor)
+        flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
+                       self.alignment)
         aside = np.array([len(s) for s in set_aside], dtype=np.int64)
         summary = {"threshold": self.threshold, "margin": self.margin, "floor": self.floor,
+                   "alignment": self.alignment,
                    "candidates": self.k, "min_words": self.min_words, "model": self.model,
                    "views": len(self.views), "verified_pairs": pairs,
                    "items_with_candidates_set_aside": int((aside > 0).sum())}
         return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
-                               aside, view_text, matched)
+                               aligned, aside, view_text, matched)
+
+    def _aligned(self, pairs: dict[int, tuple[str, str]], n: int) -> np.ndarray:
+        """``alignment`` of each item's (view, training text) pair; 0 for the other items."""
+        from splitforge.embed.minilm import MiniLMEmbedder
+
+        out = np.zeros(n, dtype=np.float64)
+        embedder = MiniLMEmbedder(self.model)
+        items = sorted(pairs)
+        for lo in range(0, len(items), 256):  # token vectors: up to 256 x 384 floats a text
+            part = {item: pairs[item] for item in items[lo:lo + 256]}
+            texts = sorted({t for pair in part.values() for t in pair})
+            vectors = dict(zip(texts, embedder.token_vectors(texts), strict=True))
+            for item, (view, text) in part.items():
+                out[item] = round(alignment(vectors[view], vectors[text]), 6)
+        return out
 
     def _closest_item(self, view_vec: np.ndarray, cand_vec: np.ndarray, vs: np.ndarray,
                       cand: np.ndarray) -> np.ndarray:
@@ -363,7 +395,24 @@ class EmbeddingCheck(AuditCheck):
         return mine
 
 
-def flag(score: np.ndarray, margin: np.ndarray, threshold: float, min_margin: float,
-         floor: float) -> np.ndarray:
-    """Cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the next."""
-    return (score >= threshold) | ((score >= floor) & (margin >= min_margin))
+def flag(score: np.ndarray, margin: np.ndarray, aligned: np.ndarray, threshold: float,
+         min_margin: float, floor: float, min_alignment: float) -> np.ndarray:
+    """A candidate pair, by its cosine, whose tokens also align well enough.
+
+    Candidate: cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the
+    next; aligned: a BERTScore F1 (``aligned``) of at least ``min_alignment``.
+    """
+    return ((score >= threshold) | ((score >= floor) & (margin >= min_margin))) \
+        & (aligned >= min_alignment)
+
+
+def alignment(a: np.ndarray, b: np.ndarray) -> float:
+    """BERTScore F1 of two texts' unit token vectors (rows); 0 for an empty text.
+
+    Each token's best cosine in the other text, averaged over each text, then their harmonic mean.
+    """
+    if not len(a) or not len(b):
+        return 0.0
+    sims = a @ b.T
+    recall, precision = float(sims.max(1).mean()), float(sims.max(0).mean())
+    return 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0

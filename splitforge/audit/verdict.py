@@ -13,9 +13,11 @@ mean the same thing), and the item takes the worst verdict any check gives it::
     minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4)
                    about 12% of the words edited, or less)
     embedding      cosine >= embedding_contaminated (0.9)    cosine >= embedding_suspect (0.85),
-                   with a retrieved training text            or >= embedding_floor (0.7) and
-                                                             embedding_margin (0.1) above the
-                                                             next-best training text
+                   with a retrieved training text, tokens    or >= embedding_floor (0.7) and
+                   aligned as for suspect                    embedding_margin (0.1) above the
+                                                             next-best training text; and a
+                                                             BERTScore F1 >= embedding_alignment
+                                                             (0.68)
 
 The evidence is the training id, check, score and matched text of the check that gave the
 verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
@@ -65,9 +67,11 @@ def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
         level[result.score >= t.minhash_contaminated] = CONTAMINATED
     elif result.name == "embedding":
         margin = np.asarray(fields.column("embedding_margin").to_pylist(), dtype=np.float64)
-        level[flag(result.score, margin, t.embedding_suspect, t.embedding_margin,
-                   t.embedding_floor)] = SUSPECT
-        level[result.score >= t.embedding_contaminated] = CONTAMINATED
+        aligned = np.asarray(fields.column("embedding_alignment").to_pylist(), dtype=np.float64)
+        flagged = flag(result.score, margin, aligned, t.embedding_suspect, t.embedding_margin,
+                       t.embedding_floor, t.embedding_alignment)
+        level[flagged] = SUSPECT
+        level[flagged & (result.score >= t.embedding_contaminated)] = CONTAMINATED
     else:  # a check without thresholds here counts as its own flag
         level[result.flagged] = CONTAMINATED
     return level

@@ -18,7 +18,7 @@ PyTorch). Any other folder of a BERT-architecture sentence-transformers model wo
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -101,6 +101,11 @@ class _Bert:
 
     def pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Mean of the last hidden states over the real tokens; ids and mask are (batch, len)."""
+        weight = mask[:, :, None].astype(np.float32)
+        return (self.hidden(ids, mask) * weight).sum(1) / np.maximum(weight.sum(1), 1e-9)
+
+    def hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The last hidden states, (batch, len, dim)."""
         batch, length = ids.shape
         x = (self.w["embeddings.word_embeddings.weight"][ids]
              + self.w["embeddings.position_embeddings.weight"][:length]
@@ -124,15 +129,13 @@ class _Bert:
             h = self._dense(x, p + "intermediate.dense")
             h = 0.5 * h * (1.0 + erf(h / np.float32(np.sqrt(2.0))))
             x = self._norm(self._dense(h, p + "output.dense") + x, p + "output.LayerNorm")
-        weight = mask[:, :, None].astype(np.float32)
-        return (x * weight).sum(1) / np.maximum(weight.sum(1), 1e-9)
+        return x
 
-    def encode(self, texts: Sequence[str], batch_size: int,
-               advance: Advance | None = None) -> np.ndarray:
-        """Unit vectors, one per text; texts are batched by token count to pad little."""
+    def batches(self, texts: Sequence[str], batch_size: int
+                ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(rows, ids, mask) of the texts in batches of similar token counts, to pad little."""
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings], dtype=np.int64)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort(-lengths, kind="stable")
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
@@ -142,6 +145,13 @@ class _Bert:
             for j, row in enumerate(rows.tolist()):
                 ids[j, :lengths[row]] = encodings[row].ids
                 mask[j, :lengths[row]] = 1
+            yield rows, ids, mask
+
+    def encode(self, texts: Sequence[str], batch_size: int,
+               advance: Advance | None = None) -> np.ndarray:
+        """Unit vectors, one per text."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for rows, ids, mask in self.batches(texts, batch_size):
             out[rows] = self.pooled(ids, mask)
             if advance is not None:
                 advance(len(rows))
@@ -176,3 +186,15 @@ class MiniLMEmbedder(Embedder):
     def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
         """Unit-length float32 vectors; ``advance(rows)`` after each batch."""
         return self._bert.encode(texts, self.batch_size, advance)
+
+    def token_vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Per text, the unit-length last hidden states of its word pieces ([CLS], [SEP] left out).
+
+        These are the vectors that BERTScore aligns (``splitforge.audit.embedding.alignment``).
+        """
+        out: list[np.ndarray] = [np.zeros((0, self._bert.dim), np.float32)] * len(texts)
+        for rows, ids, mask in self._bert.batches(texts, self.batch_size):
+            states = self._bert.hidden(ids, mask)
+            for j, row in enumerate(rows.tolist()):
+                out[row] = l2_normalize(states[j, 1:int(mask[j].sum()) - 1])
+        return out

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from splitforge.audit import EmbeddingCheck, scan_training
-from splitforge.audit.embedding import flag, gram_counts, views
+from splitforge.audit.embedding import alignment, flag, gram_counts, views
 from splitforge.cli import app
 from splitforge.errors import InputError
 from splitforge.normalize.shingles import text_buffers
@@ -119,8 +119,9 @@ def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus
     # the copy is not "the next-best text": the margin does not shrink (it may grow, as the
     # copy takes one of the 5 retrieval slots of the next-best one)
     assert two.margin[0] >= one.margin[0] - 1e-6 and one.margin[0] > 0.3
-    assert flag(np.array([0.9, 0.75, 0.75, 0.6]), np.array([0.0, 0.2, 0.05, 0.5]),
-                0.85, 0.1, 0.7).tolist() == [True, True, False, False]
+    assert flag(np.array([0.9, 0.75, 0.75, 0.6, 0.9]), np.array([0.0, 0.2, 0.05, 0.5, 0.5]),
+                np.array([0.7, 0.7, 0.7, 0.7, 0.6]), 0.85, 0.1, 0.7, 0.68
+                ).tolist() == [True, True, False, False, False]
 
 
 def test_a_training_text_counts_for_the_eval_item_it_resembles_most(corpus):
@@ -142,6 +143,34 @@ def test_a_training_text_counts_for_the_eval_item_it_resembles_most(corpus):
     grouped = scan_training([check], [([i for i, _ in train], [t for _, t in train])])[0]
     assert grouped.evidence_id[1] == "rephrase-8" and grouped.flagged[1]
     assert not grouped.flagged[2]
+
+
+def test_alignment_is_bertscore_f1():
+    a = np.eye(3, dtype=np.float32)[:2]  # tokens e0, e1
+    b = np.array([[1, 0, 0], [0, 0.6, 0.8]], dtype=np.float32)  # e0 and a token near e1
+    # recall: e0 -> 1, e1 -> 0.6; precision: b0 -> 1, b1 -> 0.6; F1 = 0.8
+    assert alignment(a, b) == pytest.approx(0.8)
+    assert alignment(a, a) == pytest.approx(1.0) and alignment(a, b[:0]) == 0.0
+
+
+def test_a_same_task_row_is_not_a_rephrase_but_the_rephrase_is():
+    with gzip.open(shared("contamination/humaneval_rephrased_pairs.jsonl.gz"), "rt",
+                   encoding="utf-8") as f:
+        rephrase = [json.loads(line) for line in f][47]["rephrased_text"]  # median(l)
+    with open(shared("eval/humaneval.jsonl"), encoding="utf-8") as f:
+        items = [json.loads(line) for line in f]
+    with gzip.open(shared("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
+        row = [json.loads(line) for line in f][8054]  # "write a function that adds two numbers"
+    train = _alpaca() + [
+        ("alpaca-8054", " ".join(row[k] for k in ("en_instruction", "en_input", "en_output"))),
+        ("rephrase-47", rephrase)]
+    evals = [items[i]["prompt"] + items[i]["canonical_solution"] for i in (53, 47)]  # add, median
+    result = _run(evals, train, len(train))
+    assert result.evidence_id[0] == "alpaca-8054"
+    assert result.score[0] >= 0.7 and result.margin[0] >= 0.1  # a candidate by its cosine ...
+    assert result.alignment[0] < 0.68 and not result.flagged[0]  # ... whose tokens do not align
+    assert result.evidence_id[1] == "rephrase-47" and result.flagged[1]
+    assert result.alignment[1] >= 0.68
 
 
 def test_gram_counts_agree_with_sklearn_char_ngrams():

@@ -41,3 +41,15 @@ def test_registered_and_a_bad_model_folder_is_input_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(InputError, match="tokenizer.json, model.safetensors missing"):
         MiniLMEmbedder(str(tmp_path))
+
+
+def test_token_vectors_are_per_word_piece_and_do_not_depend_on_the_batch():
+    texts = ["short", "a somewhat longer sentence about cats and dogs", "x " * 300]
+    model = MiniLMEmbedder(batch_size=3)
+    together = model.token_vectors(texts)
+    for text, got in zip(texts, together, strict=True):
+        pieces = len(model._bert.tokenizer.encode(text).ids) - 2  # [CLS] and [SEP] left out
+        assert got.shape == (pieces, 384)
+        np.testing.assert_allclose(got, model.token_vectors([text])[0], atol=1e-5)
+        assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert len(together[2]) == 254  # truncated at the model's 256 tokens
