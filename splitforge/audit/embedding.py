@@ -25,10 +25,10 @@ A training text is evidence only for the eval item it resembles most: a candidat
 eval item (not the item's own answer) matches with a higher cosine is set aside for this item. Eval
 sets hold look-alikes of their own (MMLU's abstract-algebra items "Find the degree of the field
 extension Q(...)" differ only in the expression; HumanEval has fib4 beside fibfib), so a rephrase
-of one of them would otherwise flag its siblings too, at cosines up to 0.96. Measured on the
-calibration data, this removed 8 of 9 such MMLU flags and raised the share of rephrases found
-(``flagged`` then also sees larger margins, as a sibling's rephrase no longer counts as the
-next-best text).
+of one of them would otherwise flag its siblings too, at cosines up to 0.96. On the calibration
+data (items planted one by one) this removed 33 of the 38 flags of unplanted items at a planted
+sibling (the other 5: passages longer than the model's 256 tokens, so siblings embed alike) and
+found more rephrases (a sibling's rephrase no longer counts as the next-best text of the margin).
 
 A cosine alone cannot separate a rephrase from the same task written independently (a HumanEval
 item and an Alpaca row that both check for primes score 0.88). What does separate them is that a
@@ -129,8 +129,8 @@ class EmbeddingResult(CheckResult):
         margin: ``score`` minus the cosine of the next-best retrieved training text (copies of
             the evidence excluded; 0 when there is none).
         retrieval: Character TF-IDF similarity of the evidence pair.
-        alignment: BERTScore F1 of the matching view and the evidence (0 where the cosine is
-            below ``floor``: not computed).
+        alignment: BERTScore F1 of the matching view and the evidence (computed for the items
+            that their cosine and margin make candidates; 0 for the others).
         set_aside: Retrieved training texts not counted for the item because another eval item
             resembles them more.
         view: The part of the eval item (whole text or one sentence) that matched.
@@ -333,7 +333,7 @@ class EmbeddingCheck(AuditCheck):
                 retrieval[item] = float(self._score[v, j])
                 view_text[item] = self.views[v][:PREVIEW]
                 matched[item] = self._texts[cid][:PREVIEW]
-                if cos >= self.floor:
+                if flag(cos, margin[item], 1.0, self.threshold, self.margin, self.floor, 0):
                     to_align[item] = (self.views[v], self._texts[cid])
             aligned = self._aligned(to_align, n)
         best = np.clip(best, 0.0, 1.0)
