@@ -522,6 +522,7 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
         "embedding": {"threshold": thresholds.embedding_suspect,
                       "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
                       "alignment": thresholds.embedding_alignment,
+                      "standout": thresholds.embedding_standout,
                       "model": model, "eval_texts": texts, "groups": groups},
     }
     return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]

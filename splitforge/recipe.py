@@ -529,7 +529,9 @@ class AuditThresholdsConfig(_Model):
     embedding_floor: float = Field(0.7, gt=0, le=1, description="See embedding_margin.")
     embedding_alignment: float = Field(0.68, ge=0, le=1, description="BERTScore F1 (token "
                                        "alignment) of the item and the training text that an "
-                                       "embedding flag also needs.")
+                                       "embedding flag also needs, unless ...")
+    embedding_standout: float = Field(0.5, ge=0, le=1, description="... its margin over the "
+                                      "next-best training text is at least this.")
     min_tokens: int = Field(8, ge=1, description="Items shorter than this many words are at "
                             "most suspect when only found inside a training text.")
 

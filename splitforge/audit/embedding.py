@@ -41,9 +41,12 @@ Mean-pooled vectors still put a HumanEval function beside an Alpaca row that ask
 task in one line (both "about primes"). A rephrase keeps the item's parts (docstring, examples,
 the solution's steps) one by one, so each candidate pair is checked word piece by word piece:
 ``alignment`` = BERTScore F1 (Zhang et al. 2020: every token's best cosine in the other text,
-averaged both ways, with the same model's token vectors). ``flagged`` = candidate and
-``alignment >= alignment`` (0.68). What the thresholds mean on the rephrased MMLU and HumanEval
-pairs is in the README (``scripts/calibrate_paraphrase.py``).
+averaged both ways, with the same model's token vectors). ``flagged`` = candidate and either
+``alignment >= alignment`` (0.68) or ``margin >= standout`` (0.5: a match that stands that far
+above every other training text needs no second proof; short MMLU questions rephrased at twice
+their length, "Socialization is:" / "What does socialization mean?", align at 0.65). What the
+thresholds mean on the rephrased MMLU and HumanEval pairs is in the README
+(``scripts/calibrate_paraphrase.py``).
 """
 
 from __future__ import annotations
@@ -155,7 +158,8 @@ class EmbeddingCheck(AuditCheck):
         margin: An item is also flagged when its best cosine is at least ``floor`` and at least
             ``margin`` above the next-best retrieved training text (default 0.1).
         floor: See ``margin`` (default 0.7).
-        alignment: The BERTScore F1 a flagged pair needs besides (default 0.68).
+        alignment: The BERTScore F1 a flagged pair needs besides (default 0.68) ...
+        standout: ... unless its margin is at least this (default 0.5).
         candidates: Training texts kept per view by the TF-IDF retrieval (default 5).
         min_words: Words a sentence needs to be a view of its own (default 8).
         model: ``minilm`` (the packaged all-MiniLM-L6-v2) or a sentence-transformers BERT
@@ -172,7 +176,8 @@ class EmbeddingCheck(AuditCheck):
     version = "1"
 
     def __init__(self, eval_norm: Sequence[str], threshold: float = 0.85, margin: float = 0.1,
-                 floor: float = 0.7, alignment: float = 0.68, candidates: int = 5,
+                 floor: float = 0.7, alignment: float = 0.68, standout: float = 0.5,
+                 candidates: int = 5,
                  min_words: int = 8, model: str = "minilm",
                  eval_texts: Sequence[str] | None = None,
                  groups: Sequence[int] | None = None) -> None:
@@ -184,6 +189,7 @@ class EmbeddingCheck(AuditCheck):
 
         self.threshold, self.k, self.min_words = threshold, candidates, min_words
         self.margin, self.floor, self.alignment = margin, floor, alignment
+        self.standout = standout
         self.model = str(model)
         model_folder(self.model)  # a missing model is bad input now, not after the scan
         raw = list(eval_texts) if eval_texts is not None else self.eval_norm
@@ -333,15 +339,15 @@ class EmbeddingCheck(AuditCheck):
                 retrieval[item] = float(self._score[v, j])
                 view_text[item] = self.views[v][:PREVIEW]
                 matched[item] = self._texts[cid][:PREVIEW]
-                if flag(cos, margin[item], 1.0, self.threshold, self.margin, self.floor, 0):
+                if flag(cos, margin[item], 1.0, self.threshold, self.margin, self.floor, 0, 0):
                     to_align[item] = (self.views[v], self._texts[cid])
             aligned = self._aligned(to_align, n)
         best = np.clip(best, 0.0, 1.0)
         flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
-                       self.alignment)
+                       self.alignment, self.standout)
         aside = np.array([len(s) for s in set_aside], dtype=np.int64)
         summary = {"threshold": self.threshold, "margin": self.margin, "floor": self.floor,
-                   "alignment": self.alignment,
+                   "alignment": self.alignment, "standout": self.standout,
                    "candidates": self.k, "min_words": self.min_words, "model": self.model,
                    "views": len(self.views), "verified_pairs": pairs,
                    "items_with_candidates_set_aside": int((aside > 0).sum())}
@@ -396,14 +402,15 @@ class EmbeddingCheck(AuditCheck):
 
 
 def flag(score: np.ndarray, margin: np.ndarray, aligned: np.ndarray, threshold: float,
-         min_margin: float, floor: float, min_alignment: float) -> np.ndarray:
-    """A candidate pair, by its cosine, whose tokens also align well enough.
+         min_margin: float, floor: float, min_alignment: float, standout: float) -> np.ndarray:
+    """A candidate pair, by its cosine, whose tokens also align or that stands far out.
 
     Candidate: cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the
-    next; aligned: a BERTScore F1 (``aligned``) of at least ``min_alignment``.
+    next; then a BERTScore F1 (``aligned``) of at least ``min_alignment``, or a margin of at
+    least ``standout``.
     """
     return ((score >= threshold) | ((score >= floor) & (margin >= min_margin))) \
-        & (aligned >= min_alignment)
+        & ((aligned >= min_alignment) | (margin >= standout))
 
 
 def alignment(a: np.ndarray, b: np.ndarray) -> float:

@@ -17,7 +17,8 @@ mean the same thing), and the item takes the worst verdict any check gives it::
                    aligned as for suspect                    embedding_margin (0.1) above the
                                                              next-best training text; and a
                                                              BERTScore F1 >= embedding_alignment
-                                                             (0.68)
+                                                             (0.68) or a margin >=
+                                                             embedding_standout (0.5)
 
 The evidence is the training id, check, score and matched text of the check that gave the
 verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
@@ -69,7 +70,7 @@ def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
         margin = np.asarray(fields.column("embedding_margin").to_pylist(), dtype=np.float64)
         aligned = np.asarray(fields.column("embedding_alignment").to_pylist(), dtype=np.float64)
         flagged = flag(result.score, margin, aligned, t.embedding_suspect, t.embedding_margin,
-                       t.embedding_floor, t.embedding_alignment)
+                       t.embedding_floor, t.embedding_alignment, t.embedding_standout)
         level[flagged] = SUSPECT
         level[flagged & (result.score >= t.embedding_contaminated)] = CONTAMINATED
     else:  # a check without thresholds here counts as its own flag

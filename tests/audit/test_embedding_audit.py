@@ -119,9 +119,11 @@ def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus
     # the copy is not "the next-best text": the margin does not shrink (it may grow, as the
     # copy takes one of the 5 retrieval slots of the next-best one)
     assert two.margin[0] >= one.margin[0] - 1e-6 and one.margin[0] > 0.3
-    assert flag(np.array([0.9, 0.75, 0.75, 0.6, 0.9]), np.array([0.0, 0.2, 0.05, 0.5, 0.5]),
-                np.array([0.7, 0.7, 0.7, 0.7, 0.6]), 0.85, 0.1, 0.7, 0.68
-                ).tolist() == [True, True, False, False, False]
+    # cosine 0.9 / 0.75 with margin / no margin / below the floor / not aligned / standing out
+    assert flag(np.array([0.9, 0.75, 0.75, 0.6, 0.9, 0.75]),
+                np.array([0.0, 0.2, 0.05, 0.5, 0.3, 0.6]),
+                np.array([0.7, 0.7, 0.7, 0.7, 0.6, 0.6]), 0.85, 0.1, 0.7, 0.68, 0.5
+                ).tolist() == [True, True, False, False, False, True]
 
 
 def test_a_training_text_counts_for_the_eval_item_it_resembles_most(corpus):
