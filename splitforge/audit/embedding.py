@@ -305,7 +305,7 @@ class EmbeddingCheck(AuditCheck):
         margin = np.zeros(n, dtype=np.float64)
         retrieval = np.zeros(n, dtype=np.float64)
         aligned = np.zeros(n, dtype=np.float64)
-        to_align: dict[int, tuple[str, str]] = {}
+        best_view = np.full(n, -1, dtype=np.int64)
         evidence: list[str | None] = [None] * n
         view_text: list[str | None] = [None] * n
         matched: list[str | None] = [None] * n
@@ -337,11 +337,12 @@ class EmbeddingCheck(AuditCheck):
                 best[item], evidence[item] = cos, cid
                 margin[item] = cos - max(others, default=0.0)
                 retrieval[item] = float(self._score[v, j])
+                best_view[item] = v
                 view_text[item] = self.views[v][:PREVIEW]
                 matched[item] = self._texts[cid][:PREVIEW]
-                if flag(cos, margin[item], 1.0, self.threshold, self.margin, self.floor, 0, 0):
-                    to_align[item] = (self.views[v], self._texts[cid])
-            aligned = self._aligned(to_align, n)
+            todo = np.flatnonzero(candidate(best, margin, self.threshold, self.margin, self.floor))
+            aligned = self._aligned({i: (self.views[best_view[i]], self._texts[evidence[i]])
+                                     for i in todo.tolist()}, n)
         best = np.clip(best, 0.0, 1.0)
         flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
                        self.alignment, self.standout)
@@ -401,15 +402,20 @@ class EmbeddingCheck(AuditCheck):
         return mine
 
 
+def candidate(score: np.ndarray, margin: np.ndarray, threshold: float, min_margin: float,
+              floor: float) -> np.ndarray:
+    """Cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the next."""
+    return (score >= threshold) | ((score >= floor) & (margin >= min_margin))
+
+
 def flag(score: np.ndarray, margin: np.ndarray, aligned: np.ndarray, threshold: float,
          min_margin: float, floor: float, min_alignment: float, standout: float) -> np.ndarray:
-    """A candidate pair, by its cosine, whose tokens also align or that stands far out.
+    """A ``candidate`` whose tokens also align, or that stands far out.
 
-    Candidate: cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the
-    next; then a BERTScore F1 (``aligned``) of at least ``min_alignment``, or a margin of at
-    least ``standout``.
+    Aligned: a BERTScore F1 (``aligned``) of at least ``min_alignment``; standing out: a margin of
+    at least ``standout``.
     """
-    return ((score >= threshold) | ((score >= floor) & (margin >= min_margin))) \
+    return candidate(score, margin, threshold, min_margin, floor) \
         & ((aligned >= min_alignment) | (margin >= standout))
 
 
