@@ -233,7 +233,9 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
             for name in columns:
                 seen[name] = seen[name] or record_batch.column(name).null_count < len(record_batch)
             if first:  # a mistyped field: say so now, not after the whole corpus
-                missing = [f for f in text_fields if not seen[f] and not _named_in_head(path, f)]
+                unseen = [f for f in text_fields if not seen[f]]
+                head = "\n".join(_head_lines(path)) if unseen else ""  # read once, if at all
+                missing = [f for f in unseen if json.dumps(f) not in head]
                 if missing:
                     raise InputError("no such field in the first rows (or it is always "
                                      "null)", path=path, field=missing[0])
@@ -256,10 +258,6 @@ def _head_lines(path: Path) -> list[str]:
     with pa.input_stream(str(path), compression="detect") as stream:
         head = stream.read(1 << 20).decode("utf-8", "replace").splitlines()
     return head[:-1] or head
-
-
-def _named_in_head(path: Path, field: str) -> bool:
-    return any(json.dumps(field) in line for line in _head_lines(path))
 
 
 def _first_bad_line(path: Path, text_fields: list[str]) -> tuple[int | None, str | None]:
