@@ -5,6 +5,7 @@ import json
 import random
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +15,8 @@ from splitforge.cli import app
 from splitforge.errors import InputError
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_text
+from splitforge.pipeline import audit_checks
+from splitforge.recipe import AuditThresholdsConfig
 from tests.conftest import shared, write_jsonl
 
 runner = CliRunner()
@@ -105,8 +108,19 @@ def test_cli_reports_the_rephrase_and_gates_on_suspect(tmp_path, corpus):
     assert summary["verdicts"]["clean"] == len(UNPLANTED)
     md = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
     assert "rephrase-1" in md
+    columns = pq.read_table(tmp_path / "report" / "audit.parquet").column_names
+    for name in ("score", "margin", "alignment", "set_aside", "view", "matched_text"):
+        assert f"embedding_{name}" in columns  # the columns the README lists
     bad = runner.invoke(app, args[:-2] + ["--embedding-model", str(tmp_path / "nope")])
     assert bad.exit_code == 2 and "not a sentence-transformers model folder" in bad.output
+
+
+def test_recipe_thresholds_reach_the_check():
+    t = AuditThresholdsConfig(embedding_suspect=0.8, embedding_margin=0.2, embedding_floor=0.6,
+                              embedding_alignment=0.75, embedding_standout=0.4)
+    check = audit_checks(["an eval item"], ["embedding"], 13, t)[0]
+    assert (check.threshold, check.margin, check.floor, check.alignment, check.standout) == (
+        0.8, 0.2, 0.6, 0.75, 0.4)
 
 
 def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus):
