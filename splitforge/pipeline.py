@@ -513,12 +513,12 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
 
     MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
     levels see them; the embedding check cuts the raw ``texts`` into sentences, and ``groups``
-    tells it which texts belong to one item (an input and its answer).
+    tells both which texts belong to one item (an input and its answer).
     """
     options: dict[str, dict[str, Any]] = {
         "exact": {"n": ngram},
         "ngram": {"n": ngram},
-        "minhash": {"threshold": thresholds.minhash_suspect},
+        "minhash": {"threshold": thresholds.minhash_suspect, "groups": groups},
         "embedding": {"threshold": thresholds.embedding_suspect,
                       "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
                       "alignment": thresholds.embedding_alignment,

@@ -258,6 +258,31 @@ def prefer_smaller_id(new_ids: np.ndarray, old_ids: np.ndarray) -> np.ndarray:
     return out
 
 
+def closest_group(text: np.ndarray, group: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per (eval item, training text) pair: does no other group score higher on that text?
+
+    A training text is evidence only for the eval item it resembles most: the look-alike items
+    of one benchmark (templates that differ in one expression) would otherwise all be flagged by
+    the copy of any one of them. ``text`` names the training text of each pair, ``group`` its
+    eval item's group (an item's input and answer are one), ``score`` its similarity; ties keep
+    the pair.
+    """
+    keep = np.ones(len(text), dtype=bool)
+    if not len(text):
+        return keep
+    score = np.asarray(score, dtype=np.float64)
+    order = np.lexsort((-score, text))
+    t, g, s = text[order], group[order], score[order]
+    start = np.r_[True, t[1:] != t[:-1]]
+    segment = np.cumsum(start) - 1
+    top_group = g[start][segment]
+    others = np.where(g != top_group, s, -np.inf)
+    second = np.maximum.reduceat(others, np.flatnonzero(start))[segment]
+    rival = np.where(g == top_group, second, s[start][segment])
+    keep[order] = s >= rival
+    return keep
+
+
 def merge_best(best_score: np.ndarray, best_id: np.ndarray, item: np.ndarray,
                score: np.ndarray, ids: np.ndarray) -> None:
     """Keep, per item, the larger score, or the same score with the smaller id (in place).

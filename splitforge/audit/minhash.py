@@ -18,6 +18,13 @@ about ``(1-e)^k / (2 - (1-e)^k)``: with word bigrams (the default), 10% edits gi
 This is whole-text similarity: an eval item copied into a much longer training text has a low
 Jaccard similarity. ``ExactCheck`` (containment) and ``NgramOverlapCheck`` (coverage) catch those.
 
+A training text counts only for the eval item it resembles most (``closest_group``, among the
+eval items that share an LSH band with it): benchmarks hold templates that differ in one
+expression ("Find all c in Z_3 such that Z_3[x]/(x^3 + x^2 + c) is a field" and its ``cx^2 + 1``
+sibling), and a copy of one is a near copy of the others too. Its pairs with the other items are
+set aside and counted (``set_aside``). ``ExactCheck`` and ``NgramOverlapCheck`` have no such step:
+a training text that contains two eval items contains both.
+
 Per eval item: ``score`` = the best estimated Jaccard among its LSH candidates (0.0 when it has
 none; a candidate below the threshold still counts, so scores under the threshold are only what
 LSH happened to surface), ``evidence_id`` = that candidate's training id (ties: the smallest id in
@@ -37,6 +44,7 @@ from splitforge.audit.base import (
     AuditCheck,
     CheckResult,
     TrainingBatch,
+    closest_group,
     match_sorted,
     merge_best,
 )
@@ -52,9 +60,11 @@ class MinHashResult(CheckResult):
 
     Attributes:
         candidates: LSH candidate training texts verified per eval item (over all batches).
+        set_aside: Candidates per eval item that another item resembles more (not evidence).
     """
 
     candidates: np.ndarray
+    set_aside: np.ndarray
 
     @property
     def jaccard(self) -> np.ndarray:
@@ -76,6 +86,8 @@ class MinHashCheck(AuditCheck):
         char_ngram: Characters per shingle for CJK text (default 2).
         seed: Seed of the permutations; results depend on it only through the estimate's noise.
         unit: ``auto`` (characters for CJK text, words otherwise), ``word`` or ``char``.
+        groups: One number per eval text; texts of one group (an item's input and its answer)
+            never set aside each other's candidates. Default: every text its own group.
 
     Guarantees: the result does not depend on how the training corpus is batched or ordered.
     """
@@ -83,8 +95,13 @@ class MinHashCheck(AuditCheck):
     name = "minhash"
 
     def __init__(self, eval_norm: Sequence[str], threshold: float = 0.5, num_perm: int = 128,
-                 ngram: int = 2, char_ngram: int = 2, seed: int = 1, unit: str = "auto") -> None:
+                 ngram: int = 2, char_ngram: int = 2, seed: int = 1, unit: str = "auto",
+                 groups: Sequence[int] | None = None) -> None:
         super().__init__(eval_norm)
+        items = len(self.eval_norm)
+        self.groups = np.arange(items) if groups is None else np.asarray(groups, dtype=np.int64)
+        if len(self.groups) != items:
+            raise ValueError("groups must hold one number per eval item")
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold={threshold} must be in (0, 1]: it is the estimated "
                              f"Jaccard similarity from which an eval item is flagged")
@@ -101,10 +118,10 @@ class MinHashCheck(AuditCheck):
             order = np.argsort(keys, kind="stable")
             self._band_keys.append(keys[order])
             self._band_items.append(order)
-        items = len(self.eval_norm)
         self._best_equal = np.full(items, -1, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
         self._candidates = np.zeros(items, dtype=np.int64)
+        self._set_aside = np.zeros(items, dtype=np.int64)
 
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
         if not len(self._items) or not len(batch):
@@ -132,6 +149,11 @@ class MinHashCheck(AuditCheck):
         for lo in range(0, len(code), _PAIR_CHUNK):
             hi = lo + _PAIR_CHUNK
             equal[lo:hi] = (self._sig[item[lo:hi]] == sig[local[lo:hi]]).sum(axis=1)
+        item_ids = self._items[item]
+        candidates = np.bincount(item_ids, minlength=len(self.eval_norm))
+        mine = closest_group(local, self.groups[item_ids], equal)
+        set_aside = np.bincount(item_ids[~mine], minlength=len(self.eval_norm))
+        item, local, equal = item[mine], local[mine], equal[mine]
         row = rows[local]
         order = np.lexsort((batch.id_rank[row], -equal, item))
         item, row, equal = item[order], row[order], equal[order]
@@ -140,18 +162,21 @@ class MinHashCheck(AuditCheck):
         ids = np.array(batch.ids, dtype=object)
         item_ids = self._items[item]
         return {"best": (item_ids[first], equal[first], ids[row[first]]),
-                "candidates": np.bincount(item_ids, minlength=len(self.eval_norm))}
+                "candidates": candidates, "set_aside": set_aside}
 
     def _merge(self, payload: dict[str, Any]) -> None:
         if not payload:
             return
         merge_best(self._best_equal, self._best_id, *payload["best"])
         self._candidates += payload["candidates"]
+        self._set_aside += payload["set_aside"]
 
     def _result(self) -> MinHashResult:
         score = np.maximum(self._best_equal, 0) / self.num_perm
         summary = {"threshold": self.threshold, "num_perm": self.num_perm, "bands": self.bands,
                    "rows": self.rows, "ngram": self.ngram, "char_ngram": self.char_ngram,
-                   "seed": self.seed, "candidates": int(self._candidates.sum())}
+                   "seed": self.seed, "candidates": int(self._candidates.sum()),
+                   "items_with_candidates_set_aside": int((self._set_aside > 0).sum())}
         return MinHashResult(self.name, score >= self.threshold, score.astype(np.float64),
-                             self._best_id.tolist(), summary, self._candidates.copy())
+                             self._best_id.tolist(), summary, self._candidates.copy(),
+                             self._set_aside.copy())

@@ -1,3 +1,4 @@
+import gzip
 import json
 
 import pytest
@@ -24,3 +25,10 @@ def table_rows(result) -> list[dict]:
 def belle_questions() -> list[str]:
     path = shared("eval/belle_eval_set_zh.jsonl")
     return [json.loads(line)["question"] for line in path.open(encoding="utf-8")]
+
+
+def mmlu_pairs() -> list[dict]:
+    """MMLU items (3 subjects) with their English rephrase and Chinese translation."""
+    with gzip.open(shared("contamination/mmlu_rephrased_translated_pairs.jsonl.gz"), "rt",
+                   encoding="utf-8") as f:
+        return [json.loads(line) for line in f]

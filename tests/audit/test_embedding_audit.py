@@ -17,17 +17,12 @@ from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_text
 from splitforge.pipeline import audit_checks
 from splitforge.recipe import AuditThresholdsConfig
+from tests.audit.conftest import mmlu_pairs
 from tests.conftest import shared, write_jsonl
 
 runner = CliRunner()
 PLANTED = (1, 486)  # S_5 index question; a passage question whose rephrase drops the passage
 UNPLANTED = (3, 120, 300, 400)
-
-
-def _pairs():
-    with gzip.open(shared("contamination/mmlu_rephrased_translated_pairs.jsonl.gz"), "rt",
-                   encoding="utf-8") as f:
-        return [json.loads(line) for line in f]
 
 
 def _alpaca(n=300):
@@ -39,7 +34,7 @@ def _alpaca(n=300):
 
 @pytest.fixture(scope="module")
 def corpus():
-    pairs = _pairs()
+    pairs = mmlu_pairs()
     train = _alpaca() + [(f"rephrase-{i}", pairs[i]["rephrased_english"]) for i in PLANTED]
     random.Random(0).shuffle(train)
     evals = [pairs[i]["original_question"] for i in PLANTED + UNPLANTED]
@@ -125,7 +120,7 @@ def test_recipe_thresholds_reach_the_check():
 
 def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus):
     train, evals = corpus
-    pairs = _pairs()
+    pairs = mmlu_pairs()
     copy = [("rephrase-1-copy", pairs[1]["rephrased_english"])]  # "rephrase-1-copy" > "rephrase-1"
     one = _run(evals, train, len(train))
     two = _run(evals, train + copy, len(train) + 1)
@@ -142,7 +137,7 @@ def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus
 
 def test_a_training_text_counts_for_the_eval_item_it_resembles_most(corpus):
     train, _ = corpus
-    pairs = _pairs()
+    pairs = mmlu_pairs()
     # abstract algebra templates: Q(sqrt(2) + sqrt(3)), Q(sqrt(2), sqrt(3)), Q(sqrt(2)*sqrt(3))
     planted, siblings = 8, (35, 71)
     train = train + [("rephrase-8", pairs[planted]["rephrased_english"])]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from splitforge.audit import MinHashCheck
-from splitforge.audit.base import TrainingBatch
+from splitforge.audit.base import TrainingBatch, closest_group
 from splitforge.normalize.shingles import shingle_hashes
-from tests.audit.conftest import run
+from tests.audit.conftest import mmlu_pairs, run
 
 
 def words(seed: int, count: int) -> list[str]:
@@ -64,3 +64,30 @@ def test_batch_shingles_equal_shingle_hashes(unit):
         mine, reference = batch.shingles(n, n + 1, unit), shingle_hashes(texts, n, n + 1, unit)
         assert np.array_equal(mine.values, reference.values)
         assert np.array_equal(mine.offsets, reference.offsets)
+
+
+def test_a_copy_of_one_template_item_is_evidence_for_that_item_only():
+    # MMLU abstract algebra 47 and 51 differ in one polynomial; a lightly edited copy of 47 is
+    # a near copy of 51 too (Jaccard ~0.58 >= 0.4), but 47 is the item it resembles most
+    rows = {r["idx"]: r for r in mmlu_pairs() if r["subject"] == "abstract_algebra"}
+    evals = [rows[47]["original_question"], rows[51]["original_question"]]
+    batches = [(["copy-47"], ["Question: " + evals[0]])]
+    both = run(MinHashCheck(evals, threshold=0.4), batches)
+    assert both.flagged.tolist() == [True, False] and both.evidence_id == ["copy-47", None]
+    assert both.set_aside.tolist() == [0, 1] and both.candidates.tolist() == [1, 1]
+    assert both.summary["items_with_candidates_set_aside"] == 1
+    alone = run(MinHashCheck(evals[1:], threshold=0.4), batches)  # no closer item: flagged
+    assert alone.flagged[0] and 0.4 <= alone.score[0] < 0.8
+    grouped = run(MinHashCheck(evals, threshold=0.4, groups=[0, 0]), batches)  # one item's texts
+    assert grouped.flagged.tolist() == [True, True] and grouped.set_aside.tolist() == [0, 0]
+
+
+def test_closest_group_keeps_the_pairs_no_other_group_beats():
+    rng = np.random.default_rng(0)
+    text, group = rng.integers(0, 30, 400), rng.integers(0, 12, 400)
+    score = rng.integers(0, 6, 400).astype(float)
+    expected = [score[i] >= max((score[j] for j in range(400)
+                                 if text[j] == text[i] and group[j] != group[i]), default=-1)
+                for i in range(400)]
+    assert closest_group(text, group, score).tolist() == expected
+    assert closest_group(np.zeros(0, int), np.zeros(0, int), np.zeros(0)).tolist() == []
