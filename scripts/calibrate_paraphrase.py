@@ -87,6 +87,24 @@ def plan(n_items: int, parity: int, kinds: tuple[str, ...],
     return out
 
 
+# Alpaca rows (of the first 20,000) that ask for the task a HumanEval item asks for, details aside:
+# one reader's judgment of the best Alpaca candidate of every unplanted HumanEval item whose
+# cosine reached 0.7 in the calibration runs (36 items, flagged or not). llm-decontaminator's
+# GPT-4 judge calls the CodeAlpaca rows on 13, 31, 34, 35, 53 and 55 rephrases of these items;
+# 34 (no sorting) and 71 (no validity check) are the closest calls. Not same task, for example:
+# 75 (a product of three primes / all primes below 100), 148 (planets between two orbits /
+# list the planets), 26 (drop repeated values / deduplicate), 139 (a product of factorials /
+# factorial). A flag at one of these rows is the same task written independently; whether that
+# is contamination is the "same task" / "same question" call that the summary reports apart.
+SAME_TASK = {
+    "HumanEval/13": "alpaca-14254", "HumanEval/31": "alpaca-19681",
+    "HumanEval/34": "alpaca-19079", "HumanEval/35": "alpaca-1230",
+    "HumanEval/45": "alpaca-8215", "HumanEval/53": "alpaca-8054",
+    "HumanEval/55": "alpaca-10950", "HumanEval/71": "alpaca-16852",
+    "HumanEval/79": "alpaca-17407", "HumanEval/90": "alpaca-2210",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-rows", type=int, default=20000)
@@ -171,10 +189,14 @@ def main() -> None:
             unplanted = [r for r in rows if groups[name][r["eval_id"]] == "unplanted"]
             flagged = [r for r in unplanted if r["verdict"] != "clean"]
             by = Counter(("planted row of another item" if str(r["evidence_id"]).startswith(
-                "planted") else "alpaca row") + f", {r['evidence_method']}" for r in flagged)
-            print(f"  unplanted flagged, by evidence: {dict(sorted(by.items()))}; flagged by "
-                  f"the embedding check alone at an Alpaca row: "
-                  f"{by.get('alpaca row, embedding', 0) / max(1, len(unplanted)):.1%}")
+                "planted") else "alpaca row on the same task" if SAME_TASK.get(r["eval_id"]) ==
+                r["evidence_id"] else "alpaca row") + f", {r['evidence_method']}"
+                for r in flagged)
+            same = sum(SAME_TASK.get(r["eval_id"]) == r["evidence_id"] for r in flagged)
+            print(f"  unplanted flagged, by evidence: {dict(sorted(by.items()))}; not counting "
+                  f"the {same} at an Alpaca row on the same task (SAME_TASK): "
+                  f"{len(flagged) - same} of {len(unplanted) - same} = "
+                  f"{(len(flagged) - same) / max(1, len(unplanted) - same):.1%}")
             for row in rows:
                 if groups[name][row["eval_id"]] == "unplanted" and row["verdict"] != "clean":
                     matched = " ".join(str(row["matched_text"]).split())[:60]
