@@ -69,6 +69,9 @@ PREVIEW = 300
 _CJK_LEAD_BYTE = 0xE3  # UTF-8 lead byte of U+3000 and up: kana, CJK ideographs, Hangul
 
 
+CLEAN, SUSPECT, CONTAMINATED = 0, 1, 2  # verdict levels, worst last
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """Per-eval-item results of one check, in eval order, and a summary.
@@ -87,6 +90,20 @@ class CheckResult:
     score: np.ndarray
     evidence_id: list[str | None]
     summary: dict[str, Any]
+
+    def levels(self, thresholds: Any) -> np.ndarray:
+        """Each item's verdict level (``CLEAN``, ``SUSPECT``, ``CONTAMINATED``) by this check.
+
+        ``thresholds`` is the recipe's ``AuditThresholdsConfig``; a check without thresholds of
+        its own there counts its flag as contamination.
+        """
+        level = np.zeros(len(self.score), dtype=np.int8)
+        level[self.flagged] = CONTAMINATED
+        return level
+
+    def evidence_text(self, item: int, eval_text: str) -> str:
+        """The text shown beside ``item``'s evidence: the part of the item that matched."""
+        return eval_text[:PREVIEW]
 
     def to_table(self) -> pa.Table:
         """One row per eval item: ``is_<name>_issue``, ``<name>_score``, then the other fields."""

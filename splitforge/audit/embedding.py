@@ -44,7 +44,10 @@ the solution's steps) one by one, so each candidate pair is checked word piece b
 averaged both ways, with the same model's token vectors). ``flagged`` = candidate and either
 ``alignment >= alignment`` (0.68) or ``margin >= standout`` (0.5: a match that stands that far
 above every other training text needs no second proof; short MMLU questions rephrased at twice
-their length, "Socialization is:" / "What does socialization mean?", align at 0.65). What the
+their length, "Socialization is:" / "What does socialization mean?", align at 0.65). The margin
+is measured against the texts no other eval item claims, so where every other retrieved text was
+set aside (or is a copy of the evidence) it is the cosine itself, and any candidate at the floor
+stands out: on the calibration runs that is the only way a margin reached 0.5. What the
 thresholds mean on the rephrased MMLU and HumanEval pairs is in the README
 (``scripts/calibrate_paraphrase.py``).
 """
@@ -59,7 +62,15 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from splitforge.audit.base import CHECKS, PREVIEW, AuditCheck, CheckResult, TrainingBatch
+from splitforge.audit.base import (
+    CHECKS,
+    CONTAMINATED,
+    PREVIEW,
+    SUSPECT,
+    AuditCheck,
+    CheckResult,
+    TrainingBatch,
+)
 from splitforge.normalize.shingles import fmix64, is_cjk, text_buffers
 from splitforge.normalize.text import normalize_text
 from splitforge.progress import NO_PROGRESS, Progress
@@ -130,7 +141,7 @@ class EmbeddingResult(CheckResult):
 
     Attributes:
         margin: ``score`` minus the cosine of the next-best retrieved training text (copies of
-            the evidence excluded; 0 when there is none).
+            the evidence and texts set aside excluded; ``score`` itself when there is none).
         retrieval: Character TF-IDF similarity of the evidence pair.
         alignment: BERTScore F1 of the matching view and the evidence (computed for the items
             that their cosine and margin make candidates; 0 for the others).
@@ -146,6 +157,22 @@ class EmbeddingResult(CheckResult):
     set_aside: np.ndarray
     view: list[str | None]
     matched_text: list[str | None]
+
+    def levels(self, thresholds: Any) -> np.ndarray:
+        """``flag`` with the verdict's thresholds; contaminated from ``embedding_contaminated``."""
+        t = thresholds
+        flagged = flag(self.score, np.asarray(self.margin, dtype=np.float64),
+                       np.asarray(self.alignment, dtype=np.float64), t.embedding_suspect,
+                       t.embedding_margin, t.embedding_floor, t.embedding_alignment,
+                       t.embedding_standout)
+        level = np.zeros(len(self.score), dtype=np.int8)
+        level[flagged] = SUSPECT
+        level[flagged & (self.score >= t.embedding_contaminated)] = CONTAMINATED
+        return level
+
+    def evidence_text(self, item: int, eval_text: str) -> str:
+        """The start of the training text that matched."""
+        return self.matched_text[item] or ""
 
 
 @CHECKS.register("embedding")

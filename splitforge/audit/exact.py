@@ -34,6 +34,8 @@ import numpy as np
 
 from splitforge.audit.base import (
     CHECKS,
+    CONTAMINATED,
+    SUSPECT,
     AuditCheck,
     CheckResult,
     NgramIndex,
@@ -65,6 +67,15 @@ class ExactResult(CheckResult):
     contained: np.ndarray
     contained_id: list[str | None]
     tokens: np.ndarray
+
+    def levels(self, thresholds: Any) -> np.ndarray:
+        """Contaminated: equal, or contained with ``min_tokens`` tokens; suspect: contained."""
+        level = np.zeros(len(self.score), dtype=np.int8)
+        contained = np.asarray(self.contained, dtype=bool)
+        level[contained] = SUSPECT
+        long = np.asarray(self.tokens) >= thresholds.min_tokens
+        level[(contained & long) | np.asarray(self.matched, dtype=bool)] = CONTAMINATED
+        return level
 
 
 @CHECKS.register("exact")

@@ -41,6 +41,8 @@ import numpy as np
 
 from splitforge.audit.base import (
     CHECKS,
+    CONTAMINATED,
+    SUSPECT,
     AuditCheck,
     CheckResult,
     TrainingBatch,
@@ -65,6 +67,13 @@ class MinHashResult(CheckResult):
 
     candidates: np.ndarray
     set_aside: np.ndarray
+
+    def levels(self, thresholds: Any) -> np.ndarray:
+        """Jaccard against ``minhash_contaminated`` / ``minhash_suspect``."""
+        level = np.zeros(len(self.score), dtype=np.int8)
+        level[self.score >= thresholds.minhash_suspect] = SUSPECT
+        level[self.score >= thresholds.minhash_contaminated] = CONTAMINATED
+        return level
 
     @property
     def jaccard(self) -> np.ndarray:

@@ -46,7 +46,9 @@ import numpy as np
 
 from splitforge.audit.base import (
     CHECKS,
+    CONTAMINATED,
     PREVIEW,
+    SUSPECT,
     AuditCheck,
     CheckResult,
     NgramIndex,
@@ -78,6 +80,26 @@ class NgramOverlapResult(CheckResult):
     evidence_share: np.ndarray
     n_used: np.ndarray
     unit: list[str]
+
+    def levels(self, thresholds: Any) -> np.ndarray:
+        """Coverage against ``ngram_contaminated`` / ``ngram_suspect``.
+
+        An item shorter than n is one n-gram of all its words (containment): shorter than
+        ``min_tokens`` too, it is at most suspect, as ``exact`` has it.
+        """
+        level = np.zeros(len(self.score), dtype=np.int8)
+        level[self.score >= thresholds.ngram_suspect] = SUSPECT
+        level[self.score >= thresholds.ngram_contaminated] = CONTAMINATED
+        full = np.where(np.asarray(self.unit) == "char", self.summary["char_n"],
+                        self.summary["n"])
+        used = np.asarray(self.n_used)
+        short = (used < full) & (used < thresholds.min_tokens)  # not: every item when n is small
+        level[short & (level == CONTAMINATED)] = SUSPECT
+        return level
+
+    def evidence_text(self, item: int, eval_text: str) -> str:
+        """The item's longest run of found n-grams."""
+        return self.matched_text[item] or ""
 
     @property
     def coverage(self) -> np.ndarray:

@@ -20,8 +20,9 @@ mean the same thing), and the item takes the worst verdict any check gives it::
                                                              (0.68) or a margin >=
                                                              embedding_standout (0.5)
 
-The evidence is the training id, check, score and matched text of the check that gave the
-verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
+Each check's result applies its own row (``CheckResult.levels``; a check registered without a
+row here counts its flag as contaminated). The evidence is the training id, check, score and
+matched text (``CheckResult.evidence_text``) of the check that gave the verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
 direct proof wins a tie.
 """
 
@@ -31,57 +32,13 @@ import numpy as np
 import pyarrow as pa
 
 from splitforge.audit.base import PREVIEW, CheckResult
-from splitforge.audit.embedding import flag
 from splitforge.recipe import AuditThresholdsConfig
 
-VERDICTS = ("clean", "suspect", "contaminated")
-CLEAN, SUSPECT, CONTAMINATED = 0, 1, 2
+VERDICTS = ("clean", "suspect", "contaminated")  # by level: CLEAN, SUSPECT, CONTAMINATED
 
 
 # The recipe's model is the one definition of the thresholds and their defaults.
 Thresholds = AuditThresholdsConfig
-
-
-def _levels(result: CheckResult, fields: pa.Table, t: Thresholds) -> np.ndarray:
-    """Each item's level (0 clean, 1 suspect, 2 contaminated) by one check.
-
-    ``fields`` is the check's ``to_table()``, built once by the caller.
-    """
-    level = np.zeros(len(result.score), dtype=np.int8)
-    if result.name == "exact":
-        matched = np.asarray(fields.column("exact_matched").to_pylist(), dtype=bool)
-        contained = np.asarray(fields.column("exact_contained").to_pylist(), dtype=bool)
-        tokens = np.asarray(fields.column("exact_tokens").to_pylist(), dtype=np.int64)
-        level[contained] = SUSPECT
-        level[(contained & (tokens >= t.min_tokens)) | matched] = CONTAMINATED
-    elif result.name == "ngram_overlap":
-        level[result.score >= t.ngram_suspect] = SUSPECT
-        level[result.score >= t.ngram_contaminated] = CONTAMINATED
-        # An item shorter than n is one n-gram of all its words: containment, capped as above.
-        used = np.asarray(fields.column("ngram_overlap_n_used").to_pylist(), dtype=np.int64)
-        char = np.asarray(fields.column("ngram_overlap_unit").to_pylist()) == "char"
-        full = np.where(char, result.summary["char_n"], result.summary["n"])
-        short = (used < full) & (used < t.min_tokens)  # not: every item when n < min_tokens
-        level[short & (level == CONTAMINATED)] = SUSPECT
-    elif result.name == "minhash":
-        level[result.score >= t.minhash_suspect] = SUSPECT
-        level[result.score >= t.minhash_contaminated] = CONTAMINATED
-    elif result.name == "embedding":
-        margin = np.asarray(fields.column("embedding_margin").to_pylist(), dtype=np.float64)
-        aligned = np.asarray(fields.column("embedding_alignment").to_pylist(), dtype=np.float64)
-        flagged = flag(result.score, margin, aligned, t.embedding_suspect, t.embedding_margin,
-                       t.embedding_floor, t.embedding_alignment, t.embedding_standout)
-        level[flagged] = SUSPECT
-        level[flagged & (result.score >= t.embedding_contaminated)] = CONTAMINATED
-    else:  # a check without thresholds here counts as its own flag
-        level[result.flagged] = CONTAMINATED
-    return level
-
-
-def _matched_text(result: CheckResult, fields: pa.Table, item: int, eval_text: str) -> str:
-    if result.name in ("ngram_overlap", "embedding"):
-        return str(fields.column(f"{result.name}_matched_text")[item].as_py() or "")
-    return eval_text[:PREVIEW]
 
 
 def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
@@ -90,9 +47,8 @@ def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
     n = len(ids)
     levels = np.zeros(n, dtype=np.int8)
     source = np.full(n, -1, dtype=np.int64)
-    tables = [result.to_table() for result in results]  # once per check, not per item
     for index, result in enumerate(results):
-        level = _levels(result, tables[index], thresholds)
+        level = result.levels(thresholds)
         better = level > levels
         levels[better], source[better] = level[better], index
     evidence_id, method, score, matched = [], [], [], []
@@ -107,7 +63,7 @@ def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
         evidence_id.append(result.evidence_id[item])
         method.append(result.name)
         score.append(float(result.score[item]))
-        matched.append(_matched_text(result, tables[source[item]], item, texts[item]))
+        matched.append(result.evidence_text(item, texts[item]))
     table = pa.table({
         "eval_id": pa.array(ids, pa.string()),
         "verdict": pa.array([VERDICTS[v] for v in levels], pa.string()),
@@ -117,7 +73,7 @@ def verdict_table(ids: list[str], texts: list[str], results: list[CheckResult],
         "matched_text": pa.array(matched, pa.string()),
         "eval_text": pa.array([t[:PREVIEW] for t in texts], pa.string()),
     })
-    for fields in tables:
+    for fields in (result.to_table() for result in results):
         for name, column in zip(fields.column_names, fields.columns, strict=True):
             table = table.append_column(name, column)
     return table
