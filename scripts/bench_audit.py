@@ -35,18 +35,26 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_build import run_child  # noqa: E402
+from bench_build import in_fresh_process, run_child  # noqa: E402
 from bench_dedup import edit_words, synthetic  # noqa: E402
 
 PLANTED = 500
 METHODS = ("exact", "ngram", "minhash", "all", "embedding")
 
 
-def make_data(train_docs: int, eval_items: int, workdir: Path) -> Path:
-    """The training corpus, eval set and planted pairs under a folder, made once per size."""
-    folder = workdir / f"audit_{train_docs}_{eval_items}"
+def data_folder(train_docs: int, eval_items: int, workdir: Path) -> Path:
+    return workdir / f"audit_{train_docs}_{eval_items}"
+
+
+def make_data(train_docs: int, eval_items: int, workdir: Path) -> None:
+    """The training corpus, eval set and planted pairs under a folder, made once per size.
+
+    Run it with ``in_fresh_process``: the corpus takes GBs in memory, which the children that
+    ``run_child`` starts afterwards would otherwise report as their own peak.
+    """
+    folder = data_folder(train_docs, eval_items, workdir)
     if (folder / "planted.json").exists():
-        return folder
+        return
     folder.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     rng = random.Random(0)
@@ -78,7 +86,6 @@ def make_data(train_docs: int, eval_items: int, workdir: Path) -> Path:
     (folder / "planted.json").write_text(json.dumps(planted), encoding="utf-8")
     print(f"generated {train_docs:,} training docs and {eval_items:,} eval items in "
           f"{time.perf_counter() - t:.0f}s ({folder})")
-    return folder
 
 
 def recall(flagged: np.ndarray, evidence: list | None, planted: dict) -> dict:
@@ -198,7 +205,8 @@ def main() -> None:
     if args.child:
         child(args.child, args.folder, args.num_proc, args.batch_rows)
         return
-    folder = make_data(args.train_docs, args.eval_items, args.workdir)
+    in_fresh_process(make_data, args.train_docs, args.eval_items, args.workdir)
+    folder = data_folder(args.train_docs, args.eval_items, args.workdir)
     cores = os.cpu_count()
     print(f"{args.eval_items:,} eval items vs {args.train_docs:,} training docs; "
           f"{PLANTED} verbatim copies inside longer docs, {PLANTED} ~10%-edited copies as docs; "

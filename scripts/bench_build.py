@@ -86,6 +86,21 @@ print(time.perf_counter() - t)
 """
 
 
+def in_fresh_process(fn, *args) -> None:
+    """``fn(*args)`` in a spawned interpreter, for work (making test data) that must not count.
+
+    Linux carries a process's peak RSS across fork and exec, so a ``run_child`` started after
+    this process grew would report this process's peak, not its own.
+    """
+    import multiprocessing
+
+    proc = multiprocessing.get_context("spawn").Process(target=fn, args=args)
+    proc.start()
+    proc.join()
+    if proc.exitcode != 0:
+        sys.exit(f"{fn.__name__} failed (exit code {proc.exitcode})")
+
+
 def run_child(cmd: list[str]) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak RSS in MB of that child alone via wait4, stdout)."""
     with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as out:

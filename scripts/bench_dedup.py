@@ -151,22 +151,33 @@ def synthetic(n: int, seed: int = 0) -> list[str]:
 
 
 def corpus(n: int, workdir: Path, seed: int = 0) -> Path:
-    """The synthetic corpus of n documents as an Arrow IPC file (sf_id, sf_text), made once."""
+    """The synthetic corpus of n documents as an Arrow IPC file (sf_id, sf_text), made once.
+
+    Made in a fresh process: a child that ``run_child`` starts later would otherwise report the
+    generator's memory as its own peak.
+    """
+    path = workdir / f"synthetic_{n}_{seed}.arrow"
+    if not path.exists():
+        from bench_build import in_fresh_process
+
+        in_fresh_process(write_corpus, n, seed, path)
+    return path
+
+
+def write_corpus(n: int, seed: int, path: Path) -> None:
+    """``synthetic(n, seed)`` as an Arrow IPC file (sf_id, sf_text)."""
     import pyarrow as pa
 
     from splitforge import columns as C
 
-    path = workdir / f"synthetic_{n}_{seed}.arrow"
-    if not path.exists():
-        t = time.perf_counter()
-        docs = synthetic(n, seed)
-        table = pa.table({C.ID: [f"d{i:08d}" for i in range(n)], C.TEXT: docs})
-        with pa.OSFile(str(path.with_suffix(".tmp")), "wb") as sink, \
-                pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table, max_chunksize=65_536)
-        path.with_suffix(".tmp").rename(path)
-        print(f"generated {path} in {time.perf_counter() - t:.1f}s")
-    return path
+    t = time.perf_counter()
+    docs = synthetic(n, seed)
+    table = pa.table({C.ID: [f"d{i:08d}" for i in range(n)], C.TEXT: docs})
+    with pa.OSFile(str(path.with_suffix(".tmp")), "wb") as sink, \
+            pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=65_536)
+    path.with_suffix(".tmp").rename(path)
+    print(f"generated {path} in {time.perf_counter() - t:.1f}s")
 
 
 def child_minhash(path: str, config: MinHashConfig) -> None:
