@@ -22,8 +22,8 @@ mean the same thing), and the item takes the worst verdict any check gives it::
 
 Each check's result applies its own row (``CheckResult.levels``; a check registered without a
 row here counts its flag as contaminated). The evidence is the training id, check, score and
-matched text (``CheckResult.evidence_text``) of the check that gave the verdict; checks are tried in the order exact, ngram_overlap, minhash, embedding, so the most
-direct proof wins a tie.
+matched text (``CheckResult.evidence_text``) of the check that gave the verdict; checks are
+tried in the order exact, ngram_overlap, minhash, embedding, so the most direct proof wins a tie.
 """
 
 from __future__ import annotations
