@@ -220,8 +220,9 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
         return
     fields = [(name, pa.string()) for name in text_fields if name != id_field]
+    id_type = _json_id_type(path, id_field) if id_field else None
     if id_field:
-        fields.append((id_field, _json_id_type(path, id_field)))
+        fields.append((id_field, id_type))
     options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     seen = dict.fromkeys(columns, False)
     first = True
@@ -242,7 +243,7 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
                 first = False
             yield record_batch
     except pa.ArrowInvalid as error:
-        line, why = _first_bad_line(path, text_fields)
+        line, why = _first_bad_line(path, text_fields, id_field, id_type)
         raise InputError(f"cannot read it as JSON lines with text field(s) "
                          f"{', '.join(map(repr, text_fields))}"
                          f"{f' and an id field {id_field!r}' if id_field else ''}: "
@@ -260,10 +261,12 @@ def _head_lines(path: Path) -> list[str]:
     return head[:-1] or head
 
 
-def _first_bad_line(path: Path, text_fields: list[str]) -> tuple[int | None, str | None]:
+def _first_bad_line(path: Path, text_fields: list[str], id_field: str | None = None,
+                    id_type: pa.DataType | None = None) -> tuple[int | None, str | None]:
     """The line number and the reason of the first line Arrow refused (read again, in Python).
 
-    Only runs once reading failed; Arrow's own message counts rows per block, from 0.
+    Only runs once reading failed; Arrow's own message counts rows per block, from 0. Ids must
+    all have the type of the first one (``_json_id_type``).
     """
     with pa.input_stream(str(path), compression="detect") as stream:
         lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
@@ -280,6 +283,11 @@ def _first_bad_line(path: Path, text_fields: list[str]) -> tuple[int | None, str
                 value = record.get(name)
                 if value is not None and not isinstance(value, str):
                     return number, f"field {name!r} holds {type(value).__name__}, not text"
+            value = record.get(id_field) if id_field else None
+            if value is not None and _id_type(value) not in (id_type, pa.int64() if
+                                                            id_type == pa.float64() else None):
+                return number, (f"id field {id_field!r} holds {type(value).__name__} here and "
+                                f"{id_type} in the first rows: ids must be of one type")
     return None, None
 
 
@@ -290,14 +298,19 @@ def _json_id_type(path: Path, id_field: str) -> pa.DataType:
             value = json.loads(line).get(id_field) if line.strip() else None
         except (json.JSONDecodeError, AttributeError):
             continue
-        if isinstance(value, bool):
-            return pa.bool_()
-        if isinstance(value, int):
-            return pa.int64()
-        if isinstance(value, float):
-            return pa.float64()
         if value is not None:
-            return pa.string()
+            return _id_type(value)
+    return pa.string()
+
+
+def _id_type(value: Any) -> pa.DataType:
+    """The Arrow type Arrow's JSON reader needs for an id value."""
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
     return pa.string()
 
 

@@ -177,6 +177,12 @@ def test_bad_training_files_name_the_line_and_field(tmp_path):
     typed = write_jsonl(tmp_path / "typed.jsonl", [{"text": "a"}, {"text": 5}])
     with pytest.raises(InputError, match=r"typed.jsonl:2: .*'text' holds int"):
         list(iter_training_batches(typed, "text"))
+    for first, second, kind in ((1, 2, "int64"), (1.5, 2, "double")):  # an int fits a float
+        ids = write_jsonl(tmp_path / "ids.jsonl", [{"id": first, "text": "a"},
+                                                   {"id": second, "text": "b"},
+                                                   {"id": "c", "text": "c"}])
+        with pytest.raises(InputError, match=rf"ids.jsonl:3: .*'id' holds str here and {kind}"):
+            list(iter_training_batches(ids, "text", "id"))
     good = write_jsonl(tmp_path / "big.jsonl", [{"text": "x " * 100} for _ in range(20000)])
     batches = iter_training_batches(good, "txet", batch_rows=1000)
     with pytest.raises(InputError, match="'txet'.*first rows"):
