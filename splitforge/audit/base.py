@@ -281,13 +281,19 @@ def closest_group(text: np.ndarray, group: np.ndarray, score: np.ndarray) -> np.
     A training text is evidence only for the eval item it resembles most: the look-alike items
     of one benchmark (templates that differ in one expression) would otherwise all be flagged by
     the copy of any one of them. ``text`` names the training text of each pair, ``group`` its
-    eval item's group (an item's input and answer are one), ``score`` its similarity; ties keep
-    the pair.
+    eval item's group (an item's input and answer are one: a group scores its best pair, so an
+    answer is kept wherever its input wins), ``score`` its similarity; ties keep the pair.
     """
     keep = np.ones(len(text), dtype=bool)
     if not len(text):
         return keep
     score = np.asarray(score, dtype=np.float64)
+    by_group = np.lexsort((group, text))
+    t, g = text[by_group], group[by_group]
+    start = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (g[1:] != g[:-1])])
+    best = np.maximum.reduceat(score[by_group], start)
+    score = np.empty_like(score)
+    score[by_group] = np.repeat(best, np.diff(np.r_[start, len(t)]))
     order = np.lexsort((-score, text))
     t, g, s = text[order], group[order], score[order]
     start = np.r_[True, t[1:] != t[:-1]]

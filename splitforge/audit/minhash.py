@@ -22,13 +22,14 @@ A training text counts only for the eval item it resembles most (``closest_group
 eval items that share an LSH band with it): benchmarks hold templates that differ in one
 expression ("Find all c in Z_3 such that Z_3[x]/(x^3 + x^2 + c) is a field" and its ``cx^2 + 1``
 sibling), and a copy of one is a near copy of the others too. Its pairs with the other items are
-set aside and counted (``set_aside``). ``ExactCheck`` and ``NgramOverlapCheck`` have no such step:
+set aside and counted (``set_aside``, in training rows); an item's answer keeps the texts its
+input wins (``groups``). ``ExactCheck`` and ``NgramOverlapCheck`` have no such step:
 a training text that contains two eval items contains both.
 
-Per eval item: ``score`` = the best estimated Jaccard among its LSH candidates (0.0 when it has
-none; a candidate below the threshold still counts, so scores under the threshold are only what
-LSH happened to surface), ``evidence_id`` = that candidate's training id (ties: the smallest id in
-string order), ``flagged`` = ``score >= threshold``.
+Per eval item: ``score`` = the best estimated Jaccard among its LSH candidates that were not set
+aside (0.0 when it has none; a candidate below the threshold still counts, so scores under the
+threshold are only what LSH happened to surface), ``evidence_id`` = that candidate's training id
+(ties: the smallest id in string order), ``flagged`` = ``score >= threshold``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class MinHashResult(CheckResult):
 
     Attributes:
         candidates: LSH candidate training texts verified per eval item (over all batches).
-        set_aside: Candidates per eval item that another item resembles more (not evidence).
+        set_aside: Candidate training rows per eval item that another item resembles more (not
+            evidence).
     """
 
     candidates: np.ndarray

@@ -6,6 +6,8 @@ import pytest
 from splitforge.audit import MinHashCheck
 from splitforge.audit.base import TrainingBatch, closest_group
 from splitforge.normalize.shingles import shingle_hashes
+from splitforge.pipeline import audit_checks
+from splitforge.recipe import AuditThresholdsConfig
 from tests.audit.conftest import mmlu_pairs, run
 
 
@@ -86,8 +88,47 @@ def test_closest_group_keeps_the_pairs_no_other_group_beats():
     rng = np.random.default_rng(0)
     text, group = rng.integers(0, 30, 400), rng.integers(0, 12, 400)
     score = rng.integers(0, 6, 400).astype(float)
-    expected = [score[i] >= max((score[j] for j in range(400)
-                                 if text[j] == text[i] and group[j] != group[i]), default=-1)
+
+    def best(t, g):  # a group scores its best pair on a text
+        return max(score[j] for j in range(400) if text[j] == t and group[j] == g)
+
+    expected = [best(text[i], group[i]) >= max((score[j] for j in range(400)
+                                                if text[j] == text[i] and group[j] != group[i]),
+                                               default=-1)
                 for i in range(400)]
     assert closest_group(text, group, score).tolist() == expected
+    # an answer (group 0's weaker pair) stays where its input wins over another item
+    assert closest_group(np.zeros(3, int), np.array([0, 0, 1]), np.array([9.0, 3, 5])
+                         ).tolist() == [True, True, False]
     assert closest_group(np.zeros(0, int), np.zeros(0, int), np.zeros(0)).tolist() == []
+
+
+def test_an_answer_keeps_the_text_its_input_wins_whatever_the_batches():
+    base = words(11, 60)
+    item, answer, sibling = (" ".join(edit(base, rate, seed)) for rate, seed in
+                             ((0.0, 0), (0.12, 1), (0.07, 2)))
+    copy = " ".join(edit(base, 0.02, 3))
+    rows = [("copy", copy), ("copy", copy), ("copy-2", copy), ("other", " ".join(words(12, 60)))]
+    results = []
+    for size in (1, 2, 4):
+        for rows_now in (rows, rows[::-1]):
+            batches = [([i for i, _ in rows_now[k:k + size]], [t for _, t in rows_now[k:k + size]])
+                       for k in range(0, len(rows_now), size)]
+            results.append(run(MinHashCheck([item, answer, sibling], threshold=0.4,
+                                            groups=[0, 0, 1]), batches))
+    first = results[0]
+    assert first.flagged.tolist() == [True, True, False]
+    assert first.evidence_id == ["copy", "copy", None] and first.set_aside.tolist() == [0, 0, 3]
+    # the sibling is closer to the copy than the answer is, yet the input's group keeps the copy
+    apart = run(MinHashCheck([answer, sibling], threshold=0.4), [(["copy"], [copy])])
+    assert apart.set_aside.tolist() == [1, 0] and apart.score[1] > first.score[1]
+    for other in results[1:]:
+        assert other.score.tolist() == first.score.tolist()
+        assert other.evidence_id == first.evidence_id
+        assert other.set_aside.tolist() == first.set_aside.tolist()
+
+
+def test_audit_checks_give_minhash_its_suspect_threshold_and_the_groups():
+    thresholds = AuditThresholdsConfig(minhash_suspect=0.3)
+    check = audit_checks(["a b c", "d e f"], ["minhash"], 13, thresholds, groups=[0, 0])[0]
+    assert check.threshold == 0.3 and check.groups.tolist() == [0, 0]
