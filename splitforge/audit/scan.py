@@ -284,10 +284,12 @@ def _first_bad_line(path: Path, text_fields: list[str], id_field: str | None = N
                 if value is not None and not isinstance(value, str):
                     return number, f"field {name!r} holds {type(value).__name__}, not text"
             value = record.get(id_field) if id_field else None
-            if value is not None and _id_type(value) not in (id_type, pa.int64() if
-                                                            id_type == pa.float64() else None):
-                return number, (f"id field {id_field!r} holds {type(value).__name__} here and "
-                                f"{id_type} in the first rows: ids must be of one type")
+            fits = _id_type(value) == id_type or (id_type == pa.float64()
+                                                  and _id_type(value) == pa.int64())
+            if value is not None and not fits:
+                return number, (f"id field {id_field!r} holds {type(value).__name__} here, but "
+                                f"ids are read as {id_type} (the type of the first ids): ids "
+                                f"must be text or numbers, all of one type")
     return None, None
 
 
@@ -299,19 +301,19 @@ def _json_id_type(path: Path, id_field: str) -> pa.DataType:
         except (json.JSONDecodeError, AttributeError):
             continue
         if value is not None:
-            return _id_type(value)
+            return _id_type(value) or pa.string()
     return pa.string()
 
 
-def _id_type(value: Any) -> pa.DataType:
-    """The Arrow type Arrow's JSON reader needs for an id value."""
+def _id_type(value: Any) -> pa.DataType | None:
+    """The Arrow type Arrow's JSON reader needs for an id value; None for a list or object."""
     if isinstance(value, bool):
         return pa.bool_()
     if isinstance(value, int):
         return pa.int64()
     if isinstance(value, float):
         return pa.float64()
-    return pa.string()
+    return pa.string() if isinstance(value, str) else None
 
 
 def read_eval(source: Source, text_field: str, id_field: str | None = None

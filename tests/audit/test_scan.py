@@ -181,8 +181,13 @@ def test_bad_training_files_name_the_line_and_field(tmp_path):
         ids = write_jsonl(tmp_path / "ids.jsonl", [{"id": first, "text": "a"},
                                                    {"id": second, "text": "b"},
                                                    {"id": "c", "text": "c"}])
-        with pytest.raises(InputError, match=rf"ids.jsonl:3: .*'id' holds str here and {kind}"):
+        with pytest.raises(InputError, match=rf"ids.jsonl:3: .*'id' holds str here, but ids "
+                                             rf"are read as {kind}"):
             list(iter_training_batches(ids, "text", "id"))
+    ids = write_jsonl(tmp_path / "ids.jsonl", [{"id": "a", "text": "a"}, {"id": {"k": 1},
+                                                                           "text": "b"}])
+    with pytest.raises(InputError, match=r"ids.jsonl:2: .*'id' holds dict here"):
+        list(iter_training_batches(ids, "text", "id"))
     good = write_jsonl(tmp_path / "big.jsonl", [{"text": "x " * 100} for _ in range(20000)])
     batches = iter_training_batches(good, "txet", batch_rows=1000)
     with pytest.raises(InputError, match="'txet'.*first rows"):
