@@ -332,19 +332,18 @@ def main() -> None:
         child_minhash(args.child_minhash, config)
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
-    if args.skip_quality:
+    timed = args.speed_docs or args.skip_quality
+    if timed:  # first: its child would report a peak RSS the quality passes left in this process
         speed(args.speed_docs, min(args.sample, args.speed_docs), config, args.workdir)
+    if not args.skip_quality:
+        for lang in ("en", "zh"):
+            t = time.perf_counter()
+            quality(lang, args.rows, config)
+            print(f"  ({time.perf_counter() - t:.1f}s, peak RSS {peak_mb():,.0f} MB)")
+        semantic_quality(args.semantic_threshold)
+    if timed:
         semantic_speed(min(args.speed_docs, 104_004))
-        return
-    for lang in ("en", "zh"):
-        t = time.perf_counter()
-        quality(lang, args.rows, config)
-        print(f"  ({time.perf_counter() - t:.1f}s, peak RSS {peak_mb():,.0f} MB)")
-    semantic_quality(args.semantic_threshold)
-    if args.speed_docs:
-        speed(args.speed_docs, min(args.sample, args.speed_docs), config, args.workdir)
-        semantic_speed(min(args.speed_docs, 104_004))
-        if args.synthetic_semantic:
+        if args.synthetic_semantic and not args.skip_quality:
             semantic_speed(min(args.speed_docs, 100_000), real=False)
 
 
