@@ -287,22 +287,14 @@ def closest_group(text: np.ndarray, group: np.ndarray, score: np.ndarray) -> np.
     keep = np.ones(len(text), dtype=bool)
     if not len(text):
         return keep
-    score = np.asarray(score, dtype=np.float64)
-    by_group = np.lexsort((group, text))
-    t, g = text[by_group], group[by_group]
-    start = np.flatnonzero(np.r_[True, (t[1:] != t[:-1]) | (g[1:] != g[:-1])])
-    best = np.maximum.reduceat(score[by_group], start)
-    score = np.empty_like(score)
-    score[by_group] = np.repeat(best, np.diff(np.r_[start, len(t)]))
-    order = np.lexsort((-score, text))
-    t, g, s = text[order], group[order], score[order]
-    start = np.r_[True, t[1:] != t[:-1]]
-    segment = np.cumsum(start) - 1
-    top_group = g[start][segment]
-    others = np.where(g != top_group, s, -np.inf)
-    second = np.maximum.reduceat(others, np.flatnonzero(start))[segment]
-    rival = np.where(g == top_group, second, s[start][segment])
-    keep[order] = s >= rival
+    order = np.lexsort((group, text))
+    t, g = text[order], group[order]
+    s = np.asarray(score, dtype=np.float64)[order]
+    new_text = np.r_[True, t[1:] != t[:-1]]
+    new_group = new_text | np.r_[True, g[1:] != g[:-1]]
+    group_best = np.maximum.reduceat(s, np.flatnonzero(new_group))[np.cumsum(new_group) - 1]
+    text_best = np.maximum.reduceat(s, np.flatnonzero(new_text))[np.cumsum(new_text) - 1]
+    keep[order] = group_best >= text_best  # the group's best pair is the text's best (or ties)
     return keep
 
 

@@ -419,13 +419,7 @@ class EmbeddingCheck(AuditCheck):
             per_group = np.maximum.reduceat(sims, starts, axis=1)
             here = np.flatnonzero((row >= lo) & (row < lo + step))
             r = row[here] - lo
-            own = per_group[r, slot[here]]
-            across = np.arange(len(per_group))
-            top = per_group.argmax(1)
-            first = per_group[across, top]
-            per_group[across, top] = -np.inf
-            second = per_group.max(1)
-            mine[here] = np.where(top[r] == slot[here], second[r], first[r]) <= own
+            mine[here] = per_group[r, slot[here]] >= per_group.max(1)[r]
         return mine
 
 
