@@ -72,6 +72,14 @@ _CJK_LEAD_BYTE = 0xE3  # UTF-8 lead byte of U+3000 and up: kana, CJK ideographs,
 CLEAN, SUSPECT, CONTAMINATED = 0, 1, 2  # verdict levels, worst last
 
 
+def graded(score: np.ndarray, suspect: float, contaminated: float) -> np.ndarray:
+    """Verdict levels of scores against a check's suspect and contaminated thresholds."""
+    level = np.zeros(len(score), dtype=np.int8)
+    level[score >= suspect] = SUSPECT
+    level[score >= contaminated] = CONTAMINATED
+    return level
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """Per-eval-item results of one check, in eval order, and a summary.

@@ -42,12 +42,11 @@ import numpy as np
 
 from splitforge.audit.base import (
     CHECKS,
-    CONTAMINATED,
-    SUSPECT,
     AuditCheck,
     CheckResult,
     TrainingBatch,
     closest_group,
+    graded,
     match_sorted,
     merge_best,
 )
@@ -72,10 +71,7 @@ class MinHashResult(CheckResult):
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """Jaccard against ``minhash_contaminated`` / ``minhash_suspect``."""
-        level = np.zeros(len(self.score), dtype=np.int8)
-        level[self.score >= thresholds.minhash_suspect] = SUSPECT
-        level[self.score >= thresholds.minhash_contaminated] = CONTAMINATED
-        return level
+        return graded(self.score, thresholds.minhash_suspect, thresholds.minhash_contaminated)
 
     @property
     def jaccard(self) -> np.ndarray:
@@ -160,19 +156,17 @@ class MinHashCheck(AuditCheck):
         for lo in range(0, len(code), _PAIR_CHUNK):
             hi = lo + _PAIR_CHUNK
             equal[lo:hi] = (self._sig[item[lo:hi]] == sig[local[lo:hi]]).sum(axis=1)
-        item_ids = self._items[item]
-        candidates = np.bincount(item_ids, minlength=len(self.eval_norm))
-        mine = closest_group(local, self.groups[item_ids], equal)
-        set_aside = np.bincount(item_ids[~mine], minlength=len(self.eval_norm))
-        item, local, equal = item[mine], local[mine], equal[mine]
-        row = rows[local]
+        item = self._items[item]  # eval item numbers from here on
+        candidates = np.bincount(item, minlength=len(self.eval_norm))
+        mine = closest_group(local, self.groups[item], equal)
+        set_aside = np.bincount(item[~mine], minlength=len(self.eval_norm))
+        item, row, equal = item[mine], rows[local[mine]], equal[mine]
         order = np.lexsort((batch.id_rank[row], -equal, item))
         item, row, equal = item[order], row[order], equal[order]
         first = np.ones(len(item), dtype=bool)
         first[1:] = item[1:] != item[:-1]
         ids = np.array(batch.ids, dtype=object)
-        item_ids = self._items[item]
-        return {"best": (item_ids[first], equal[first], ids[row[first]]),
+        return {"best": (item[first], equal[first], ids[row[first]]),
                 "candidates": candidates, "set_aside": set_aside}
 
     def _merge(self, payload: dict[str, Any]) -> None:

@@ -53,6 +53,7 @@ from splitforge.audit.base import (
     CheckResult,
     NgramIndex,
     TrainingBatch,
+    graded,
     merge_best,
     prefer_smaller_id,
     smallest_id_per_key,
@@ -87,9 +88,7 @@ class NgramOverlapResult(CheckResult):
         An item shorter than n is one n-gram of all its words (containment): shorter than
         ``min_tokens`` too, it is at most suspect, as ``exact`` has it.
         """
-        level = np.zeros(len(self.score), dtype=np.int8)
-        level[self.score >= thresholds.ngram_suspect] = SUSPECT
-        level[self.score >= thresholds.ngram_contaminated] = CONTAMINATED
+        level = graded(self.score, thresholds.ngram_suspect, thresholds.ngram_contaminated)
         full = np.where(np.asarray(self.unit) == "char", self.summary["char_n"],
                         self.summary["n"])
         used = np.asarray(self.n_used)
