@@ -244,7 +244,7 @@ class EmbeddingCheck(AuditCheck):
         self._score = np.full((views_n, self.k), -1.0, dtype=np.float32)
         self._id = np.full((views_n, self.k), None, dtype=object)
         self._texts: dict[str, str] = {}
-        self._vectors: tuple[list[str], np.ndarray | None, np.ndarray | None] | None = None
+        self._done: EmbeddingResult | None = None  # finish()'s result, until the next batch
 
     def _vectorize(self, row: np.ndarray, gram: np.ndarray, count: np.ndarray, rows: int
                    ) -> sp.csr_matrix:
@@ -307,26 +307,23 @@ class EmbeddingCheck(AuditCheck):
         self._score = np.take_along_axis(score, keep, 1)
         self._id = np.take_along_axis(ids, keep, 1)
         self._texts.update(payload["texts"])
-        self._vectors = None
+        self._done = None
         wanted = set(self._id[self._score > 0].tolist())
         self._texts = {i: t for i, t in self._texts.items() if i in wanted}
 
     def finish(self, progress: Progress = NO_PROGRESS) -> None:
-        """Embed the views and the retrieved candidates (the slow step: a progress bar)."""
-        from splitforge.embed.minilm import MiniLMEmbedder
-
-        texts = sorted(set(self._texts.values()))  # equal texts, equal vectors: ties
-        if not (self._score > 0).any():
-            self._vectors = (texts, None, None)
-            return
-        advance = progress.task("audit: embedding texts", len(self.views) + len(texts))
-        embedder = MiniLMEmbedder(self.model)
-        self._vectors = (texts, embedder.embed(self.views, advance),
-                         embedder.embed(texts, advance))
+        """Verify, attribute and align the retrieved candidates (the slow steps: progress bars)."""
+        self._done = self._verify(progress)
 
     def _result(self) -> EmbeddingResult:
-        if self._vectors is None:
+        if self._done is None:
             self.finish()
+        return self._done
+
+    def _verify(self, progress: Progress) -> EmbeddingResult:
+        """Embed the views and their candidates, then keep, per item, its closest own text."""
+        from splitforge.embed.minilm import MiniLMEmbedder
+
         n = len(self.eval_norm)
         best = np.zeros(n, dtype=np.float64)
         margin = np.zeros(n, dtype=np.float64)
@@ -339,7 +336,10 @@ class EmbeddingCheck(AuditCheck):
         set_aside: list[set[str]] = [set() for _ in range(n)]
         pairs = int((self._score > 0).sum())
         if pairs:
-            texts, view_vec, cand_vec = self._vectors
+            texts = sorted(set(self._texts.values()))  # equal texts, equal vectors: ties
+            advance = progress.task("audit: embedding texts", len(self.views) + len(texts))
+            embedder = MiniLMEmbedder(self.model)
+            view_vec, cand_vec = embedder.embed(self.views, advance), embedder.embed(texts, advance)
             row = {t: k for k, t in enumerate(texts)}
             where = {i: row[t] for i, t in self._texts.items()}
             vs, js = np.nonzero(self._score > 0)
@@ -369,7 +369,7 @@ class EmbeddingCheck(AuditCheck):
                 matched[item] = self._texts[cid][:PREVIEW]
             todo = np.flatnonzero(candidate(best, margin, self.threshold, self.margin, self.floor))
             aligned = self._aligned({i: (self.views[best_view[i]], self._texts[evidence[i]])
-                                     for i in todo.tolist()}, n)
+                                     for i in todo.tolist()}, n, progress)
         best = np.clip(best, 0.0, 1.0)
         flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
                        self.alignment, self.standout)
@@ -382,12 +382,16 @@ class EmbeddingCheck(AuditCheck):
         return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
                                aligned, aside, view_text, matched)
 
-    def _aligned(self, pairs: dict[int, tuple[str, str]], n: int) -> np.ndarray:
+    def _aligned(self, pairs: dict[int, tuple[str, str]], n: int,
+                 progress: Progress) -> np.ndarray:
         """``alignment`` of each item's (view, training text) pair; 0 for the other items."""
         from splitforge.embed.minilm import MiniLMEmbedder
 
         out = np.zeros(n, dtype=np.float64)
+        if not pairs:
+            return out
         embedder = MiniLMEmbedder(self.model)
+        advance = progress.task("audit: aligning candidates", len(pairs))
         items = sorted(pairs)
         for lo in range(0, len(items), 256):  # token vectors: up to 256 x 384 floats a text
             part = {item: pairs[item] for item in items[lo:lo + 256]}
@@ -395,6 +399,7 @@ class EmbeddingCheck(AuditCheck):
             vectors = dict(zip(texts, embedder.token_vectors(texts), strict=True))
             for item, (view, text) in part.items():
                 out[item] = round(alignment(vectors[view], vectors[text]), 6)
+            advance(len(part))
         return out
 
     def _closest_item(self, view_vec: np.ndarray, cand_vec: np.ndarray, vs: np.ndarray,

@@ -226,4 +226,8 @@ def test_verification_reports_its_progress(corpus):
                   num_proc=1, total_rows=len(train))
     total, done = recorder.tasks["audit: embedding texts"]
     assert total == done > len(check.views)
+    result = check.result()
+    candidates = int((result.alignment > 0).sum())  # aligned: the cosine candidates only
+    assert recorder.tasks["audit: aligning candidates"] == [candidates, candidates]
+    assert 0 < candidates < len(evals)
     assert recorder.tasks["audit: training rows"] == [len(train), len(train)]
