@@ -284,9 +284,8 @@ def _first_bad_line(path: Path, text_fields: list[str], id_field: str | None = N
                 if value is not None and not isinstance(value, str):
                     return number, f"field {name!r} holds {type(value).__name__}, not text"
             value = record.get(id_field) if id_field else None
-            fits = _id_type(value) == id_type or (id_type == pa.float64()
-                                                  and _id_type(value) == pa.int64())
-            if value is not None and not fits:
+            kind = id_type if value is None else _id_type(value)
+            if kind != id_type and not (kind == pa.int64() and id_type == pa.float64()):
                 return number, (f"id field {id_field!r} holds {type(value).__name__} here, but "
                                 f"ids are read as {id_type} (the type of the first ids): ids "
                                 f"must be text or numbers, all of one type")
