@@ -18,8 +18,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 WORDS = (
     "model data train eval split test leak token prompt answer question user system the a of to "
@@ -86,7 +88,7 @@ print(time.perf_counter() - t)
 """
 
 
-def in_fresh_process(fn, *args) -> None:
+def in_fresh_process(fn: Callable[..., None], *args: Any) -> None:
     """``fn(*args)`` in a spawned interpreter, for work (making test data) that must not count.
 
     Linux carries a process's peak RSS across fork and exec, so a ``run_child`` started after

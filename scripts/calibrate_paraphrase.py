@@ -105,6 +105,15 @@ SAME_TASK = {
 }
 
 
+def evidence_kind(row: dict) -> str:
+    """What an unplanted item was flagged at: another item's planted row, or an Alpaca row."""
+    if str(row["evidence_id"]).startswith("planted"):
+        return "planted row of another item"
+    if SAME_TASK.get(row["eval_id"]) == row["evidence_id"]:
+        return "alpaca row on the same task"
+    return "alpaca row"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-rows", type=int, default=20000)
@@ -188,11 +197,8 @@ def main() -> None:
                       f"{(c['contaminated'] + c['suspect']) / total:6.1%}")
             unplanted = [r for r in rows if groups[name][r["eval_id"]] == "unplanted"]
             flagged = [r for r in unplanted if r["verdict"] != "clean"]
-            by = Counter(("planted row of another item" if str(r["evidence_id"]).startswith(
-                "planted") else "alpaca row on the same task" if SAME_TASK.get(r["eval_id"]) ==
-                r["evidence_id"] else "alpaca row") + f", {r['evidence_method']}"
-                for r in flagged)
-            same = sum(SAME_TASK.get(r["eval_id"]) == r["evidence_id"] for r in flagged)
+            by = Counter(f"{evidence_kind(r)}, {r['evidence_method']}" for r in flagged)
+            same = sum(evidence_kind(r) == "alpaca row on the same task" for r in flagged)
             print(f"  unplanted flagged, by evidence: {dict(sorted(by.items()))}; not counting "
                   f"the {same} at an Alpaca row on the same task (SAME_TASK): "
                   f"{len(flagged) - same} of {len(unplanted) - same} = "
