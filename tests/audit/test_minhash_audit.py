@@ -78,6 +78,7 @@ def test_a_copy_of_one_template_item_is_evidence_for_that_item_only():
     assert both.flagged.tolist() == [True, False] and both.evidence_id == ["copy-47", None]
     assert both.set_aside.tolist() == [0, 1] and both.candidates.tolist() == [1, 1]
     assert both.summary["items_with_candidates_set_aside"] == 1
+    assert both.to_table().column("minhash_set_aside").to_pylist() == [0, 1]  # audit.parquet
     alone = run(MinHashCheck(evals[1:], threshold=0.4), batches)  # no closer item: flagged
     assert alone.flagged[0] and 0.4 <= alone.score[0] < 0.8
     grouped = run(MinHashCheck(evals, threshold=0.4, groups=[0, 0]), batches)  # one item's texts
