@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a failed gate (leakage), 2 bad usage or bad input.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,6 +49,20 @@ def _guard(fn: Callable[[], T]) -> T:
     except SplitforgeError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+
+
+_ESCAPES = re.compile(r"\\([\\nt])")
+
+
+def template_option(value: str | None) -> str | None:
+    r"""A text field or template given on the command line, with ``\n``, ``\t`` and ``\\`` read.
+
+    A shell passes ``'{question}\n{answer}'`` as a backslash and an ``n``; a recipe's
+    double-quoted YAML reads it as a newline, and so does the command line.
+    """
+    if value is None:
+        return None
+    return _ESCAPES.sub(lambda m: {"n": "\n", "t": "\t", "\\": "\\"}[m.group(1)], value)
 
 
 def parse_overrides(args: list[str]) -> dict[str, Any]:
@@ -212,9 +227,9 @@ def dedup(
 
     methods = tuple(m.strip() for m in method.split(",") if m.strip())
     minhash = {"threshold": threshold} if threshold is not None else {}
-    result = _guard(lambda: dedup_file(source, text=text, out=out_dir, id_field=id_field,
-                                       methods=methods, minhash=minhash, keep=keep, force=force,
-                                       reporter=RichReporter()))
+    result = _guard(lambda: dedup_file(source, text=template_option(text), out=out_dir,
+                                       id_field=id_field, methods=methods, minhash=minhash,
+                                       keep=keep, force=force, reporter=RichReporter()))
     stats = result.stats
     out.print(f"{stats['rows_in']:,} rows, {stats['duplicate_clusters']:,} duplicate clusters, "
               f"{stats['rows_removed']:,} removed "
@@ -294,8 +309,8 @@ def audit(
         err.print("[red]error:[/] give --eval FILE (one or more) or --build DIR")
         raise typer.Exit(2)
     result = _guard(lambda: audit_files(
-        train, eval_files or [], build_dir=build_dir, text=text, train_text=train_text,
-        eval_text=eval_text,
+        train, eval_files or [], build_dir=build_dir, text=template_option(text),
+        train_text=template_option(train_text), eval_text=template_option(eval_text),
         id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
         embedding_model=embedding_model, fail_on=fail_on, force=force, reporter=RichReporter()))
     _print_audit(result.table, result.summary)

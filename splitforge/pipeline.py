@@ -43,6 +43,7 @@ from splitforge.load import load_sources
 from splitforge.load.fields import text_column
 from splitforge.load.sources import concat_sources
 from splitforge.normalize import add_normalized, normalize_text
+from splitforge.normalize.text import VERSION as NORMALIZE_VERSION
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
     DedupConfig,
@@ -59,6 +60,8 @@ from splitforge.split import SPLIT_NAMES, SPLITTERS, SplitFrame, make_splitter
 from splitforge.tables import take_rows, take_table
 from splitforge.write import (
     BATCH_ROWS,
+    LATEST,
+    check_target,
     compute_build_id,
     dependency_versions,
     output_table,
@@ -127,7 +130,8 @@ class _Timed:
 
 def stage_versions(recipe: Recipe) -> dict[str, str]:
     """Versions of the stage implementations a recipe uses; a bump changes the build id."""
-    versions = {"split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}
+    versions = {"normalize.text": NORMALIZE_VERSION,
+                "split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}
     if recipe.dedup.exact:
         versions["dedup.exact"] = DEDUPERS.get("exact").version
     for name in ("minhash", "semantic"):
@@ -172,12 +176,22 @@ def build(
     final = out_root / recipe.name / build_id
     if final.exists() and not force:
         return BuildResult("unchanged", build_id, final, timings=timed.timings)
+    inputs = [resolve_path(base, s.path) for s in recipe.sources] + [
+        resolve_path(base, p) for p in recipe.audit.against] + (
+        [resolve_path(base, recipe.control.path)] if recipe.control is not None else [])
+    check_target(final, force, inputs)
+    latest = final.parent / LATEST
+    if latest.is_dir() and not latest.is_symlink():
+        raise OutputError(f"{latest}: a real folder where splitforge keeps a link to the newest "
+                          f"build; move it away (splitforge never deletes what it did not write)")
     if dry_run:
         return BuildResult("dry-run", build_id, final, timings=timed.timings)
 
     with timed.stage("load"):
-        loaded = load_sources(recipe.sources, recipe.fields, base)
-        control = (load_control(recipe.control, recipe.fields, base, loaded.table)
+        loaded = load_sources(recipe.sources, recipe.fields, base,
+                              expected_sha256=input_hashes[:len(recipe.sources)])
+        control = (load_control(recipe.control, recipe.fields, base, loaded.table,
+                                expected_sha256=input_hashes[-1])
                    if recipe.control is not None else None)
     rejected, sources, rows_loaded = loaded.rejected, loaded.sources, loaded.table.num_rows
     with timed.stage("normalize") as progress:
@@ -395,9 +409,7 @@ def dedup_file(
         "semantic": (semantic or {}) if "semantic" in methods else None,
     })
     timed = _Timed(reporter or SilentReporter())
-    target = Path(out)
-    if target.exists() and not force:
-        raise OutputError(f"{target} already exists; pass --force to replace it")
+    target = _output_target(out, force, inputs=[Path(source)])
     with timed.stage("load"):
         loaded = load_sources([SourceConfig(path=str(source))], fields, Path.cwd())
     with timed.stage("normalize") as progress:
@@ -428,12 +440,14 @@ class ChallengeRunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _output_target(out: str | Path, force: bool, reads: Path | None = None) -> Path:
-    """The folder a command writes, checked before any work.
+def _output_target(out: str | Path, force: bool, reads: Path | None = None,
+                   inputs: Iterable[Path] = ()) -> Path:
+    """The folder a command writes, checked before any work (``check_target``).
 
     Raises:
-        OutputError: It exists and ``force`` is not set; or it is, holds or lies inside the
-            build folder ``reads`` that the command reads (``--force`` would destroy it).
+        OutputError: It is, holds or lies inside the build folder ``reads`` or one of the
+            ``inputs`` that the command reads, or the current folder; or it exists and
+            ``force`` is not set, or is not a folder splitforge wrote.
     """
     target = Path(out)
     if reads is not None:
@@ -441,8 +455,7 @@ def _output_target(out: str | Path, force: bool, reads: Path | None = None) -> P
         if where.is_relative_to(folder) or folder.is_relative_to(where):
             raise OutputError(f"{target}: would write into the build folder {reads} that it "
                               f"reads; choose a folder outside it")
-    if target.exists() and not force:
-        raise OutputError(f"{target} already exists; pass --force to replace it")
+    check_target(target, force, inputs)
     return target
 
 
@@ -601,20 +614,22 @@ def audit_files(
     except ValueError as error:
         raise RecipeError([f"--train-text: {error}"]) from None
     trained_on = [sha256_path(Path(p)) for p in train]
+    eval_hashes = [sha256_path(Path(p)) for p in eval_paths]
     if built is not None and report is None:
         key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.model_dump(),
                           answer, *([embedding_model] if "embedding" in methods else []))
         # beside the version (resolved: `latest` or `.` name the same version), never in it
         report = Path(build_dir).resolve().parent / "audits" / built["build_id"] / key[:12]
     target = None if report is None else _output_target(
-        report, force, reads=Path(build_dir) if build_dir is not None else None)
+        report, force, reads=Path(build_dir) if build_dir is not None else None,
+        inputs=[Path(p) for p in [*train, *eval_paths]])
     with timed.stage("load eval"):
         if built is not None:
             loaded_table = built["table"]
         else:
             loaded_table = load_sources([SourceConfig(path=str(p)) for p in eval_paths],
                                         validate_fields({"id": id_field, "text": eval_field}),
-                                        Path.cwd()).table
+                                        Path.cwd(), expected_sha256=eval_hashes).table
         ids = loaded_table.column(C.ID).to_pylist()
         texts = loaded_table.column(C.TEXT).to_pylist()
         if answer is not None:
@@ -627,7 +642,8 @@ def audit_files(
             texts = texts + answers
     with timed.stage("scan training") as progress:
         table, summary = _scan_audit(
-            ids, texts, iter_training_batches([Path(p) for p in train], train_field, id_field),
+            ids, texts, iter_training_batches([Path(p) for p in train], train_field, id_field,
+                                              sha256=trained_on),
             methods=methods, ngram=ngram, thresholds=thresholds, model=embedding_model,
             fail_on=fail_on, progress=progress, num_proc=num_proc, answers=answer is not None)
     failed = summary["failed"]
@@ -640,8 +656,8 @@ def audit_files(
            if built is not None else {}),
         "inputs": {"train": [{"path": str(p), "sha256": h} for p, h in zip(train, trained_on,
                                                                           strict=True)],
-                   "eval": [{"path": str(p), "sha256": sha256_path(Path(p))}
-                            for p in eval_paths]},
+                   "eval": [{"path": str(p), "sha256": h}
+                            for p, h in zip(eval_paths, eval_hashes, strict=True)]},
     }
     if target is not None:
         with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
@@ -685,6 +701,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         eval_texts += take_rows(table.column(C.TEXT), control_rows).to_pylist()
         eval_sets += ["control"] * len(control_rows)
     train_rows = rows[codes == 0]
+    against = [resolve_path(base, p) for p in config.against]
+    against_hashes = [sha256_path(p) for p in against]
 
     def batches() -> Iterator[tuple[list[str], pa.Array]]:
         for start in range(0, len(train_rows), 16_384):
@@ -693,8 +711,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
                    take_rows(table.column(C.TEXT), part))
         if config.against:
             field_name = config.against_text or recipe.fields.text or ""
-            yield from iter_training_batches([resolve_path(base, p) for p in config.against],
-                                             field_name)
+            yield from iter_training_batches(against, field_name, sha256=against_hashes)
 
     labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
     audited, summary = _scan_audit(
@@ -712,8 +729,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
         challenge_flagged = sum(source in flagged for source in sources)
     summary = {
         **summary,
-        "against": [{"path": p, "sha256": sha256_path(resolve_path(base, p))}
-                    for p in config.against],
+        "against": [{"path": p, "sha256": h}
+                    for p, h in zip(config.against, against_hashes, strict=True)],
     }
     if challenges is not None:
         summary["challenge_items_from_flagged_rows"] = challenge_flagged
@@ -741,8 +758,18 @@ def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, A
     With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
     each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the
     summary after ``eval_items``. An empty eval side scans nothing.
+
+    Raises:
+        InputError: An eval item's text is empty or blank: no check can find it in training,
+            so it would pass as clean (the loader refuses such rows; a build or table made
+            otherwise can still hold them).
     """
     norm = [normalize_text(t) for t in texts]
+    blank = [i for i, t in zip(ids, norm, strict=False) if not t]
+    if blank:
+        raise InputError(f"{len(blank)} eval item(s) have an empty or blank text "
+                         f"({', '.join(map(str, blank[:5]))}): no check can find an empty "
+                         f"item in training, so it would pass as clean; remove or fill them")
     checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
                           groups=list(range(len(ids))) * 2 if answers else None)
     results = scan_training(checks, batches, progress, num_proc=num_proc,
@@ -799,16 +826,20 @@ def save_hf_copy(folder: Path, target: Path) -> None:
     DatasetDict(splits).save_to_disk(str(target))
 
 
-def load_control(config: SourceConfig, fields: Any, base: Path, data: pa.Table) -> pa.Table:
+def load_control(config: SourceConfig, fields: Any, base: Path, data: pa.Table,
+                 expected_sha256: str | None = None) -> pa.Table:
     """The control set, mapped with the recipe's fields; its ids must not occur in the data.
 
     Raises:
-        InputError: The file cannot be read, or an id is both a control item and a data row.
+        InputError: The file cannot be read, changed since ``expected_sha256`` was taken, or an
+            id is both a control item and a data row.
     """
     if fields.id is None and not config.id_prefix:
         # content-hash ids: a control copy of a data row would get that row's id
         config = config.model_copy(update={"id_prefix": "control:"})
-    control = load_sources([config], fields, base).table
+    control = load_sources([config], fields, base,
+                           expected_sha256=None if expected_sha256 is None else [expected_sha256]
+                           ).table
     shared = pc.is_in(control.column(C.ID), value_set=data.column(C.ID).combine_chunks())
     if pc.any(shared).as_py():
         ids = control.column(C.ID).filter(shared).to_pylist()

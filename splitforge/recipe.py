@@ -121,6 +121,11 @@ class FieldsConfig(_Model):
         "across train/val/test."
     )
     label: str | None = Field(None, description="Category, used by stratified splits.")
+    allow_any_time: bool = Field(
+        False, description="Accept times before 1971, from 2200 on, or more than a year after "
+        "the rest of the column (its newest 1%); refused by default, as such a time is usually "
+        "a unit or typing slip that would move the row across the temporal split."
+    )
 
     @field_validator("text")
     @classmethod

@@ -29,7 +29,9 @@ import pyarrow.parquet as pq
 
 from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch, as_string_array
 from splitforge.errors import InputError
+from splitforge.fingerprint import sha256_file
 from splitforge.load.fields import render_template
+from splitforge.load.hashing import check_unchanged, hashed_stream
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_buffers
 from splitforge.parallel import map_batches, resolve_processes
@@ -120,7 +122,8 @@ def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray) -> l
 
 
 def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
-                          id_field: str | None = None, batch_rows: int = 16384
+                          id_field: str | None = None, batch_rows: int = 16384,
+                          sha256: Sequence[str | None] | None = None,
                           ) -> Iterator[tuple[list[str], pa.Array]]:
     r"""Read training files (or tables) as ``(ids, texts)`` batches of at most ``batch_rows`` rows.
 
@@ -135,6 +138,9 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
             named ``table<k>`` by their position in ``sources``).
         batch_rows: Rows per batch read (default 16384: Parquet readers hold about a batch of
             decoded text; ``scan_training`` cuts batches into pieces by bytes anyway).
+        sha256: Each source's hash as taken before the scan (None: not checked). A JSONL file
+            is hashed as it is read, a Parquet file again after it; a file whose bytes differ
+            is an InputError ("the source changed during the audit").
 
     Yields:
         Each batch's ids and texts (an Arrow string array; a missing text is null).
@@ -160,7 +166,8 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
             # two files named alike (d1/train.jsonl, d2/train.jsonl): their paths tell them apart
             stem = stems[k] if stems.count(stems[k]) == 1 else str(path)
             where = str(path)
-            record_batches = _read_file(path, names, id_field, batch_rows)
+            record_batches = _read_file(path, names, id_field, batch_rows,
+                                        sha256[k] if sha256 is not None else None)
         row = 0
         for record_batch in _rebatch(record_batches, batch_rows):
             for name in names:
@@ -208,8 +215,8 @@ def _require_fields(schema: pa.Schema, text_fields: list[str], id_field: str | N
                              path=where, field=field)
 
 
-def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_rows: int
-               ) -> Iterator[pa.RecordBatch]:
+def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_rows: int,
+               sha256: str | None = None) -> Iterator[pa.RecordBatch]:
     if not path.exists():
         raise InputError("training file not found", path=path)
     columns = list(dict.fromkeys(text_fields + ([id_field] if id_field else [])))
@@ -218,6 +225,8 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         _require_fields(parquet.schema_arrow, text_fields, id_field, str(path))
         yield from parquet.iter_batches(batch_size=batch_rows, columns=columns)
+        if sha256 is not None:
+            check_unchanged(path, sha256, sha256_file(path), "the audit")
         return
     fields = [(name, pa.string()) for name in text_fields if name != id_field]
     id_type = _json_id_type(path, id_field) if id_field else None
@@ -226,9 +235,9 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
     options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     seen = dict.fromkeys(columns, False)
     first = True
+    stream, raw = hashed_stream(path, "detect")
     try:
-        reader = pj.open_json(pa.input_stream(str(path), compression="detect"),
-                              read_options=pj.ReadOptions(block_size=_JSON_BLOCK),
+        reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=_JSON_BLOCK),
                               parse_options=options)
         for record_batch in reader:
             for name in columns:
@@ -242,12 +251,18 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
                                      "null)", path=path, field=missing[0])
                 first = False
             yield record_batch
+        if sha256 is not None:
+            raw.read_rest()
+            check_unchanged(path, sha256, raw.hexdigest(), "the audit")
     except pa.ArrowInvalid as error:
         line, why = _first_bad_line(path, text_fields, id_field, id_type)
         raise InputError(f"cannot read it as JSON lines with text field(s) "
                          f"{', '.join(map(repr, text_fields))}"
                          f"{f' and an id field {id_field!r}' if id_field else ''}: "
                          f"{why or error}", path=path, line=line) from None
+    finally:
+        stream.close()
+        raw.close()
     for name, present in seen.items():
         if not present:
             raise InputError("no row has this field (or it is always null)", path=path,

@@ -17,6 +17,7 @@ import pyarrow as pa
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
 from splitforge.embed import Embedder, SentenceTransformerEmbedder, TfidfEmbedder, nearest
+from splitforge.normalize.text import strip_format
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import SemanticConfig
 
@@ -35,7 +36,7 @@ class SemanticDeduper(Deduper):
 
     method = "semantic"
     reason = "semantic_duplicate"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: format characters (zero-width space, ...) dropped first
 
     def __init__(self, config: SemanticConfig) -> None:
         self.config = config
@@ -43,7 +44,7 @@ class SemanticDeduper(Deduper):
 
     def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
         """Verified pairs (i < j) of semantically similar rows."""
-        texts = table.column(C.TEXT).to_pylist()
+        texts = [strip_format(t) for t in table.column(C.TEXT).to_pylist()]
         if len(texts) < 2:
             return Links(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), self.method)
         embedder = make_embedder(self.config).fit(texts)

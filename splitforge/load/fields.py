@@ -15,7 +15,7 @@ import json
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,14 @@ from splitforge.fingerprint import canonical_json
 from splitforge.recipe import FieldsConfig, template_fields
 
 UTC_US = pa.timestamp("us", tz="UTC")
+# A text that normalizes to nothing: whitespace as str.split() sees it, and format characters.
+BLANK_TEXT = r"^[\s\p{Z}\p{Cf}\x{1c}-\x{1f}\x{85}]*$"
 _EPOCH_MS_ABOVE = 1e11  # epoch seconds stay below this until the year 5138
+_US_PER_DAY = 86_400_000_000
+EARLIEST_TIME = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
+_AHEAD = 365 * _US_PER_DAY  # a time this far after the rest of its column (its newest 1%) is odd
+_OUTLIER_SHARE = 0.01
 _ROLE_KEYS = (("role", "content"), ("from", "value"))
 CONTENT_ID_LENGTH = 16
 
@@ -89,11 +96,14 @@ def find_bad_rows(
     fields: FieldsConfig,
     times: pa.ChunkedArray | None,
     messages: pa.ChunkedArray | None,
+    texts: pa.ChunkedArray | None = None,
 ) -> BadRows:
-    """Rows with a mapped field missing or null, a time that does not parse, or messages not a list.
+    """Rows with a mapped field null, a time or messages that do not parse, or a blank text.
 
-    ``times`` and ``messages`` are the parsed columns (null where parsing failed). Each bad row
-    is reported once, with the first bad field in the order of ``fields.source_fields()``.
+    A blank text (``texts``, the rendered ``sf_text``) is empty or only whitespace and format
+    characters. ``times`` and ``messages`` are the parsed columns (null where parsing failed).
+    Each bad row is reported once, with the first bad field in the order of
+    ``fields.source_fields()``.
     """
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
@@ -113,11 +123,17 @@ def find_bad_rows(
         if column.null_count:
             mark(pc.is_null(column), name, "missing_field")
     if times is not None and fields.time:
-        mark(pc.and_(pc.is_null(times), pc.is_valid(table.column(fields.time))), fields.time,
-             "bad_timestamp")
+        raw = table.column(fields.time)
+        mark(pc.and_(pc.is_null(times), pc.is_valid(raw)), fields.time, "bad_timestamp")
+        mark(minority_epoch_unit(raw), fields.time, "mixed_epoch_units")
+        if not fields.allow_any_time:
+            mark(odd_times(times), fields.time, "odd_timestamp")
     if messages is not None and fields.messages:
         mark(pc.and_(pc.is_null(messages), pc.is_valid(table.column(fields.messages))),
              fields.messages, "bad_messages")
+    if texts is not None:
+        mark(pc.fill_null(pc.match_substring_regex(texts, BLANK_TEXT), False),
+             fields.messages or ", ".join(template_fields(fields.text or "")), "empty_text")
     index = np.flatnonzero(bad)
     details = [_describe(table, int(i), first_field[i], first_reason[i]) for i in index]
     return BadRows(index, first_field[index].tolist(), first_reason[index].tolist(), details)
@@ -126,10 +142,26 @@ def find_bad_rows(
 def _describe(table: pa.Table, row: int, name: str, reason: str) -> str:
     if reason == "missing_field":
         return "missing or null"
+    if reason == "empty_text":
+        return ("the text is empty or only blank or invisible characters; an empty row cannot "
+                "be deduplicated, split or audited: fill it in, or drop it with on_error: skip")
     value = table.column(name)[row].as_py()
     if reason == "bad_timestamp":
         return (f"cannot parse {value!r} as a timestamp (ISO 8601, date, or epoch "
                 f"seconds/ms)")
+    if reason == "mixed_epoch_units":
+        unit, other = ("milliseconds", "seconds") if abs(value) > _EPOCH_MS_ABOVE else (
+            "seconds", "milliseconds")
+        return (f"{value!r} reads as epoch {unit} (above 1e11 is milliseconds), "
+                f"but most of the column reads as epoch {other}; a column must hold one unit: "
+                f"convert the odd values (or the column to ISO 8601 strings)")
+    if reason == "odd_timestamp":
+        when = parse_times(pa.chunked_array([table.column(name).slice(row, 1).combine_chunks()
+                                             ]))[0].as_py()
+        return (f"{value!r} is {when.isoformat()}, outside the times splitforge accepts by "
+                f"default (from {EARLIEST_TIME.year}, before {LATEST_TIME.year}, at most a "
+                f"year after the rest of the column): usually a unit or typing slip. Fix the "
+                f"value, drop it with on_error: skip, or set fields.allow_any_time: true")
     shown = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
     return f"expected a list of {{role, content}} or {{from, value}} messages, got {shown!r}"
 
@@ -141,8 +173,9 @@ def parse_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """UTC timestamps (microseconds) from ISO strings, dates, timestamps or epoch numbers.
 
     Offsets are converted to UTC; naive times and dates are taken as UTC. Numbers are epoch
-    seconds, or epoch milliseconds when the column's largest absolute value is above 1e11.
-    Values that do not parse become null; ``find_bad_rows`` reports them.
+    seconds, or epoch milliseconds when above 1e11, decided per value (``find_bad_rows`` refuses
+    a column that mixes the two). Values that do not parse become null; ``find_bad_rows``
+    reports them.
     """
     kind = column.type
     if pa.types.is_dictionary(kind):
@@ -155,26 +188,76 @@ def parse_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_date(kind):
         return pc.cast(pc.cast(column, pa.timestamp("us")), UTC_US)
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        biggest = pc.max(pc.abs(pc.cast(column, pa.float64()))).as_py()
-        scale = 1_000 if biggest is not None and biggest > _EPOCH_MS_ABOVE else 1_000_000
-        return pa.chunked_array([_epoch_chunk(c, scale) for c in column.chunks], UTC_US)
+        return pa.chunked_array([_epoch_chunk(c) for c in column.chunks], UTC_US)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(
             kind):
         return pa.chunked_array([_iso_chunk(c) for c in column.chunks], UTC_US)
     return pa.chunked_array([pa.nulls(len(column), UTC_US)], UTC_US)
 
 
-def _epoch_chunk(chunk: pa.Array, scale: int) -> pa.Array:
-    if pa.types.is_integer(chunk.type):
-        try:
-            micros = pc.multiply_checked(pc.cast(chunk, pa.int64()), scale)
-        except pa.ArrowInvalid:  # overflow: out of range for any timestamp
-            return pa.nulls(len(chunk), UTC_US)
-        return pc.cast(micros, UTC_US)
-    values = np.round(chunk.to_numpy(zero_copy_only=False).astype(np.float64) * scale)
-    invalid = ~np.isfinite(values) | (np.abs(values) > 9.2e18)
-    values[invalid] = 0
-    return pa.array(values.astype(np.int64), UTC_US, mask=invalid)
+def _epoch_magnitudes(chunk: pa.Array) -> np.ndarray:
+    """``|value|`` of each epoch number as float64; NaN where null."""
+    values = pc.cast(chunk, pa.float64()).to_numpy(zero_copy_only=False)
+    return np.abs(values.astype(np.float64))
+
+
+def _epoch_chunk(chunk: pa.Array) -> pa.Array:
+    """Epoch numbers as UTC microseconds, each value in its own unit; null when out of range."""
+    size = _epoch_magnitudes(chunk)
+    scale = np.where(size > _EPOCH_MS_ABOVE, 1_000, 1_000_000)
+    invalid = ~np.isfinite(size) | (size * scale > 9.2e18)
+    if pa.types.is_integer(chunk.type) and chunk.type.bit_width <= 64 and (
+            pa.types.is_signed_integer(chunk.type) or chunk.type.bit_width < 64):
+        ints = pc.fill_null(pc.cast(chunk, pa.int64()), 0).to_numpy(zero_copy_only=False)
+        micros = np.where(invalid, 0, ints) * scale  # exact: no float rounding of big values
+    else:
+        floats = pc.cast(chunk, pa.float64()).to_numpy(zero_copy_only=False)
+        micros = np.round(np.where(invalid, 0.0, floats) * scale).astype(np.int64)
+    return pa.array(micros.astype(np.int64), UTC_US, mask=invalid)
+
+
+def minority_epoch_unit(column: pa.ChunkedArray) -> np.ndarray:
+    """Rows of a numeric time column whose epoch unit (s or ms) is the column's rarer one.
+
+    A column that mixes seconds and milliseconds is a slip (two systems merged); reading each
+    value in its own unit would hide a year-9999 typo as 1978, so the rarer unit's rows are
+    refused (the milliseconds on a tie). Not numeric: no rows.
+    """
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+        return np.zeros(len(column), dtype=bool)
+    size = np.concatenate([_epoch_magnitudes(c) for c in column.cast(kind).chunks]) if len(
+        column) else np.zeros(0)
+    known = np.isfinite(size)
+    ms = known & (size > _EPOCH_MS_ABOVE)
+    seconds = known & ~ms
+    if not ms.any() or not seconds.any():
+        return np.zeros(len(column), dtype=bool)
+    return ms if ms.sum() <= seconds.sum() else seconds
+
+
+def odd_times(times: pa.ChunkedArray) -> np.ndarray:
+    """Parsed times outside the default window: before 1971, from 2200, or far ahead of the rest.
+
+    "Far ahead" is more than a year after the time below it, for the newest 1% of rows at most
+    (so never in a column of under 100 rows): one year-9999 or 2204-for-2024 slip is caught, a
+    column that simply spans decades is not.
+    """
+    micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
+    valid = pc.is_valid(times).to_numpy(zero_copy_only=False)
+    low = int(EARLIEST_TIME.timestamp()) * 1_000_000
+    high = int(LATEST_TIME.timestamp()) * 1_000_000
+    odd = valid & ((micros < low) | (micros >= high))
+    inside = np.sort(micros[valid & ~odd])
+    budget = int(len(inside) * _OUTLIER_SHARE)
+    if budget:
+        top = inside[len(inside) - budget - 1:]
+        jumps = np.flatnonzero(np.diff(top) > _AHEAD)
+        if len(jumps):
+            odd |= valid & (micros >= top[jumps[0] + 1])
+    return odd
 
 
 def _iso_chunk(chunk: pa.Array) -> pa.Array:

@@ -14,7 +14,9 @@ import gzip
 import hashlib
 import io
 import json
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
 from splitforge.errors import InputError
+from splitforge.load.hashing import check_unchanged, hashed_stream
 
 FORMATS = ("jsonl", "json", "csv", "parquet", "datasets")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
@@ -85,7 +88,7 @@ def read_source(path: Path, fmt: str, on_error: str, split: str | None = None,
     elif fmt == "csv":
         result = read_csv(path, on_error)
     elif fmt == "parquet":
-        result = _numbered(read_parquet(path))
+        result = read_parquet(path)
     elif fmt == "datasets":
         result = _numbered(read_datasets(path, split))
     else:
@@ -103,14 +106,23 @@ def _gzipped(path: Path) -> bool:
     return path.suffix.lower() == ".gz"
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path) -> tuple[bytes, str]:
+    """The file's bytes (decompressed for ``.gz``) and the sha256 of the stored bytes."""
     try:
-        if _gzipped(path):
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read the file: {exc}", path=path) from None
+        stored = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    digest = hashlib.sha256(stored).hexdigest()
+    if not _gzipped(path):
+        return stored, digest
+    try:
+        return gzip.decompress(stored), digest
+    except gzip.BadGzipFile:
+        raise InputError("not a gzip file, though its name ends in .gz: compress it with gzip, "
+                         "or drop the .gz", path=path) from None
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(f"a damaged or truncated gzip file ({exc}); compress it again",
+                         path=path) from None
 
 
 def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
@@ -130,27 +142,50 @@ def read_jsonl(path: Path, on_error: str) -> ReadResult:
     the parsed table. A scan of the raw bytes then checks UTF-8 (pyarrow does not), numbers the
     lines and, for a plain file, hashes it.
     """
+    parsed: list[str] = []
     try:
-        table = _pyarrow_json(path)
+        table = _pyarrow_json(path, parsed)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         table = None
     except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read the file: {exc}", path=path) from None
+        raise _unreadable(path, exc) from None
     if table is not None:
         scan = _scan(path)
+        check_unchanged(path, parsed[-1], scan.sha256, "the read")
         if scan.utf8 and len(scan.lines) == table.num_rows:
             return ReadResult(table, scan.lines, rows_read=table.num_rows, sha256=scan.sha256)
     return _read_jsonl_slow(path, on_error)
 
 
-def _stream(source: Path | bytes) -> pa.NativeFile:
+def _unreadable(path: Path, exc: BaseException) -> InputError:
+    """An OS or decompression error while streaming a file, as an InputError naming it."""
+    if _gzipped(path) and not isinstance(exc, PermissionError | IsADirectoryError):
+        return InputError(f"not a complete gzip file ({exc}); compress it again", path=path)
+    return InputError(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}",
+                      path=path)
+
+
+@contextmanager
+def _stream(source: Path | bytes, hashes: list[str] | None = None) -> Iterator[pa.NativeFile]:
+    """An input stream over ``source``, decompressed for ``.gz``.
+
+    With ``hashes``, the sha256 of the stored bytes is appended to it when the stream closes
+    (the rest of the file read first, so it covers the whole file).
+    """
     if isinstance(source, bytes):
-        return pa.BufferReader(source)
-    return pa.input_stream(str(source), compression="gzip" if _gzipped(source) else None)
+        with pa.BufferReader(source) as stream:
+            yield stream
+        return
+    stream, raw = hashed_stream(source, "gzip" if _gzipped(source) else None)
+    with stream:
+        yield stream
+        if hashes is not None:
+            raw.read_rest()
+            hashes.append(raw.hexdigest())
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
-    with _stream(path) as stream:
+def _chunks(path: Path, hashes: list[str]) -> Iterator[bytes]:
+    with _stream(path, hashes) as stream:
         while chunk := stream.read(_SCAN):
             yield chunk
 
@@ -165,25 +200,21 @@ class _Scan:
 def _scan(path: Path) -> _Scan:
     """One pass over a JSON Lines file: UTF-8 check, the lines that hold an object, and sha256.
 
-    Called after pyarrow parsed the file, so every non-blank line holds an object and so has a
-    ``{``; blank lines have none. Line numbers therefore come from the positions of newlines and
-    braces, with no Python loop over lines. The hash is of the file's bytes, so only for a file
-    that is not compressed (the stream is decompressed).
+    The hash is of the stored bytes, compressed or not. Called after pyarrow parsed the file,
+    so every non-blank line holds an object and so has a ``{``; blank lines have none. Line
+    numbers therefore come from the positions of newlines and braces, with no Python loop over
+    lines.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    digest = None if _gzipped(path) else hashlib.sha256()
+    hashes: list[str] = []
     found: list[np.ndarray] = []
     line_base, utf8 = 0, True
-    for data in _chunks(path):
-        if digest is not None:
-            digest.update(data)
+    for data in _chunks(path, hashes):
         if utf8:
             try:
                 decoder.decode(data)
             except UnicodeDecodeError:
                 utf8 = False
-                if digest is None:
-                    break
         chunk = np.frombuffer(data, dtype=np.uint8)
         newlines = np.flatnonzero(chunk == 10)
         braces = np.flatnonzero(chunk == 123)
@@ -199,7 +230,7 @@ def _scan(path: Path) -> _Scan:
     if found:
         # A line that spans two chunks shows up in both; the values are sorted, so diff dedupes.
         lines = (_distinct_sorted(np.concatenate(found)) + 1).astype(np.int64)
-    return _Scan(lines, utf8, digest.hexdigest() if digest is not None else None)
+    return _Scan(lines, utf8, hashes[-1])
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:
@@ -211,26 +242,26 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _pyarrow_json(source: Path | bytes) -> pa.Table:
+def _pyarrow_json(source: Path | bytes, hashes: list[str] | None = None) -> pa.Table:
     """Parse JSON Lines with pyarrow, keeping strings that look like timestamps as strings.
 
     Arrow's JSON reader turns ISO 8601 strings into naive UTC timestamps, which would change the
     user's original fields. The schema is inferred from the first line; fields it shows as
     timestamps are then read as strings, and in the rare case a later field still comes out as a
     timestamp, the whole file is read again with an explicit schema. A line longer than the block
-    is retried with a larger block.
+    is retried with a larger block. ``hashes`` gets the sha256 of the bytes the table came from.
     """
     block = _BLOCK
     while True:
         try:
-            return _pyarrow_json_once(source, block)
+            return _pyarrow_json_once(source, block, hashes)
         except pa.ArrowInvalid as exc:
             if "straddl" not in str(exc) or block >= _MAX_BLOCK:
                 raise
             block *= 4
 
 
-def _pyarrow_json_once(source: Path | bytes, block: int) -> pa.Table:
+def _pyarrow_json_once(source: Path | bytes, block: int, hashes: list[str] | None) -> pa.Table:
     options = pjson.ReadOptions(block_size=block)
     probe = _first_line_schema(source, options)
     parse = None
@@ -240,13 +271,13 @@ def _pyarrow_json_once(source: Path | bytes, block: int) -> pa.Table:
         if changed:
             parse = pjson.ParseOptions(explicit_schema=pa.schema(changed),
                                        unexpected_field_behavior="infer")
-    with _stream(source) as stream:
+    with _stream(source, hashes) as stream:
         table = pjson.read_json(stream, read_options=options, parse_options=parse)
     schema = pa.schema([f.with_type(_timestamps_as_strings(f.type)) for f in table.schema])
     if not schema.equals(table.schema):
         del table
         parse = pjson.ParseOptions(explicit_schema=schema)
-        with _stream(source) as stream:
+        with _stream(source, hashes) as stream:
             table = pjson.read_json(stream, read_options=options, parse_options=parse)
     if parse is None or probe is None:
         return table
@@ -284,8 +315,7 @@ def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
 
 def _read_jsonl_slow(path: Path, on_error: str) -> ReadResult:
     """Line by line: name (fail) or reject (skip) each bad line, then parse the good ones."""
-    data = _read_bytes(path)
-    digest = None if _gzipped(path) else hashlib.sha256(data).hexdigest()
+    data, digest = _read_bytes(path)
     good: list[bytes] = []
     lines: list[int] = []
     rejected: list[dict[str, Any]] = []
@@ -376,8 +406,7 @@ def read_json(path: Path, on_error: str, allow_lines: bool = True) -> ReadResult
     A ``.json`` file that is really JSON Lines (one object per line, a common naming slip) is read
     as JSON Lines when the format was not set explicitly.
     """
-    data = _read_bytes(path)
-    digest = None if _gzipped(path) else hashlib.sha256(data).hexdigest()
+    data, digest = _read_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -436,8 +465,7 @@ def read_csv(path: Path, on_error: str) -> ReadResult:
     Values may hold quoted newlines. Strings that look like dates stay strings. A row with the
     wrong number of fields stops the read (``fail``) or is rejected (``skip``).
     """
-    data = _read_bytes(path)
-    digest = None if _gzipped(path) else hashlib.sha256(data).hexdigest()
+    data, digest = _read_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -511,12 +539,16 @@ def _csv_layout(text: str) -> list[tuple[int, int, int]]:
 # -- Parquet and datasets ----------------------------------------------------------------------
 
 
-def read_parquet(path: Path) -> pa.Table:
-    """A Parquet file."""
+def read_parquet(path: Path) -> ReadResult:
+    """A Parquet file, parsed from the bytes that were hashed (read whole: it is compressed)."""
+    data, digest = _read_bytes(path)
     try:
-        return pq.read_table(path)
+        table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable Parquet file: {exc}", path=path) from None
+    result = _numbered(table)
+    result.sha256 = digest
+    return result
 
 
 def read_datasets(path: Path, split: str | None) -> pa.Table:

@@ -31,6 +31,7 @@ from splitforge.load.fields import (
     to_json,
     unique_content_ids,
 )
+from splitforge.load.hashing import check_unchanged
 from splitforge.load.readers import ReadResult, detect_format, read_source
 from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path
 
@@ -63,16 +64,23 @@ class LoadResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Path) -> LoadResult:
+def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Path,
+                 expected_sha256: list[str] | None = None) -> LoadResult:
     """Read and map every source (paths relative to ``base_dir``); ids must be unique across all.
+
+    ``expected_sha256`` holds each source's hash as taken before (the build's fingerprint): the
+    bytes a reader parsed must hash the same.
 
     Raises:
         InputError: a missing or unreadable source, a bad row under ``on_error: fail``, a mapped
-            field that is not in the data, or an id that appears twice.
+            field that is not in the data, an id that appears twice, or a source whose bytes
+            changed since ``expected_sha256`` was taken.
     """
     tables, infos, rejected = [], [], []
-    for source in sources:
+    for k, source in enumerate(sources):
         table, info, bad = load_source(source, fields, base_dir)
+        if expected_sha256 is not None:
+            check_unchanged(source.path, expected_sha256[k], info.sha256)
         tables.append(table)
         infos.append(info)
         rejected.extend(bad)
@@ -109,7 +117,8 @@ def load_source(
     times = parse_times(table.column(fields.time)) if fields.time else None
     messages = (parse_messages(table.column(fields.messages), source.path, fields.messages)
                 if fields.messages else None)
-    bad = find_bad_rows(table, fields, times, messages)
+    texts = text_column(table, fields, messages)
+    bad = find_bad_rows(table, fields, times, messages, texts)
     if len(bad.index):
         if source.on_error != "skip":
             raise InputError(bad.detail[0], path=source.path, line=int(lines[bad.index[0]]),
@@ -126,10 +135,11 @@ def load_source(
         table, lines = table.filter(mask), lines[keep]
         times = times.filter(mask) if times is not None else None
         messages = messages.filter(mask) if messages is not None else None
+        texts = texts.filter(mask)
         if table.num_rows == 0:
             raise InputError(f"no rows: every row was rejected ({len(rejected)})",
                              path=source.path)
-    table = add_role_columns(table, fields, source, times, messages, lines)
+    table = add_role_columns(table, fields, source, times, texts, lines)
     info = SourceInfo(source.path, read.format, _sha256(read, path), read.rows_read,
                       len(rejected))
     return table, info, rejected
@@ -144,15 +154,15 @@ def add_role_columns(
     fields: FieldsConfig,
     source: SourceConfig,
     times: pa.ChunkedArray | None,
-    messages: pa.ChunkedArray | None,
+    texts: pa.ChunkedArray,
     lines: np.ndarray,
 ) -> pa.Table:
-    """Append sf_id, sf_text, sf_time, sf_group, sf_label, sf_source and sf_line."""
+    """Append sf_id, sf_text (``texts``, from ``text_column``), sf_time, sf_group and the rest."""
     ids = as_text(table.column(fields.id)) if fields.id else content_ids(table)
     if source.id_prefix:
         ids = pc.binary_join_element_wise(pa.scalar(source.id_prefix, pa.string()), ids, "")
     out = table.append_column(C.ID, ids)
-    out = out.append_column(C.TEXT, text_column(table, fields, messages))
+    out = out.append_column(C.TEXT, texts)
     if times is not None:
         out = out.append_column(C.TIME, times)
     if fields.group:

@@ -1,14 +1,19 @@
-"""Canonical text for duplicate detection: NFKC, casefold, whitespace collapsed.
+"""Canonical text for duplicate detection: format characters dropped, NFKC, casefold, whitespace.
 
-NFKC folds full-width forms (``ＡＢＣ１２３`` -> ``abc123``, ``，`` -> ``,``) and compatibility
-characters; casefold is Unicode lowercasing (``Straße`` -> ``strasse``); runs of whitespace,
-newlines included, become one space and the ends are trimmed. The output text is never modified:
-only ``sf_norm`` and its 64-bit hash ``sf_hash`` (xxh3, seed 0, of the UTF-8 bytes) are added.
-From 50,000 rows up the batches run over worker processes (all cores unless ``num_proc``).
+Unicode format characters (category Cf: zero-width space and joiners, soft hyphen, an inner BOM,
+bidi marks) are invisible and NFKC keeps them, so a copy with one inside would not match its
+original; they are dropped first. NFKC folds full-width forms (``ＡＢＣ１２３`` -> ``abc123``,
+``，`` -> ``,``) and compatibility characters; casefold is Unicode lowercasing
+(``Straße`` -> ``strasse``); runs of whitespace, newlines included, become one space and the ends
+are trimmed. The output text is never modified: only ``sf_norm`` and its 64-bit hash ``sf_hash``
+(xxh3, seed 0, of the UTF-8 bytes) are added. From 50,000 rows up the batches run over worker
+processes (all cores unless ``num_proc``).
 """
 
 from __future__ import annotations
 
+import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 
@@ -23,17 +28,40 @@ from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Progress
 
 PARALLEL_ABOVE = 50_000
+# Bumped whenever the canonical form changes: it is part of every build id (stage "normalize").
+VERSION = "2"
+
+
+def _format_characters() -> re.Pattern[str]:
+    """A pattern of every Unicode format character (category Cf) of this Python's Unicode."""
+    codes = [c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    ranges, start = [], codes[0]
+    for prev, code in zip(codes, [*codes[1:], -1], strict=True):
+        if code != prev + 1:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}" if prev > start
+                          else re.escape(chr(start)))
+            start = code
+    return re.compile(f"[{''.join(ranges)}]+")
+
+
+FORMAT_CHARACTERS = _format_characters()
+
+
+def strip_format(text: str) -> str:
+    """``text`` without Unicode format characters (zero-width space, soft hyphen, BOM, ...)."""
+    return text if text.isascii() else FORMAT_CHARACTERS.sub("", text)
 
 
 def normalize_text(text: str) -> str:
     r"""The canonical form of one text.
 
     Example:
-        >>> normalize_text("  Ｈｅｌｌｏ,\\n  WORLD ")
+        >>> normalize_text("  Ｈｅｌｌｏ,\n  WO\u200bRLD ")
         'hello, world'
     """
     if text.isascii():
         return " ".join(text.lower().split())
+    text = FORMAT_CHARACTERS.sub("", text)
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 

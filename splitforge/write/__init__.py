@@ -16,12 +16,14 @@ from splitforge.write.manifest import (
     write_manifest,
 )
 from splitforge.write.report import render_report, write_report
-from splitforge.write.version import LATEST, publish, staging_folder
+from splitforge.write.version import LATEST, MARKER, check_target, publish, staging_folder
 
 __all__ = [
     "BATCH_ROWS",
     "LATEST",
     "MANIFEST",
+    "MARKER",
+    "check_target",
     "compute_build_id",
     "stage_fingerprints",
     "dependency_versions",

@@ -190,7 +190,7 @@ def test_ood_top_100_are_the_planted_foreign_items_on_real_commits(tmp_path):
                       "sha": f"gsm8k-{k:04d}"}
     data = write_jsonl(tmp_path / "commits.jsonl", commits)
     recipe = write_recipe(
-        tmp_path, sources=[{"path": str(data)}],
+        tmp_path, sources=[{"path": str(data), "on_error": "skip"}],  # one empty commit message
         fields={"id": "sha", "text": "{subject}\n{body}", "time": "author_date"},
         dedup={"exact": True},
         split={"method": "temporal", "ratios": {"train": 0.8, "val": 0.0, "test": 0.2}},

@@ -89,8 +89,11 @@ def test_chat_messages_are_flattened(tmp_path, shape):
     rows = [{"id": "c1", "conv": [{role: "user", content: "Hi"}, {role: "assistant", content: "Hello!"}]},
             {"id": "c2", "conv": []}]
     path = write_jsonl(tmp_path / "chat.jsonl", rows)
-    table = load(tmp_path, path, {"id": "id", "messages": "conv"}).table
-    assert table.column(C.TEXT).to_pylist() == ["user: Hi\nassistant: Hello!", ""]
+    with pytest.raises(InputError, match=r"chat.jsonl:2: field 'conv': the text is empty"):
+        load(tmp_path, path, {"id": "id", "messages": "conv"})
+    result = load(tmp_path, path, {"id": "id", "messages": "conv"}, on_error="skip")
+    assert result.table.column(C.TEXT).to_pylist() == ["user: Hi\nassistant: Hello!"]
+    assert [(r["line"], r["reason"]) for r in result.rejected] == [(2, "empty_text")]
 
 
 @pytest.mark.parametrize(("values", "expected"), [
@@ -217,8 +220,11 @@ def test_real_gsm8k_and_commits(tmp_path):
     gsm = load(tmp_path, shared("eval/gsm8k_test.jsonl"), {"id": "idx", "text": "{question}\n{answer}"})
     assert gsm.table.num_rows == 1319
     commits = load(tmp_path, shared("temporal/oss_commit_messages.jsonl.gz"),
-                   {"id": "sha", "text": "{subject}\n{body}", "time": "author_date", "group": "repo"})
-    assert commits.table.num_rows == 98_184
+                   {"id": "sha", "text": "{subject}\n{body}", "time": "author_date", "group": "repo"},
+                   on_error="skip")
+    # one real commit has neither subject nor body: refused as empty text, kept in rejected
+    assert [(r["line"], r["reason"]) for r in commits.rejected] == [(1942, "empty_text")]
+    assert commits.table.num_rows == 98_183
     assert commits.table.column(C.TIME).null_count == 0
 
 
