@@ -197,7 +197,7 @@ def parse_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _epoch_magnitudes(chunk: pa.Array) -> np.ndarray:
     """``|value|`` of each epoch number as float64; NaN where null."""
-    values = pc.cast(chunk, pa.float64()).to_numpy(zero_copy_only=False)
+    values = pc.cast(chunk, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
     return np.abs(values.astype(np.float64))
 
 
@@ -211,7 +211,7 @@ def _epoch_chunk(chunk: pa.Array) -> pa.Array:
         ints = pc.fill_null(pc.cast(chunk, pa.int64()), 0).to_numpy(zero_copy_only=False)
         micros = np.where(invalid, 0, ints) * scale  # exact: no float rounding of big values
     else:
-        floats = pc.cast(chunk, pa.float64()).to_numpy(zero_copy_only=False)
+        floats = pc.cast(chunk, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         micros = np.round(np.where(invalid, 0.0, floats) * scale).astype(np.int64)
     return pa.array(micros.astype(np.int64), UTC_US, mask=invalid)
 
