@@ -78,6 +78,7 @@ from splitforge.write import (
 from splitforge.write.card import HF_SPLITS, write_card
 from splitforge.write.html_report import HTML, render_html, write_html_report
 from splitforge.write.manifest import output_file, read_manifest
+from splitforge.write.version import point_latest
 
 REMOVED = "removed"
 CLUSTERS = "dedup_clusters"
@@ -175,6 +176,8 @@ def build(
     build_id = compute_build_id(resolved, input_hashes, versions)
     final = out_root / recipe.name / build_id
     if final.exists() and not force:
+        if not dry_run:  # a build whose last step failed left `latest` on an older version
+            point_latest(final)
         return BuildResult("unchanged", build_id, final, timings=timed.timings)
     inputs = [resolve_path(base, s.path) for s in recipe.sources] + [
         resolve_path(base, p) for p in recipe.audit.against] + (

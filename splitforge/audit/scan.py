@@ -254,6 +254,11 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         if sha256 is not None:
             raw.read_rest()
             check_unchanged(path, sha256, raw.hexdigest(), "the audit")
+    except OSError as error:  # a compressed file that does not decompress, or a read error
+        if path.suffix in (".gz", ".bz2", ".zst"):
+            raise InputError(f"a damaged, truncated or not really {path.suffix} file ({error})",
+                             path=path) from None
+        raise InputError(f"cannot read the file: {error}", path=path) from None
     except pa.ArrowInvalid as error:
         line, why = _first_bad_line(path, text_fields, id_field, id_type)
         raise InputError(f"cannot read it as JSON lines with text field(s) "

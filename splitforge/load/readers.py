@@ -117,12 +117,18 @@ def _read_bytes(path: Path) -> tuple[bytes, str]:
         return stored, digest
     try:
         return gzip.decompress(stored), digest
-    except gzip.BadGzipFile:
-        raise InputError("not a gzip file, though its name ends in .gz: compress it with gzip, "
-                         "or drop the .gz", path=path) from None
     except (EOFError, OSError, zlib.error) as exc:
-        raise InputError(f"a damaged or truncated gzip file ({exc}); compress it again",
-                         path=path) from None
+        raise gzip_error(path, exc) from None
+
+
+def gzip_error(path: Path, exc: BaseException) -> InputError:
+    """A ``.gz`` file that does not decompress: not gzip at all, or damaged or cut short."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic != b"\x1f\x8b":
+        return InputError("not a gzip file, though its name ends in .gz: compress it with gzip, "
+                          "or drop the .gz", path=path)
+    return InputError(f"a damaged or truncated gzip file ({exc}); compress it again", path=path)
 
 
 def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
@@ -160,7 +166,7 @@ def read_jsonl(path: Path, on_error: str) -> ReadResult:
 def _unreadable(path: Path, exc: BaseException) -> InputError:
     """An OS or decompression error while streaming a file, as an InputError naming it."""
     if _gzipped(path) and not isinstance(exc, PermissionError | IsADirectoryError):
-        return InputError(f"not a complete gzip file ({exc}); compress it again", path=path)
+        return gzip_error(path, exc)
     return InputError(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}",
                       path=path)
 

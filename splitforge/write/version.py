@@ -94,6 +94,8 @@ def publish(staging: Path, final: Path, force: bool, latest: bool = True) -> Non
 def point_latest(final: Path) -> None:
     """Point ``<name>/latest`` at ``final``: a relative link, or a text file where links fail."""
     link = final.parent / LATEST
+    if link.is_symlink() and os.readlink(link) == final.name:
+        return
     tmp = final.parent / f".{LATEST}-{uuid.uuid4().hex[:8]}"
     try:
         os.symlink(final.name, tmp, target_is_directory=True)

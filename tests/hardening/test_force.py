@@ -90,3 +90,19 @@ def test_a_real_latest_folder_is_refused_not_deleted(tmp_path):
     _refused(["build", str(recipe)], "a real folder where splitforge keeps a link")
     assert (latest / "keep.txt").read_text() == "mine"
     assert not [p for p in latest.parent.iterdir() if p.name != "latest"]
+
+
+def test_a_nothing_changed_build_still_points_latest_at_itself(tmp_path):
+    rows = [{"id": f"r{i}", "q": f"question number {i}"} for i in range(60)]
+    write_jsonl(tmp_path / "d.jsonl", rows)
+    recipe = write_recipe(tmp_path, sources=[{"path": "d.jsonl"}], fields={"id": "id", "text": "q"})
+    first = runner.invoke(app, ["build", str(recipe)])
+    second = runner.invoke(app, ["build", str(recipe), "--seed", "3"])
+    assert first.exit_code == second.exit_code == 0
+    latest = tmp_path / "out" / "t" / "latest"
+    versions = sorted(p.name for p in latest.parent.iterdir() if p.name != "latest")
+    assert len(versions) == 2
+    seed3 = latest.resolve().name
+    again = runner.invoke(app, ["build", str(recipe)])  # the first version: nothing changed
+    assert again.exit_code == 0 and "nothing changed" in again.stdout
+    assert latest.resolve().name != seed3 and latest.resolve().name in versions

@@ -157,3 +157,24 @@ def test_a_training_file_that_grows_during_the_audit_is_refused(tmp_path):
     with pytest.raises(InputError, match="train.jsonl: the source changed during the audit"):
         audit_files([train], [tmp_path / "eval.jsonl"], text="question",
                     reporter=AppendWhenLoading(train, "scan training", more))
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (b"cut", "a damaged, truncated or not really .gz file"),
+    (b"plain", "a damaged, truncated or not really .gz file"),
+])
+def test_a_bad_gz_training_file_is_a_message_not_a_traceback(tmp_path, content, said):
+    real = shared("eval/gsm8k_train.jsonl.gz").read_bytes()
+    lines = shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "train.jsonl.gz"
+    bad.write_bytes(real[:len(real) // 3] if content == b"cut" else
+                    "\n".join(lines[:50]).encode("utf-8"))
+    write_jsonl(tmp_path / "eval.jsonl", [json.loads(line) for line in lines[50:60]])
+    result = runner.invoke(app, ["audit", "--train", str(bad), "--eval",
+                                 str(tmp_path / "eval.jsonl"), "--text", "question"])
+    assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.output
+    recipe = write_recipe(tmp_path, sources=[{"path": "train.jsonl.gz"}],
+                          fields={"text": "question"})
+    built = runner.invoke(app, ["build", str(recipe)])
+    expected = "damaged or truncated gzip" if content == b"cut" else "not a gzip file"
+    assert built.exit_code == 2 and expected in built.stderr, built.output
