@@ -5,14 +5,15 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+REAL_DATA = REPO / "tests" / "data" / "real"
 
 
-def shared(rel: str) -> Path:
-    """A file of the shared real datasets; the tests that use one need it present."""
-    path = SHARED_DATA / rel
+def real_data(rel: str) -> Path:
+    """A slice of a real public dataset shipped in tests/data/real (sources and licenses in
+    tests/data/README.md; cut by scripts/make_test_data.py), so a fresh clone alone passes."""
+    path = REAL_DATA / rel
     if not path.exists():
-        pytest.fail(f"{path} is missing: the real datasets in ../shared/data are part of the test setup")
+        pytest.fail(f"{path} is missing: it ships with the repository (scripts/make_test_data.py)")
     return path
 
 

@@ -96,10 +96,10 @@ def test_parse_overrides():
 
 
 def test_dedup_command_on_real_gsm8k(tmp_path):
-    from tests.conftest import shared
+    from tests.conftest import real_data
 
     out = tmp_path / "dd"
-    result = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_train.jsonl.gz")), "--text",
+    result = runner.invoke(app, ["dedup", str(real_data("eval/gsm8k_train.jsonl.gz")), "--text",
                                  "question", "--id", "idx", "--out", str(out)])
     assert result.exit_code == 0, result.output
     import pyarrow.parquet as pq
@@ -114,10 +114,10 @@ def test_dedup_command_on_real_gsm8k(tmp_path):
     again = runner.invoke(app, ["dedup", str(out / "deduplicated.parquet"), "--text", "question",
                                 "--id", "idx", "--out", str(tmp_path / "again")])
     assert again.exit_code == 0 and "0 removed" in again.stdout  # idempotent
-    exists = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_test.jsonl")), "--text",
+    exists = runner.invoke(app, ["dedup", str(real_data("eval/gsm8k_test.jsonl")), "--text",
                                  "question", "--out", str(out)])
     assert exists.exit_code == 2 and "already exists" in exists.stderr
-    bad = runner.invoke(app, ["dedup", str(shared("eval/gsm8k_test.jsonl")), "--text",
+    bad = runner.invoke(app, ["dedup", str(real_data("eval/gsm8k_test.jsonl")), "--text",
                               "question", "--method", "fuzzy", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "unknown fuzzy" in bad.stderr
 

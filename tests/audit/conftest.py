@@ -5,7 +5,7 @@ import pytest
 
 from splitforge.audit import scan_training
 from splitforge.normalize import normalize_text
-from tests.conftest import shared
+from tests.conftest import real_data
 
 
 def run(check, batches):
@@ -23,12 +23,12 @@ def table_rows(result) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def belle_questions() -> list[str]:
-    path = shared("eval/belle_eval_set_zh.jsonl")
+    path = real_data("eval/belle_eval_set_zh.jsonl")
     return [json.loads(line)["question"] for line in path.open(encoding="utf-8")]
 
 
 def mmlu_pairs() -> list[dict]:
     """MMLU items (3 subjects) with their English rephrase and Chinese translation."""
-    with gzip.open(shared("contamination/mmlu_rephrased_translated_pairs.jsonl.gz"), "rt",
+    with gzip.open(real_data("contamination/mmlu_rephrased_translated_pairs.jsonl.gz"), "rt",
                    encoding="utf-8") as f:
         return [json.loads(line) for line in f]

@@ -10,16 +10,16 @@ from typer.testing import CliRunner
 from splitforge.audit.verdict import VERDICTS
 from splitforge.cli import app
 from splitforge.pipeline import audit_files
-from tests.conftest import shared, write_jsonl
+from tests.conftest import real_data, write_jsonl
 
 runner = CliRunner()
 
 
 def gsm8k_with_planted(tmp_path, count=20):
-    with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(real_data("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
         train = [json.loads(line) for line in f]
     test = [json.loads(line) for line in
-            shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
+            real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
     rng = random.Random(0)
     planted = {}
     for k, i in enumerate(rng.sample(range(len(test)), count)):
@@ -31,7 +31,7 @@ def gsm8k_with_planted(tmp_path, count=20):
 
 def test_planted_copies_are_contaminated_with_the_right_evidence(tmp_path):
     train, planted = gsm8k_with_planted(tmp_path)
-    result = audit_files([train], [shared("eval/gsm8k_test.jsonl")], text="question",
+    result = audit_files([train], [real_data("eval/gsm8k_test.jsonl")], text="question",
                          id_field="idx", report=tmp_path / "report")
     rows = {r["eval_id"]: r for r in result.table.to_pylist()}
     for eval_id, train_id in planted.items():
@@ -49,7 +49,7 @@ def test_planted_copies_are_contaminated_with_the_right_evidence(tmp_path):
 
 
 def test_gsm8k_test_against_its_own_train_finds_a_templated_near_copy():
-    result = audit_files([shared("eval/gsm8k_train.jsonl.gz")], [shared("eval/gsm8k_test.jsonl")],
+    result = audit_files([real_data("eval/gsm8k_train.jsonl.gz")], [real_data("eval/gsm8k_test.jsonl")],
                          text="question", id_field="idx")
     flagged = {r["eval_id"]: r for r in result.table.to_pylist() if r["verdict"] != "clean"}
     # "A plane travels 1200 miles in 3 hours. At the same rate, how many additional hours would
@@ -61,7 +61,7 @@ def test_gsm8k_test_against_its_own_train_finds_a_templated_near_copy():
 
 def test_exit_codes_gate_ci(tmp_path):
     train, _ = gsm8k_with_planted(tmp_path, count=3)
-    args = ["audit", "--train", str(train), "--eval", str(shared("eval/gsm8k_test.jsonl")),
+    args = ["audit", "--train", str(train), "--eval", str(real_data("eval/gsm8k_test.jsonl")),
             "--text", "question", "--id", "idx"]
     failed = runner.invoke(app, args)
     assert failed.exit_code == 1, failed.output
@@ -69,7 +69,7 @@ def test_exit_codes_gate_ci(tmp_path):
     assert runner.invoke(app, [*args, "--fail-on", "never"]).exit_code == 0
     clean_train = write_jsonl(tmp_path / "clean.jsonl", [{"question": "nothing like the tests"}])
     clean = runner.invoke(app, ["audit", "--train", str(clean_train), "--eval",
-                                str(shared("eval/gsm8k_test.jsonl")), "--text", "question"])
+                                str(real_data("eval/gsm8k_test.jsonl")), "--text", "question"])
     assert clean.exit_code == 0, clean.output
 
 
@@ -119,10 +119,10 @@ def test_verdict_levels_follow_each_checks_thresholds(tmp_path):
 
 
 def test_answer_says_whether_the_question_alone_or_the_solved_example_leaked(tmp_path):
-    with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(real_data("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
         train = [json.loads(line) for _, line in zip(range(300), f, strict=False)]
     test = [json.loads(line) for line in
-            shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()][:40]
+            real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()][:40]
     train.append({"idx": 90001, "question": test[0]["question"]})  # the question alone
     train.append({"idx": 90002, "question": f"{test[1]['question']}\n{test[1]['answer']}"})
     train_file = write_jsonl(tmp_path / "train.jsonl", train)

@@ -18,7 +18,7 @@ from splitforge.normalize.text import normalize_text
 from splitforge.pipeline import audit_checks
 from splitforge.recipe import AuditThresholdsConfig
 from tests.audit.conftest import mmlu_pairs
-from tests.conftest import shared, write_jsonl
+from tests.conftest import real_data, write_jsonl
 
 runner = CliRunner()
 PLANTED = (1, 486)  # S_5 index question; a passage question whose rephrase drops the passage
@@ -26,7 +26,7 @@ UNPLANTED = (3, 120, 300, 400)
 
 
 def _alpaca(n=300):
-    with gzip.open(shared("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(real_data("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
         rows = [json.loads(next(f)) for _ in range(n)]
     return [(f"alpaca-{i}", f"{r['en_instruction']} {r['en_input']} {r['en_output']}")
             for i, r in enumerate(rows)]
@@ -165,13 +165,14 @@ def test_alignment_is_bertscore_f1():
 
 
 def test_a_same_task_row_is_not_a_rephrase_but_the_rephrase_is():
-    with gzip.open(shared("contamination/humaneval_rephrased_pairs.jsonl.gz"), "rt",
+    with gzip.open(real_data("contamination/humaneval_rephrased_pairs.jsonl.gz"), "rt",
                    encoding="utf-8") as f:
         rephrase = [json.loads(line) for line in f][47]["rephrased_text"]  # median(l)
-    with open(shared("eval/humaneval.jsonl"), encoding="utf-8") as f:
+    with open(real_data("eval/humaneval.jsonl"), encoding="utf-8") as f:
         items = [json.loads(line) for line in f]
-    with gzip.open(shared("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
-        row = [json.loads(line) for line in f][8054]  # "write a function that adds two numbers"
+    with gzip.open(real_data("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
+        row = next(r for r in map(json.loads, f)  # row 8054 of Alpaca
+                   if r["en_instruction"] == "Write a function that adds two numbers")
     train = _alpaca() + [
         ("alpaca-8054", " ".join(row[k] for k in ("en_instruction", "en_input", "en_output"))),
         ("rephrase-47", rephrase)]

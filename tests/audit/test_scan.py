@@ -16,7 +16,7 @@ from splitforge.audit import (
 )
 from splitforge.errors import InputError
 from tests.audit.conftest import norm_all
-from tests.conftest import shared, write_jsonl
+from tests.conftest import real_data, write_jsonl
 
 VOCAB = [f"v{i}" for i in range(25)]  # a tiny vocabulary: n-grams recur, ties are common
 
@@ -144,13 +144,13 @@ def test_a_template_builds_the_training_text_from_several_fields(tmp_path):
 
 
 def test_gsm8k_test_questions_planted_in_train_are_all_found(tmp_path):
-    eval_ids, evals = read_eval(shared("eval/gsm8k_test.jsonl"), "question")
-    with gzip.open(shared("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as handle:
+    eval_ids, evals = read_eval(real_data("eval/gsm8k_test.jsonl"), "question")
+    with gzip.open(real_data("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as handle:
         train = [json.loads(line) for line in handle]
     rng = random.Random(0)
     planted = dict(zip(rng.sample(range(len(evals)), 20), rng.sample(range(len(train)), 20),
                        strict=True))
-    test_rows = [json.loads(line) for line in shared("eval/gsm8k_test.jsonl").open()]
+    test_rows = [json.loads(line) for line in real_data("eval/gsm8k_test.jsonl").open()]
     for test_row, train_row in planted.items():
         train[train_row]["question"] += " " + test_rows[test_row]["question"]
     path = write_jsonl(tmp_path / "train.jsonl", train)

@@ -11,7 +11,7 @@ from splitforge.challenge.base import CHALLENGES, ChallengePool
 from splitforge.challenge.ood import OodChallenge, knn_scores
 from splitforge.normalize import normalize_text
 from splitforge.recipe import OodConfig
-from tests.conftest import shared
+from tests.conftest import real_data
 
 
 def table(texts, split, prefix):
@@ -36,7 +36,7 @@ def test_registered_under_its_recipe_name():
 
 def commits_with_planted_gsm8k(seed=0, n_train=3000, n_cand=1000, n_foreign=50):
     """Commit messages as train and candidates; n_foreign candidates replaced by GSM8K items."""
-    with gzip.open(shared("temporal/oss_commit_messages.jsonl.gz"), "rb") as f:
+    with gzip.open(real_data("temporal/oss_commit_messages.jsonl.gz"), "rb") as f:
         lines = f.read().splitlines()
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(lines), n_train + n_cand, replace=False))
@@ -45,7 +45,7 @@ def commits_with_planted_gsm8k(seed=0, n_train=3000, n_cand=1000, n_foreign=50):
     order = rng.permutation(len(texts))
     train = [texts[i] for i in order[:n_train]]
     candidates = [texts[i] for i in order[n_train:]]
-    with open(shared("eval/gsm8k_test.jsonl"), encoding="utf-8") as f:
+    with open(real_data("eval/gsm8k_test.jsonl"), encoding="utf-8") as f:
         questions = [json.loads(line)["question"] for line in f]
     slots = np.sort(rng.choice(n_cand, n_foreign, replace=False))
     for slot, q in zip(slots, rng.choice(len(questions), n_foreign, replace=False), strict=True):

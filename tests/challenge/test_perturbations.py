@@ -28,7 +28,7 @@ from splitforge.challenge import (
     script_of,
 )
 from splitforge.errors import InputError, RecipeError, SplitforgeError
-from tests.conftest import shared
+from tests.conftest import real_data
 
 LATIN = ["keyboard_typo", "ocr", "char_insert", "char_swap", "char_delete", "word_drop",
          "word_swap", "spelling"]
@@ -321,7 +321,7 @@ def test_edit_distance_matches_the_textbook_recurrence(a, b):
 
 @pytest.fixture(scope="module")
 def belle_questions():
-    with shared("eval/belle_eval_set_zh.jsonl").open(encoding="utf-8") as f:
+    with real_data("eval/belle_eval_set_zh.jsonl").open(encoding="utf-8") as f:
         rows = [json.loads(line) for _, line in zip(range(50), f, strict=False)]
     return [(str(r["idx"]), r["question"]) for r in rows]
 

@@ -11,7 +11,7 @@ from splitforge import build
 from splitforge.challenge import regenerate, targets
 from splitforge.cli import app
 from splitforge.errors import RecipeError
-from tests.conftest import folder_bytes, shared, write_jsonl, write_recipe
+from tests.conftest import folder_bytes, real_data, write_jsonl, write_recipe
 
 KINDS = ("edge", "ood", "temporal", "adversarial")
 
@@ -151,7 +151,7 @@ def test_challenge_command_over_an_existing_build(tmp_path):
 
 def test_chinese_adversarial_items_on_belle_are_really_perturbed(tmp_path):
     rows = [json.loads(line) for line in
-            shared("eval/belle_eval_set_zh.jsonl").read_text(encoding="utf-8").splitlines()]
+            real_data("eval/belle_eval_set_zh.jsonl").read_text(encoding="utf-8").splitlines()]
     data = write_jsonl(tmp_path / "belle.jsonl", rows[:300])
     recipe = write_recipe(
         tmp_path, sources=[{"path": str(data)}],
@@ -180,11 +180,11 @@ def test_ood_top_100_are_the_planted_foreign_items_on_real_commits(tmp_path):
     # questions must not be in train (half of them in train would make maths in-distribution).
     import gzip
 
-    with gzip.open(shared("temporal/oss_commit_messages.jsonl.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(real_data("temporal/oss_commit_messages.jsonl.gz"), "rt", encoding="utf-8") as f:
         commits = [json.loads(line) for _, line in zip(range(6000), f, strict=False)]
     commits.sort(key=lambda r: datetime.fromisoformat(r["author_date"]))
     questions = [json.loads(line)["question"] for line in
-                 shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
+                 real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
     for k, i in enumerate(range(4810, 6000, 4)[:300]):
         commits[i] = {**commits[i], "subject": questions[k], "body": "", "repo": "gsm8k",
                       "sha": f"gsm8k-{k:04d}"}

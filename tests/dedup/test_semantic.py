@@ -9,12 +9,12 @@ from splitforge.dedup import SemanticDeduper, deduplicate
 from splitforge.embed import SentenceTransformerEmbedder
 from splitforge.errors import MissingDependencyError, RecipeError
 from splitforge.recipe import DedupConfig, SemanticConfig, validate_recipe
-from tests.conftest import shared
+from tests.conftest import real_data
 from tests.dedup.conftest import table_of
 
 
 def gsm_questions(n=400):
-    return [json.loads(line)["question"] for line in shared("eval/gsm8k_test.jsonl").open()][:n]
+    return [json.loads(line)["question"] for line in real_data("eval/gsm8k_test.jsonl").open()][:n]
 
 
 def test_reworded_copy_is_linked_and_unrelated_rows_are_not():

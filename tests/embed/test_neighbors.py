@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from splitforge.embed import TfidfEmbedder, build_index, gpu_available, l2_normalize, nearest
-from tests.conftest import shared
+from tests.conftest import real_data
 
 
 @pytest.fixture(scope="module")
 def vectors():
-    rows = [json.loads(line) for line in shared("eval/gsm8k_test.jsonl").open()]
+    rows = [json.loads(line) for line in real_data("eval/gsm8k_test.jsonl").open()]
     texts = [r["question"] for r in rows] + [r["answer"] for r in rows]
     return TfidfEmbedder(dim=64, seed=0).fit(texts).embed(texts)
 
@@ -19,7 +19,7 @@ def vectors():
 def test_embeddings_are_unit_vectors_and_deterministic(vectors):
     assert vectors.dtype == np.float32 and vectors.shape[1] == 64
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
-    rows = [json.loads(line)["question"] for line in shared("eval/gsm8k_test.jsonl").open()][:50]
+    rows = [json.loads(line)["question"] for line in real_data("eval/gsm8k_test.jsonl").open()][:50]
     again = TfidfEmbedder(dim=16, seed=3).fit(rows)
     assert np.array_equal(again.embed(rows), TfidfEmbedder(dim=16, seed=3).fit(rows).embed(rows))
 

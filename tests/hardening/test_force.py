@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from splitforge.cli import app
 from splitforge.write import MARKER
-from tests.conftest import folder_bytes, shared, write_jsonl, write_recipe
+from tests.conftest import folder_bytes, real_data, write_jsonl, write_recipe
 
 runner = CliRunner()
 
@@ -15,7 +15,7 @@ def data(tmp_path):
     """A folder d/ with real GSM8K rows as train and eval files."""
     d = tmp_path / "d"
     d.mkdir()
-    lines = shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
     (d / "train.jsonl").write_text("\n".join(lines[:200]) + "\n", encoding="utf-8")
     (d / "eval.jsonl").write_text("\n".join(lines[150:250]) + "\n", encoding="utf-8")
     return d

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from splitforge.cli import app
 from splitforge.normalize import normalize_text
 from splitforge.pipeline import audit_files, build
-from tests.conftest import shared, write_jsonl, write_recipe
+from tests.conftest import real_data, write_jsonl, write_recipe
 
 runner = CliRunner()
 INVISIBLE = {"zero-width space": "\u200b", "zero-width joiner": "\u200d", "inner BOM": "\ufeff",
@@ -18,7 +18,7 @@ INVISIBLE = {"zero-width space": "\u200b", "zero-width joiner": "\u200d", "inner
 
 
 def gsm8k(n):
-    lines = shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines[:n]]
 
 

@@ -13,7 +13,7 @@ from splitforge.cli import app
 from splitforge.errors import InputError
 from splitforge.pipeline import audit_files, build
 from splitforge.progress import NO_PROGRESS
-from tests.conftest import shared, write_jsonl, write_recipe
+from tests.conftest import real_data, write_jsonl, write_recipe
 
 runner = CliRunner()
 
@@ -23,7 +23,7 @@ def commits(n=400):
     import gzip
 
     rows = []
-    with gzip.open(shared("temporal/oss_commit_messages.jsonl.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(real_data("temporal/oss_commit_messages.jsonl.gz"), "rt", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
             if (r["subject"] or "").strip():
@@ -107,7 +107,7 @@ def test_blank_texts_are_refused_or_skipped(tmp_path):
 
 
 def test_blank_eval_items_are_refused_by_the_audit(tmp_path):
-    lines = shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
     train = tmp_path / "train.jsonl"
     train.write_text("\n".join(lines[:100]) + "\n", encoding="utf-8")
     items = [json.loads(line) for line in lines[100:110]]
@@ -149,7 +149,7 @@ def test_a_source_that_grows_during_the_build_is_refused(tmp_path, extra):
 
 
 def test_a_training_file_that_grows_during_the_audit_is_refused(tmp_path):
-    lines = shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
     train = tmp_path / "train.jsonl"
     train.write_text("\n".join(lines[:300]) + "\n", encoding="utf-8")
     write_jsonl(tmp_path / "eval.jsonl", [json.loads(line) for line in lines[300:320]])
@@ -164,8 +164,8 @@ def test_a_training_file_that_grows_during_the_audit_is_refused(tmp_path):
     (b"plain", "a damaged, truncated or not really .gz file"),
 ])
 def test_a_bad_gz_training_file_is_a_message_not_a_traceback(tmp_path, content, said):
-    real = shared("eval/gsm8k_train.jsonl.gz").read_bytes()
-    lines = shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
+    real = real_data("eval/gsm8k_train.jsonl.gz").read_bytes()
+    lines = real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
     bad = tmp_path / "train.jsonl.gz"
     bad.write_bytes(real[:len(real) // 3] if content == b"cut" else
                     "\n".join(lines[:50]).encode("utf-8"))

@@ -8,7 +8,7 @@ import pytest
 from splitforge import columns as C
 from splitforge.errors import InputError
 from splitforge.fingerprint import canonical_json
-from tests.conftest import shared, write_jsonl
+from tests.conftest import real_data, write_jsonl
 from tests.load.conftest import FIXTURES, load_one
 
 
@@ -131,7 +131,7 @@ def test_two_objects_on_one_line_is_an_error(tmp_path):
 
 
 def test_real_instructionwild_fail_and_skip(tmp_path):
-    path = shared("instruct/instructionwild_v2_user_1-3.raw.jsonl")
+    path = real_data("instruct/instructionwild_v2_user_1-3.raw.jsonl")
     bad_lines, total = [], 0
     for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
         if raw.strip():

@@ -13,7 +13,7 @@ from splitforge import columns as C
 from splitforge.errors import InputError
 from splitforge.load import load_sources
 from splitforge.recipe import FieldsConfig, SourceConfig
-from tests.conftest import shared, write_jsonl
+from tests.conftest import real_data, write_jsonl
 
 ROWS = [{"qid": i, "question": f"What is {i} + {i}?", "answer": str(2 * i),
          "when": f"2024-03-{1 + i:02d}T10:00:00+02:00", "user": f"u{i % 3}", "cat": "math"}
@@ -140,7 +140,7 @@ def test_malformed_line_is_named(tmp_path):
 
 
 def test_real_malformed_file_fail_and_skip(tmp_path):
-    src = shared("instruct/instructionwild_v2_user_1-3.raw.jsonl")
+    src = real_data("instruct/instructionwild_v2_user_1-3.raw.jsonl")
     bad_lines = []
     for number, raw in enumerate(src.read_bytes().split(b"\n"), start=1):
         if raw.strip():
@@ -217,14 +217,14 @@ def test_mixed_types_are_kept_as_text(tmp_path):
 
 
 def test_real_gsm8k_and_commits(tmp_path):
-    gsm = load(tmp_path, shared("eval/gsm8k_test.jsonl"), {"id": "idx", "text": "{question}\n{answer}"})
+    gsm = load(tmp_path, real_data("eval/gsm8k_test.jsonl"), {"id": "idx", "text": "{question}\n{answer}"})
     assert gsm.table.num_rows == 1319
-    commits = load(tmp_path, shared("temporal/oss_commit_messages.jsonl.gz"),
+    commits = load(tmp_path, real_data("temporal/oss_commit_messages.jsonl.gz"),
                    {"id": "sha", "text": "{subject}\n{body}", "time": "author_date", "group": "repo"},
                    on_error="skip")
     # one real commit has neither subject nor body: refused as empty text, kept in rejected
     assert [(r["line"], r["reason"]) for r in commits.rejected] == [(1942, "empty_text")]
-    assert commits.table.num_rows == 98_183
+    assert commits.table.num_rows == 6_809  # the shipped slice: 6,810 lines
     assert commits.table.column(C.TIME).null_count == 0
 
 

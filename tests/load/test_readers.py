@@ -12,7 +12,7 @@ from splitforge import columns as C
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.recipe import FieldsConfig, SourceConfig
-from tests.conftest import shared, write_jsonl
+from tests.conftest import real_data, write_jsonl
 from tests.load.conftest import FIXTURES, load_one
 
 ROWS = [{"n": i, "q": f"question {i}", "a": f"answer {i}", "day": f"2024-02-{i + 1:02d}"}
@@ -165,22 +165,22 @@ def test_several_sources_are_concatenated(tmp_path):
 
 
 def test_real_gsm8k_test(tmp_path):
-    result = load_one(shared("eval/gsm8k_test.jsonl"), tmp_path,
+    result = load_one(real_data("eval/gsm8k_test.jsonl"), tmp_path,
                       {"id": "idx", "text": "{question}\n{answer}"})
     table = result.table
     assert table.num_rows == 1319
     assert table.column(C.ID)[0].as_py() == "0"
-    first = json.loads(shared("eval/gsm8k_test.jsonl").read_text().split("\n", 1)[0])
+    first = json.loads(real_data("eval/gsm8k_test.jsonl").read_text().split("\n", 1)[0])
     assert table.column(C.TEXT)[0].as_py() == first["question"] + "\n" + first["answer"]
-    assert result.sources[0].sha256 == sha256_path(shared("eval/gsm8k_test.jsonl"))
+    assert result.sources[0].sha256 == sha256_path(real_data("eval/gsm8k_test.jsonl"))
 
 
 def test_real_commits_with_offsets_and_groups(tmp_path):
-    path = shared("temporal/oss_commit_messages.jsonl.gz")
+    path = real_data("temporal/oss_commit_messages.jsonl.gz")
     result = load_one(path, tmp_path, {"id": "sha", "text": "{subject}\n{body}",
                                        "time": "author_date", "group": "repo"}, on_error="skip")
     table = result.table
-    assert table.num_rows == 98_183  # line 1942, an empty commit message, is rejected
+    assert table.num_rows == 6_809  # of the slice's 6,810: line 1942, an empty message, is rejected
     assert table.column(C.TIME).null_count == 0
     # 2005-04-07T15:13:13-07:00 is 22:13:13 UTC
     assert table.column("author_date")[0].as_py() == "2005-04-07T15:13:13-07:00"

@@ -5,7 +5,7 @@ import json
 import pyarrow.parquet as pq
 
 from splitforge import build
-from tests.conftest import REPO, shared, write_jsonl, write_recipe
+from tests.conftest import REPO, real_data, write_jsonl, write_recipe
 
 
 def data_rows():
@@ -15,7 +15,7 @@ def data_rows():
 
 def control_rows(data):
     test = [json.loads(line) for line in
-            shared("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
+            real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()]
     rows = [{"idx": f"ctl-{i:02d}", "question": data[i * 10]["question"],
              "answer": data[i * 10]["answer"]} for i in range(20)]  # verbatim copies
     for i in range(20, 25):  # near copies: one word changed
