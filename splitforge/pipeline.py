@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -168,21 +168,19 @@ def build(
     out_root = Path(os.path.normpath(out if out is not None
                                      else resolve_path(base, recipe.output.dir)))
     resolved = recipe.model_dump(mode="json", by_alias=True)
+    hashed = [resolve_path(base, s.path) for s in recipe.sources] + (
+        [resolve_path(base, recipe.control.path)] if recipe.control is not None else [])
     with timed.stage("fingerprint"):
-        input_hashes = [sha256_path(resolve_path(base, s.path)) for s in recipe.sources]
-        if recipe.control is not None:
-            input_hashes.append(sha256_path(resolve_path(base, recipe.control.path)))
+        input_hashes = [sha256_path(p) for p in hashed]
     versions = stage_versions(recipe)
     build_id = compute_build_id(resolved, input_hashes, versions)
     final = out_root / recipe.name / build_id
     if final.exists() and not force:
         if not dry_run:  # a build whose last step failed left `latest` on an older version
-            point_latest(final)
+            with suppress(OutputError):  # a read-only cache, a real `latest` folder: as it was
+                point_latest(final)
         return BuildResult("unchanged", build_id, final, timings=timed.timings)
-    inputs = [resolve_path(base, s.path) for s in recipe.sources] + [
-        resolve_path(base, p) for p in recipe.audit.against] + (
-        [resolve_path(base, recipe.control.path)] if recipe.control is not None else [])
-    check_target(final, force, inputs)
+    check_target(final, force, hashed + [resolve_path(base, p) for p in recipe.audit.against])
     latest = final.parent / LATEST
     if latest.is_dir() and not latest.is_symlink():
         raise OutputError(f"{latest}: a real folder where splitforge keeps a link to the newest "
@@ -412,14 +410,14 @@ def dedup_file(
         "semantic": (semantic or {}) if "semantic" in methods else None,
     })
     timed = _Timed(reporter or SilentReporter())
-    target = _output_target(out, force, inputs=[Path(source)])
+    target = _output_target(out, force, [Path(source)], "dedup")
     with timed.stage("load"):
         loaded = load_sources([SourceConfig(path=str(source))], fields, Path.cwd())
     with timed.stage("normalize") as progress:
         table = add_normalized(loaded.table, progress=progress)
     with timed.stage("dedup") as progress:
         deduped = deduplicate(table, config, progress)
-    with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
+    with timed.stage("write"), staging_folder(target.parent, target.name, "dedup") as staging:
         out_table = output_table(deduped.table)
         kept = sort_by_id(out_table.filter(pa.array(deduped.keep)))
         write_batches([kept], kept.schema, staging, "deduplicated", ["parquet"])
@@ -443,22 +441,16 @@ class ChallengeRunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _output_target(out: str | Path, force: bool, reads: Path | None = None,
-                   inputs: Iterable[Path] = ()) -> Path:
-    """The folder a command writes, checked before any work (``check_target``).
+def _output_target(out: str | Path, force: bool, inputs: Iterable[Path], kind: str) -> Path:
+    """The folder a command writes ``kind`` output to, checked before any work.
 
     Raises:
-        OutputError: It is, holds or lies inside the build folder ``reads`` or one of the
-            ``inputs`` that the command reads, or the current folder; or it exists and
-            ``force`` is not set, or is not a folder splitforge wrote.
+        OutputError: As ``check_target``: it is, holds or lies inside one of the ``inputs``
+            (files, or the build folder the command reads) or the current folder; or it
+            exists and ``force`` is not set, or is not ``kind`` output of splitforge's.
     """
     target = Path(out)
-    if reads is not None:
-        folder, where = Path(reads).resolve(), target.resolve()
-        if where.is_relative_to(folder) or folder.is_relative_to(where):
-            raise OutputError(f"{target}: would write into the build folder {reads} that it "
-                              f"reads; choose a folder outside it")
-    check_target(target, force, inputs)
+    check_target(target, force, inputs, kind)
     return target
 
 
@@ -486,7 +478,7 @@ def challenge_build(
         data["challenge"] = {}
     recipe = validate_recipe(apply_overrides(data, overrides or {}), manifest_path)
     assert recipe.challenge is not None
-    target = _output_target(out, force, reads=folder)
+    target = _output_target(out, force, [folder], "challenge")
     with timed.stage("load"):
         parts = []
         for code, name in enumerate(SPLIT_NAMES):
@@ -506,7 +498,7 @@ def challenge_build(
         pool = challenge_pool(table, np.arange(table.num_rows), codes, recipe.challenge.from_,
                               recipe.seed)
         result = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
-    with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
+    with timed.stage("write"), staging_folder(target.parent, target.name, "challenge") as staging:
         rows = write_challenges(staging, result, recipe.output.formats)
         write_manifest(staging, {"build_id": manifest.get("build_id"),
                                  "build_folder": str(folder), "seed": recipe.seed,
@@ -616,6 +608,8 @@ def audit_files(
         template_fields(train_field)
     except ValueError as error:
         raise RecipeError([f"--train-text: {error}"]) from None
+    read = [Path(p) for p in [*train, *eval_paths, *([build_dir] if build_dir else [])]]
+    target = None if report is None else _output_target(report, force, read, "audit")
     trained_on = [sha256_path(Path(p)) for p in train]
     eval_hashes = [sha256_path(Path(p)) for p in eval_paths]
     if built is not None and report is None:
@@ -623,16 +617,15 @@ def audit_files(
                           answer, *([embedding_model] if "embedding" in methods else []))
         # beside the version (resolved: `latest` or `.` name the same version), never in it
         report = Path(build_dir).resolve().parent / "audits" / built["build_id"] / key[:12]
-    target = None if report is None else _output_target(
-        report, force, reads=Path(build_dir) if build_dir is not None else None,
-        inputs=[Path(p) for p in [*train, *eval_paths]])
+        target = _output_target(report, force, read, "audit")
     with timed.stage("load eval"):
         if built is not None:
             loaded_table = built["table"]
         else:
             loaded_table = load_sources([SourceConfig(path=str(p)) for p in eval_paths],
                                         validate_fields({"id": id_field, "text": eval_field}),
-                                        Path.cwd(), expected_sha256=eval_hashes).table
+                                        Path.cwd(), expected_sha256=eval_hashes,
+                                        during="the audit").table
         ids = loaded_table.column(C.ID).to_pylist()
         texts = loaded_table.column(C.TEXT).to_pylist()
         if answer is not None:
@@ -663,7 +656,7 @@ def audit_files(
                             for p, h in zip(eval_paths, eval_hashes, strict=True)]},
     }
     if target is not None:
-        with timed.stage("write"), staging_folder(target.parent, target.name) as staging:
+        with timed.stage("write"), staging_folder(target.parent, target.name, "audit") as staging:
             write_audit_report(staging, table, summary)
             publish(staging, target, force, latest=False)
     return AuditRunResult(table, summary, failed, target)
@@ -768,7 +761,7 @@ def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, A
             otherwise can still hold them).
     """
     norm = [normalize_text(t) for t in texts]
-    blank = [i for i, t in zip(ids, norm, strict=False) if not t]
+    blank = [i for i, t in zip(ids, norm[:len(ids)], strict=True) if not t]  # inputs, not answers
     if blank:
         raise InputError(f"{len(blank)} eval item(s) have an empty or blank text "
                          f"({', '.join(map(str, blank[:5]))}): no check can find an empty "

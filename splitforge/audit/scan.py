@@ -31,7 +31,7 @@ from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch,
 from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_file
 from splitforge.load.fields import render_template
-from splitforge.load.hashing import check_unchanged, hashed_stream
+from splitforge.load.hashing import check_unchanged, compressed_error, compression_of, open_stream
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_buffers
 from splitforge.parallel import map_batches, resolve_processes
@@ -219,6 +219,9 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
                sha256: str | None = None) -> Iterator[pa.RecordBatch]:
     if not path.exists():
         raise InputError("training file not found", path=path)
+    if path.is_dir():
+        raise InputError("is a folder; the training side takes JSON lines or Parquet files "
+                         "(name each file)", path=path)
     columns = list(dict.fromkeys(text_fields + ([id_field] if id_field else [])))
     if ".parquet" in path.suffixes:
         # pre-buffering would keep every row group read so far: the whole file, in the end
@@ -235,8 +238,9 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
     options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     seen = dict.fromkeys(columns, False)
     first = True
-    stream, raw = hashed_stream(path, "detect")
+    stream = raw = None
     try:
+        stream, raw = open_stream(path, hashed=sha256 is not None)
         reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=_JSON_BLOCK),
                               parse_options=options)
         for record_batch in reader:
@@ -251,14 +255,13 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
                                      "null)", path=path, field=missing[0])
                 first = False
             yield record_batch
-        if sha256 is not None:
+        if raw is not None:
             raw.read_rest()
             check_unchanged(path, sha256, raw.hexdigest(), "the audit")
-    except OSError as error:  # a compressed file that does not decompress, or a read error
-        if path.suffix in (".gz", ".bz2", ".zst"):
-            raise InputError(f"a damaged, truncated or not really {path.suffix} file ({error})",
-                             path=path) from None
-        raise InputError(f"cannot read the file: {error}", path=path) from None
+    except OSError as error:  # a compressed file that does not decompress, a folder, ...
+        if compression_of(path) and not isinstance(error, PermissionError | IsADirectoryError):
+            raise compressed_error(path, error) from None
+        raise InputError(f"cannot read the file: {error.strerror or error}", path=path) from None
     except pa.ArrowInvalid as error:
         line, why = _first_bad_line(path, text_fields, id_field, id_type)
         raise InputError(f"cannot read it as JSON lines with text field(s) "
@@ -266,8 +269,9 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
                          f"{f' and an id field {id_field!r}' if id_field else ''}: "
                          f"{why or error}", path=path, line=line) from None
     finally:
-        stream.close()
-        raw.close()
+        for opened in (stream, raw):
+            if opened is not None:
+                opened.close()
     for name, present in seen.items():
         if not present:
             raise InputError("no row has this field (or it is always null)", path=path,
@@ -276,7 +280,7 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
 
 def _head_lines(path: Path) -> list[str]:
     """The complete lines of the first MiB of a (possibly compressed) JSON lines file."""
-    with pa.input_stream(str(path), compression="detect") as stream:
+    with open_stream(path)[0] as stream:
         head = stream.read(1 << 20).decode("utf-8", "replace").splitlines()
     return head[:-1] or head
 
@@ -288,7 +292,7 @@ def _first_bad_line(path: Path, text_fields: list[str], id_field: str | None = N
     Only runs once reading failed; Arrow's own message counts rows per block, from 0. Ids must
     all have the type of the first one (``_json_id_type``).
     """
-    with pa.input_stream(str(path), compression="detect") as stream:
+    with open_stream(path)[0] as stream:
         lines = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")
         for number, raw in enumerate(lines, 1):
             if not raw.strip():

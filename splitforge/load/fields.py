@@ -28,11 +28,11 @@ import pyarrow.compute as pc
 from splitforge import columns as C
 from splitforge.errors import InputError
 from splitforge.fingerprint import canonical_json
+from splitforge.normalize.text import BLANK_TEXT
 from splitforge.recipe import FieldsConfig, template_fields
 
 UTC_US = pa.timestamp("us", tz="UTC")
-# A text that normalizes to nothing: whitespace as str.split() sees it, and format characters.
-BLANK_TEXT = r"^[\s\p{Z}\p{Cf}\x{1c}-\x{1f}\x{85}]*$"
+
 _EPOCH_MS_ABOVE = 1e11  # epoch seconds stay below this until the year 5138
 _US_PER_DAY = 86_400_000_000
 EARLIEST_TIME = datetime(1971, 1, 1, tzinfo=UTC)
@@ -195,19 +195,25 @@ def parse_times(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pa.chunked_array([pa.nulls(len(column), UTC_US)], UTC_US)
 
 
-def _epoch_magnitudes(chunk: pa.Array) -> np.ndarray:
-    """``|value|`` of each epoch number as float64; NaN where null."""
+def _epoch_units(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds per unit of each epoch number, and whether it is a time at all.
+
+    The unit is 1,000 for milliseconds (above 1e11) and 1,000,000 for seconds; a value is a
+    time when it is not null, finite and in range.
+    """
     values = pc.cast(chunk, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-    return np.abs(values.astype(np.float64))
+    size = np.abs(values.astype(np.float64))
+    scale = np.where(size > _EPOCH_MS_ABOVE, 1_000, 1_000_000)
+    with np.errstate(invalid="ignore"):
+        return scale, np.isfinite(size) & (size * scale <= 9.2e18)
 
 
 def _epoch_chunk(chunk: pa.Array) -> pa.Array:
     """Epoch numbers as UTC microseconds, each value in its own unit; null when out of range."""
-    size = _epoch_magnitudes(chunk)
-    scale = np.where(size > _EPOCH_MS_ABOVE, 1_000, 1_000_000)
-    invalid = ~np.isfinite(size) | (size * scale > 9.2e18)
-    if pa.types.is_integer(chunk.type) and chunk.type.bit_width <= 64 and (
-            pa.types.is_signed_integer(chunk.type) or chunk.type.bit_width < 64):
+    scale, valid = _epoch_units(chunk)
+    invalid = ~valid
+    if pa.types.is_signed_integer(chunk.type) or (pa.types.is_unsigned_integer(chunk.type)
+                                                   and chunk.type.bit_width < 64):
         ints = pc.fill_null(pc.cast(chunk, pa.int64()), 0).to_numpy(zero_copy_only=False)
         micros = np.where(invalid, 0, ints) * scale  # exact: no float rounding of big values
     else:
@@ -228,10 +234,11 @@ def minority_epoch_unit(column: pa.ChunkedArray) -> np.ndarray:
         kind = kind.value_type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
         return np.zeros(len(column), dtype=bool)
-    size = np.concatenate([_epoch_magnitudes(c) for c in column.cast(kind).chunks]) if len(
-        column) else np.zeros(0)
-    known = np.isfinite(size)
-    ms = known & (size > _EPOCH_MS_ABOVE)
+    units = [_epoch_units(c) for c in column.cast(kind).chunks]
+    if not units:
+        return np.zeros(0, dtype=bool)
+    scale, known = (np.concatenate(parts) for parts in zip(*units, strict=True))
+    ms = known & (scale == 1_000)
     seconds = known & ~ms
     if not ms.any() or not seconds.any():
         return np.zeros(len(column), dtype=bool)

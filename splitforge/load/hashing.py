@@ -69,20 +69,44 @@ class HashingFile(io.RawIOBase):
         super().close()
 
 
-def hashed_stream(path: str | Path, compression: str | None = None
-                  ) -> tuple[pa.NativeFile, HashingFile]:
-    """An Arrow input stream over ``path``, and the ``HashingFile`` under it.
+_CODECS = {".gz": ("gzip", b"\x1f\x8b"), ".bz2": ("bz2", b"BZh"),
+           ".zst": ("zstd", b"\x28\xb5\x2f\xfd")}
 
-    The stream is decompressed when ``compression`` names a codec (or, with ``"detect"``, when
-    the extension does); the hash is of the stored bytes either way.
+
+def compression_of(path: str | Path) -> str | None:
+    """The codec a file's extension names (``.gz``, ``.bz2``, ``.zst``, any case), or None."""
+    codec = _CODECS.get(Path(path).suffix.lower())
+    return codec[0] if codec else None
+
+
+def compressed_error(path: str | Path, exc: BaseException) -> InputError:
+    """A compressed file that does not decompress: not of its codec at all, or damaged."""
+    suffix = Path(path).suffix
+    codec, magic = _CODECS[suffix.lower()]
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(magic))
+    except OSError:
+        head = magic
+    if head != magic:
+        return InputError(f"not a {codec} file, though its name ends in {suffix}: compress it "
+                          f"with {codec}, or drop the {suffix}", path=path)
+    return InputError(f"a damaged or truncated {codec} file ({exc}); compress it again",
+                      path=path)
+
+
+def open_stream(path: str | Path, hashed: bool = False
+                ) -> tuple[pa.NativeFile, HashingFile | None]:
+    """An Arrow input stream over ``path``, decompressed as its extension says.
+
+    With ``hashed``, the stream reads through a ``HashingFile`` (returned too), whose hash is of
+    the stored bytes; otherwise Arrow reads the file itself and nothing is hashed.
     """
+    compression = compression_of(path)
+    if not hashed:
+        return pa.input_stream(str(path), compression=compression), None
     raw = HashingFile(path)
     stream: pa.NativeFile = pa.PythonFile(raw, mode="r")
-    if compression == "detect":
-        try:
-            compression = pa.Codec.detect(str(path)).name
-        except (TypeError, ValueError):
-            compression = None
     if compression:
         stream = pa.CompressedInputStream(stream, compression)
     return stream, raw

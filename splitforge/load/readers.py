@@ -28,7 +28,12 @@ import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
 from splitforge.errors import InputError
-from splitforge.load.hashing import check_unchanged, hashed_stream
+from splitforge.load.hashing import (
+    check_unchanged,
+    compressed_error,
+    compression_of,
+    open_stream,
+)
 
 FORMATS = ("jsonl", "json", "csv", "parquet", "datasets")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
@@ -103,7 +108,7 @@ def _numbered(table: pa.Table) -> ReadResult:
 
 
 def _gzipped(path: Path) -> bool:
-    return path.suffix.lower() == ".gz"
+    return compression_of(path) == "gzip"
 
 
 def _read_bytes(path: Path) -> tuple[bytes, str]:
@@ -118,17 +123,7 @@ def _read_bytes(path: Path) -> tuple[bytes, str]:
     try:
         return gzip.decompress(stored), digest
     except (EOFError, OSError, zlib.error) as exc:
-        raise gzip_error(path, exc) from None
-
-
-def gzip_error(path: Path, exc: BaseException) -> InputError:
-    """A ``.gz`` file that does not decompress: not gzip at all, or damaged or cut short."""
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    if magic != b"\x1f\x8b":
-        return InputError("not a gzip file, though its name ends in .gz: compress it with gzip, "
-                          "or drop the .gz", path=path)
-    return InputError(f"a damaged or truncated gzip file ({exc}); compress it again", path=path)
+        raise compressed_error(path, exc) from None
 
 
 def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
@@ -166,7 +161,7 @@ def read_jsonl(path: Path, on_error: str) -> ReadResult:
 def _unreadable(path: Path, exc: BaseException) -> InputError:
     """An OS or decompression error while streaming a file, as an InputError naming it."""
     if _gzipped(path) and not isinstance(exc, PermissionError | IsADirectoryError):
-        return gzip_error(path, exc)
+        return compressed_error(path, exc)
     return InputError(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}",
                       path=path)
 
@@ -182,10 +177,10 @@ def _stream(source: Path | bytes, hashes: list[str] | None = None) -> Iterator[p
         with pa.BufferReader(source) as stream:
             yield stream
         return
-    stream, raw = hashed_stream(source, "gzip" if _gzipped(source) else None)
+    stream, raw = open_stream(source, hashed=hashes is not None)
     with stream:
         yield stream
-        if hashes is not None:
+        if raw is not None and hashes is not None:
             raw.read_rest()
             hashes.append(raw.hexdigest())
 

@@ -65,11 +65,12 @@ class LoadResult:
 
 
 def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Path,
-                 expected_sha256: list[str] | None = None) -> LoadResult:
+                 expected_sha256: list[str] | None = None, during: str = "the build"
+                 ) -> LoadResult:
     """Read and map every source (paths relative to ``base_dir``); ids must be unique across all.
 
     ``expected_sha256`` holds each source's hash as taken before (the build's fingerprint): the
-    bytes a reader parsed must hash the same.
+    bytes a reader parsed must hash the same, or the error says the source changed ``during``.
 
     Raises:
         InputError: a missing or unreadable source, a bad row under ``on_error: fail``, a mapped
@@ -80,7 +81,7 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
     for k, source in enumerate(sources):
         table, info, bad = load_source(source, fields, base_dir)
         if expected_sha256 is not None:
-            check_unchanged(source.path, expected_sha256[k], info.sha256)
+            check_unchanged(source.path, expected_sha256[k], info.sha256, during)
         tables.append(table)
         infos.append(info)
         rejected.extend(bad)

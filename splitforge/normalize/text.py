@@ -13,7 +13,6 @@ processes (all cores unless ``num_proc``).
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from collections.abc import Iterable
 
@@ -32,19 +31,27 @@ PARALLEL_ABOVE = 50_000
 VERSION = "2"
 
 
-def _format_characters() -> re.Pattern[str]:
-    """A pattern of every Unicode format character (category Cf) of this Python's Unicode."""
-    codes = [c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
-    ranges, start = [], codes[0]
-    for prev, code in zip(codes, [*codes[1:], -1], strict=True):
-        if code != prev + 1:
-            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(prev))}" if prev > start
-                          else re.escape(chr(start)))
-            start = code
-    return re.compile(f"[{''.join(ranges)}]+")
+def _invisible() -> tuple[list[str], list[str]]:
+    """This Python's format characters (Cf) and ``str.split()`` whitespace: what is dropped.
+
+    Only planes 0, 1 and 14 hold such characters (2-3 are ideographs, 15-16 private use), so
+    only they are scanned: ~30 ms per process instead of ~250 ms for all 1.1M code points.
+    """
+    form, space = [], []
+    for code in [*range(0x20000), *range(0xE0000, 0xE1000)]:
+        c = chr(code)
+        if c.isspace():
+            space.append(c)
+        elif unicodedata.category(c) == "Cf":
+            form.append(c)
+    return form, space
 
 
-FORMAT_CHARACTERS = _format_characters()
+_FORMAT, _SPACE = _invisible()
+FORMAT_CHARACTERS = re.compile("[" + "".join(_FORMAT) + "]+")
+# An RE2 pattern (Arrow's regex engine) of a text that normalizes to "": made of the same
+# characters, so that it cannot disagree with normalize_text (RE2's own \s lacks \v).
+BLANK_TEXT = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in _SPACE + _FORMAT) + "]*$"
 
 
 def strip_format(text: str) -> str:

@@ -2,13 +2,14 @@
 
 An interrupted build leaves no partial version; an existing version is replaced only with
 ``force``; ``DIR/<name>/latest`` points to the newest build. Every folder splitforge writes
-holds a ``.splitforge`` marker, and ``--force`` replaces only such a folder, never one that
-holds or lies inside a command's inputs, nor the current folder or a parent of it
-(``replaceable``).
+holds a ``.splitforge`` marker naming what wrote it (a build, dedup, challenge or audit), and
+``--force`` replaces only a folder of the same kind, never one that holds or lies inside a
+command's inputs, nor the current folder or a parent of it (``check_target``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -20,57 +21,90 @@ from splitforge.errors import OutputError
 
 LATEST = "latest"
 MARKER = ".splitforge"
-_MARKER_TEXT = "written by splitforge: `--force` may replace this folder\n"
+KINDS = ("build", "dedup", "challenge", "audit")
 
 
-def check_target(target: Path, force: bool, inputs: Iterable[Path] = ()) -> None:
+def marker_kind(folder: Path) -> str | None:
+    """What splitforge wrote ``folder`` as (``KINDS``); None when it did not write it.
+
+    A build version written before markers existed is recognised by its ``manifest.json``,
+    whose ``build_id`` is the folder's name.
+    """
+    try:
+        first = (folder / MARKER).read_text(encoding="utf-8").split("\n", 1)[0].split()
+    except (OSError, UnicodeDecodeError):
+        first = []
+    if len(first) == 2 and first[0] == "splitforge" and first[1] in KINDS:
+        return first[1]
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return "build" if isinstance(manifest, dict) and manifest.get("build_id") == folder.name \
+        and "stage_fingerprints" in manifest else None
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """Whether ``path``, as given or with its links resolved, is ``folder`` or inside it."""
+    return any(p.is_relative_to(f) for p in (Path(os.path.abspath(path)), path.resolve())
+               for f in (Path(os.path.abspath(folder)), folder.resolve()))
+
+
+def check_target(target: Path, force: bool, inputs: Iterable[Path] = (),
+                 kind: str = "build") -> None:
     """Refuse, before any work, an output folder that a command must not write or replace.
 
-    The target must not be, hold or lie inside any of ``inputs``, and must not be the current
-    folder or a parent of it (``--force`` would delete them). An existing target needs
-    ``force``, and is replaced only when splitforge wrote it (it holds the ``.splitforge``
-    marker) and it is a real folder, not a link.
+    The target must not be, hold or lie inside any of ``inputs`` (compared as given and with
+    links resolved), and must not be the current folder or a parent of it: ``--force`` would
+    delete them. An existing target needs ``force``, and is replaced only when it is a real
+    folder (not a link) that splitforge wrote as the same ``kind`` (its ``.splitforge``
+    marker), so a dedup run can never replace a build version.
 
     Raises:
         OutputError: With the reason, naming the path.
     """
     where = Path(os.path.abspath(target))
-    resolved = where.resolve()
     for given in inputs:
-        source = Path(given).resolve()
-        if source.is_relative_to(resolved):
+        source = Path(given)
+        if _within(source, where):
             raise OutputError(f"{target}: holds the input {given}; writing or replacing it "
                               f"would destroy the input; choose an output folder outside it")
-        if resolved.is_relative_to(source):
+        if _within(where, source):
             raise OutputError(f"{target}: lies inside the input {given}; choose an output "
                               f"folder outside it")
-    if Path.cwd().resolve().is_relative_to(resolved):
+    if _within(Path.cwd(), where):
         raise OutputError(f"{target}: is the current folder or a parent of it; choose a new "
                           f"folder for the output")
     if not (where.exists() or where.is_symlink()):
         return
-    if not force:
-        raise OutputError(f"{target} already exists; pass --force to replace it")
     if where.is_symlink():
         raise OutputError(f"{target}: is a symbolic link; splitforge does not write through "
                           f"links: remove it or choose another folder")
-    if not where.is_dir() or not (where / MARKER).is_file():
-        raise OutputError(f"{target}: exists and was not written by splitforge (it has no "
-                          f"{MARKER} marker); --force replaces only splitforge's own output "
+    found = marker_kind(where) if where.is_dir() else None
+    if found is None:
+        raise OutputError(f"{target} already exists and was not written by splitforge (it "
+                          f"has no {MARKER} marker); splitforge replaces only its own output "
                           f"folders: move it away or choose another folder")
+    if found != kind:
+        raise OutputError(f"{target} already exists and holds splitforge {found} output, not "
+                          f"{kind} output; choose another folder")
+    if not force:
+        raise OutputError(f"{target} already exists; pass --force to replace it")
 
 
 @contextmanager
-def staging_folder(root: Path, build_id: str) -> Iterator[Path]:
-    """A fresh hidden folder beside the final one, with the marker; removed if the build fails."""
+def staging_folder(root: Path, name: str, kind: str = "build") -> Iterator[Path]:
+    """A fresh hidden folder beside the final one, with a ``kind`` marker; removed on failure."""
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the output folder {root}: {exc.strerror}") from None
-    staging = root / f".tmp-{build_id}-{uuid.uuid4().hex[:8]}"
+    staging = root / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
     staging.mkdir()
-    (staging / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     try:
+        (staging / MARKER).write_text(f"splitforge {kind}\nwritten by splitforge: `--force` "
+                                      f"may replace this folder with new {kind} output\n",
+                                      encoding="utf-8")
         yield staging
     finally:
         if staging.exists():
@@ -80,7 +114,7 @@ def staging_folder(root: Path, build_id: str) -> Iterator[Path]:
 def publish(staging: Path, final: Path, force: bool, latest: bool = True) -> None:
     """Move a complete build into place; an existing one only as ``check_target`` allows."""
     if final.exists() or final.is_symlink():
-        check_target(final, force)
+        check_target(final, force, kind=marker_kind(staging) or "build")
         old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
         final.rename(old)
         staging.rename(final)
@@ -92,18 +126,26 @@ def publish(staging: Path, final: Path, force: bool, latest: bool = True) -> Non
 
 
 def point_latest(final: Path) -> None:
-    """Point ``<name>/latest`` at ``final``: a relative link, or a text file where links fail."""
+    """Point ``<name>/latest`` at ``final``: a relative link, or a text file where links fail.
+
+    Raises:
+        OutputError: ``latest`` is a real folder (left alone), or the folder cannot be written.
+    """
     link = final.parent / LATEST
     if link.is_symlink() and os.readlink(link) == final.name:
         return
+    if link.is_dir() and not link.is_symlink():
+        raise OutputError(f"{link}: a real folder, not the link splitforge keeps there; "
+                          f"`latest` was left alone (the build is at {final}): move that "
+                          f"folder away and build again")
     tmp = final.parent / f".{LATEST}-{uuid.uuid4().hex[:8]}"
     try:
-        os.symlink(final.name, tmp, target_is_directory=True)
-    except OSError:
-        tmp.write_text(final.name + "\n", encoding="utf-8")
-    if link.is_dir() and not link.is_symlink():
-        tmp.unlink()
-        raise OutputError(f"{link}: a real folder, not the link splitforge keeps there; the "
-                          f"build was written to {final}, but `latest` was left alone: move "
-                          f"that folder away and build again")
-    os.replace(tmp, link)
+        try:
+            os.symlink(final.name, tmp, target_is_directory=True)
+        except OSError:
+            tmp.write_text(final.name + "\n", encoding="utf-8")
+        os.replace(tmp, link)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot point {link} at {final.name}: {exc.strerror or exc}"
+                          ) from None

@@ -64,6 +64,8 @@ def test_force_replaces_only_a_folder_splitforge_wrote(data, tmp_path):
     (mine / "todo.txt").write_text("my own file")
     _refused(["dedup", str(data / "train.jsonl"), "--text", "question", "--out", str(mine),
               "--force"], f"has no {MARKER} marker")
+    _refused(["dedup", str(data / "train.jsonl"), "--text", "question", "--out", str(mine)],
+             "already exists and was not written by splitforge")
     assert (mine / "todo.txt").read_text() == "my own file"
     out = tmp_path / "deduped"
     first = runner.invoke(app, ["dedup", str(data / "train.jsonl"), "--text", "question",
@@ -106,3 +108,70 @@ def test_a_nothing_changed_build_still_points_latest_at_itself(tmp_path):
     again = runner.invoke(app, ["build", str(recipe)])  # the first version: nothing changed
     assert again.exit_code == 0 and "nothing changed" in again.stdout
     assert latest.resolve().name != seed3 and latest.resolve().name in versions
+
+
+def _small_build(tmp_path):
+    rows = [{"id": f"r{i}", "q": f"question number {i}"} for i in range(60)]
+    write_jsonl(tmp_path / "d.jsonl", rows)
+    recipe = write_recipe(tmp_path, sources=[{"path": "d.jsonl"}], fields={"id": "id", "text": "q"})
+    result = runner.invoke(app, ["build", str(recipe)])
+    assert result.exit_code == 0, result.output
+    return recipe, (tmp_path / "out" / "t" / "latest").resolve()
+
+
+def test_another_command_never_replaces_a_build_version(tmp_path):
+    _, version = _small_build(tmp_path)
+    before = folder_bytes(version)
+    _refused(["dedup", str(tmp_path / "d.jsonl"), "--text", "q", "--out", str(version), "--force"],
+             "holds splitforge build output, not dedup output")
+    assert folder_bytes(version) == before
+    assert runner.invoke(app, ["verify", str(version)]).exit_code == 0
+
+
+def test_a_build_version_from_before_the_marker_can_still_be_forced(tmp_path):
+    recipe, version = _small_build(tmp_path)
+    (version / MARKER).unlink()  # as an older splitforge wrote it: manifest.json only
+    again = runner.invoke(app, ["build", str(recipe), "--force"])
+    assert again.exit_code == 0, again.output
+    assert (version / MARKER).read_text().startswith("splitforge build\n")
+
+
+def test_an_input_reached_through_a_link_inside_the_target_is_protected(data, tmp_path):
+    out = tmp_path / "o1"
+    out.mkdir()
+    (out / MARKER).write_text("splitforge dedup\n")
+    (out / "link.jsonl").symlink_to(data / "train.jsonl")
+    _refused(["dedup", str(out / "link.jsonl"), "--text", "question", "--out", str(out),
+              "--force"], "holds the input")
+    assert (out / "link.jsonl").is_symlink()
+
+
+def test_challenge_out_onto_a_folder_splitforge_did_not_write_is_refused(tmp_path):
+    _, version = _small_build(tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    _refused(["challenge", str(version), "--out", str(mine), "--force"],
+             "was not written by splitforge")
+    assert (mine / "notes.txt").read_text() == "keep"
+
+
+def test_an_output_inside_a_datasets_folder_input_is_refused(tmp_path):
+    import datasets
+
+    folder = tmp_path / "ds"
+    datasets.Dataset.from_dict({"q": [f"question number {i}" for i in range(30)]}).save_to_disk(
+        str(folder))
+    _refused(["dedup", str(folder), "--text", "q", "--out", str(folder / "out")],
+             "lies inside the input")
+
+
+def test_a_nothing_changed_build_leaves_a_real_latest_folder_alone(tmp_path):
+    recipe, version = _small_build(tmp_path)
+    latest = version.parent / "latest"
+    latest.unlink()
+    latest.mkdir()
+    (latest / "keep.txt").write_text("mine")
+    again = runner.invoke(app, ["build", str(recipe)])
+    assert again.exit_code == 0 and "nothing changed" in again.stdout
+    assert (latest / "keep.txt").read_text() == "mine"

@@ -102,3 +102,42 @@ def test_an_exact_copy_under_a_cli_template_with_a_newline_is_contaminated(tmp_p
     copies = [r for r in table if int(r["eval_id"]) < 300]
     assert len(copies) == 50
     assert all(r["verdict"] == "contaminated" and r["evidence_method"] == "exact" for r in copies)
+
+
+def test_blank_text_pattern_agrees_with_normalize_text_on_every_code_point():
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from splitforge.normalize.text import BLANK_TEXT
+
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    blank = pc.match_substring_regex(pa.array(chars), BLANK_TEXT).to_numpy(zero_copy_only=False)
+    differ = [hex(ord(c)) for c, b in zip(chars, blank, strict=True)
+              if bool(b) != (normalize_text(c) == "")]
+    assert differ == []
+    assert blank.sum() == 192  # 29 spaces of str.split() and 163 format characters
+
+
+def test_cli_templates_read_tab_and_backslash_too():
+    from splitforge.cli import template_option
+
+    assert template_option(r"{q}\t{a}") == "{q}\t{a}"
+    assert template_option(r"{q}\\n{a}") == "{q}\\n{a}"  # an escaped backslash stays one
+    assert template_option(r"C:\data {q}") == r"C:\data {q}"
+
+
+def test_semantic_dedup_links_copies_that_differ_by_invisible_characters(tmp_path):
+    rows = gsm8k(150)
+    copies = [dict(rows[i], idx=20_000 + i, question=_hidden(rows[i]["question"], "\u200b", 3))
+              for i in (5, 50, 100)]
+    write_jsonl(tmp_path / "d.jsonl", rows + copies)
+    recipe = write_recipe(tmp_path, sources=[{"path": "d.jsonl"}],
+                          fields={"id": "idx", "text": "question"},
+                          dedup={"exact": False, "semantic": {}})
+    removed = pq.read_table(build(recipe).path / "removed.parquet").to_pylist()
+    links = {(r["sf_id"], r["sf_kept_id"]) for r in removed}
+    for copy in copies:
+        pair = (str(copy["idx"]), str(copy["idx"] - 20_000))
+        assert pair in links or pair[::-1] in links, pair
