@@ -51,6 +51,7 @@ def _guard(fn: Callable[[], T]) -> T:
         raise typer.Exit(exc.exit_code) from None
 
 
+TEMPLATE_KEYS = frozenset({"fields.text", "audit.against_text"})
 _ESCAPES = re.compile(r"\\([\\nt])")
 
 
@@ -80,7 +81,13 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
                 raise typer.BadParameter(f"override {arg} needs a value")
             value = args[i + 1]
             i += 1
-        overrides[key] = yaml.safe_load(value)
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:  # '{q}\n{a}' reads as a broken flow mapping: keep the text
+            parsed = value
+        if key in TEMPLATE_KEYS and not isinstance(parsed, str):
+            parsed = value  # '{question}' is a template, not a YAML mapping
+        overrides[key] = template_option(parsed) if key in TEMPLATE_KEYS else parsed
         i += 1
     return overrides
 

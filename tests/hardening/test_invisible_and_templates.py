@@ -141,3 +141,11 @@ def test_semantic_dedup_links_copies_that_differ_by_invisible_characters(tmp_pat
     for copy in copies:
         pair = (str(copy["idx"]), str(copy["idx"] - 20_000))
         assert pair in links or pair[::-1] in links, pair
+
+
+def test_a_template_given_as_a_recipe_override_is_text_with_its_newline():
+    from splitforge.cli import parse_overrides
+
+    assert parse_overrides(["--fields.text", r"{q}\n{a}"]) == {"fields.text": "{q}\n{a}"}
+    assert parse_overrides(["--fields.text", "{question}"]) == {"fields.text": "{question}"}
+    assert parse_overrides(["--seed", "3"]) == {"seed": 3}
