@@ -70,6 +70,7 @@ from splitforge.write import (
     splitforge_version,
     stage_fingerprints,
     staging_folder,
+    within,
     write_batches,
     write_manifest,
     write_records_jsonl,
@@ -441,15 +442,19 @@ class ChallengeRunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _output_target(out: str | Path, force: bool, inputs: Iterable[Path], kind: str) -> Path:
+def _output_target(out: str | Path, force: bool, inputs: Iterable[Path], kind: str,
+                   reads: Path | None = None) -> Path:
     """The folder a command writes ``kind`` output to, checked before any work.
 
     Raises:
-        OutputError: As ``check_target``: it is, holds or lies inside one of the ``inputs``
-            (files, or the build folder the command reads) or the current folder; or it
+        OutputError: It is, holds or lies inside the build folder ``reads`` that the command
+            reads; or, as ``check_target``, one of the ``inputs`` or the current folder; or it
             exists and ``force`` is not set, or is not ``kind`` output of splitforge's.
     """
     target = Path(out)
+    if reads is not None and (within(target, reads) or within(reads, target)):
+        raise OutputError(f"{target}: would write into the build folder {reads} that it "
+                          f"reads; choose a folder outside it")
     check_target(target, force, inputs, kind)
     return target
 
@@ -478,7 +483,7 @@ def challenge_build(
         data["challenge"] = {}
     recipe = validate_recipe(apply_overrides(data, overrides or {}), manifest_path)
     assert recipe.challenge is not None
-    target = _output_target(out, force, [folder], "challenge")
+    target = _output_target(out, force, [], "challenge", reads=folder)
     with timed.stage("load"):
         parts = []
         for code, name in enumerate(SPLIT_NAMES):
@@ -608,8 +613,9 @@ def audit_files(
         template_fields(train_field)
     except ValueError as error:
         raise RecipeError([f"--train-text: {error}"]) from None
-    read = [Path(p) for p in [*train, *eval_paths, *([build_dir] if build_dir else [])]]
-    target = None if report is None else _output_target(report, force, read, "audit")
+    read = [Path(p) for p in [*train, *eval_paths]]
+    reads = Path(build_dir) if build_dir is not None else None
+    target = None if report is None else _output_target(report, force, read, "audit", reads)
     trained_on = [sha256_path(Path(p)) for p in train]
     eval_hashes = [sha256_path(Path(p)) for p in eval_paths]
     if built is not None and report is None:
@@ -617,7 +623,7 @@ def audit_files(
                           answer, *([embedding_model] if "embedding" in methods else []))
         # beside the version (resolved: `latest` or `.` name the same version), never in it
         report = Path(build_dir).resolve().parent / "audits" / built["build_id"] / key[:12]
-        target = _output_target(report, force, read, "audit")
+        target = _output_target(report, force, read, "audit", reads)
     with timed.stage("load eval"):
         if built is not None:
             loaded_table = built["table"]

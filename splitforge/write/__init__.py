@@ -16,7 +16,14 @@ from splitforge.write.manifest import (
     write_manifest,
 )
 from splitforge.write.report import render_report, write_report
-from splitforge.write.version import LATEST, MARKER, check_target, publish, staging_folder
+from splitforge.write.version import (
+    LATEST,
+    MARKER,
+    check_target,
+    publish,
+    staging_folder,
+    within,
+)
 
 __all__ = [
     "BATCH_ROWS",
@@ -38,5 +45,6 @@ __all__ = [
     "write_manifest",
     "write_parquet",
     "write_records_jsonl",
+    "within",
     "write_report",
 ]

@@ -44,7 +44,7 @@ def marker_kind(folder: Path) -> str | None:
         and "stage_fingerprints" in manifest else None
 
 
-def _within(path: Path, folder: Path) -> bool:
+def within(path: Path, folder: Path) -> bool:
     """Whether ``path``, as given or with its links resolved, is ``folder`` or inside it."""
     return any(p.is_relative_to(f) for p in (Path(os.path.abspath(path)), path.resolve())
                for f in (Path(os.path.abspath(folder)), folder.resolve()))
@@ -66,13 +66,13 @@ def check_target(target: Path, force: bool, inputs: Iterable[Path] = (),
     where = Path(os.path.abspath(target))
     for given in inputs:
         source = Path(given)
-        if _within(source, where):
+        if within(source, where):
             raise OutputError(f"{target}: holds the input {given}; writing or replacing it "
                               f"would destroy the input; choose an output folder outside it")
-        if _within(where, source):
+        if within(where, source):
             raise OutputError(f"{target}: lies inside the input {given}; choose an output "
                               f"folder outside it")
-    if _within(Path.cwd(), where):
+    if within(Path.cwd(), where):
         raise OutputError(f"{target}: is the current folder or a parent of it; choose a new "
                           f"folder for the output")
     if not (where.exists() or where.is_symlink()):

@@ -41,7 +41,7 @@ def test_add_normalized_leaves_text_alone():
 
 SPACES_AND_CASES = ["a", "B", "z", "Z", "@", "[", "`", "{", " ", "  ", "\t", "\n", "\r\n", "\x0b",
                     "\x0c", "\x1c", "\x1f", "\x00", "\x7f", ".", "é", "É", "ß", "请", "\u3000",
-                    "\xa0", "\u2028", "Ｈ", "，"]
+                    "\xa0", "\u2028", "Ｈ", "，", "\u200b", "\u00ad", "\ufeff", "\U000e0041"]
 
 
 @settings(max_examples=300, deadline=None)
