@@ -1,10 +1,21 @@
-"""Benchmark `splitforge build` on a synthetic JSONL corpus (exact dedup + temporal split).
+"""Benchmark `splitforge build` on a synthetic JSONL corpus, or on real instruction data.
 
-Prints rows/s and peak RSS of the build (run in a child process, so the generator's memory does not
-count), next to a plain pandas baseline (read_json + normalized drop_duplicates + time cutoffs)
-measured in the same run.
+Default: a synthetic corpus (exact dedup + temporal split); prints rows/s and peak RSS of the build
+(run in a child process, so the generator's memory does not count), next to a plain pandas
+baseline (read_json + normalized drop_duplicates + time cutoffs) measured in the same run.
 
     .venv/bin/python scripts/bench_build.py --rows 1000000
+
+``--chat``, ``--template`` and ``--zh`` build real Alpaca rows (../shared/data/instruct) with the
+recipe ``splitforge init`` writes (exact dedup, random 80/10/10, the default audit), as
+``messages`` that all open with one 60-word system prompt (``--chat``; ``--zh``: Chinese rows and a
+Chinese system prompt), or as ``text`` in the Alpaca prompt template (``--template``). English and
+Chinese rows are mixed when more rows are asked for than one language has. 1% of the rows are
+planted near copies of another row (user turn re-cased, re-punctuated or with one word added, same
+answer). Printed: wall time, peak RSS, exit code, the own audit's verdicts, the val/test shares, and
+how many planted copies ended in another split than their original (must be 0).
+
+    .venv/bin/python scripts/bench_build.py --chat --rows 100000
 """
 
 from __future__ import annotations
@@ -119,13 +130,164 @@ def run_child(cmd: list[str]) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, stdout
 
 
+ALPACA = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "instruct"
+          / "alpaca_en_zh_52k.jsonl.gz")
+SYSTEM_EN = (
+    "You are a helpful, respectful and honest assistant. Always answer as helpfully as possible, "
+    "while being safe. Your answers should not include any harmful, unethical, racist, sexist, "
+    "toxic, dangerous, or illegal content. Please ensure that your responses are socially unbiased "
+    "and positive in nature. If a question does not make any sense, explain why instead of "
+    "answering something not correct."
+)
+SYSTEM_ZH = (
+    "你是一个乐于助人、尊重他人且诚实的助手。请始终尽可能有帮助地回答，同时确保安全。你的回答不应包含任何有害、"
+    "不道德、种族主义、性别歧视、有毒、危险或非法的内容。请确保你的回答在社会上没有偏见并且是积极的。如果一个问题"
+    "没有任何意义，请解释原因，而不是回答不正确的内容。"
+)
+TEMPLATE_INPUT = (
+    "Below is an instruction that describes a task, paired with an input that provides further "
+    "context. Write a response that appropriately completes the request.\n\n### Instruction:\n"
+    "{instruction}\n\n### Input:\n{input}\n\n### Response:\n{output}"
+)
+TEMPLATE = (
+    "Below is an instruction that describes a task. Write a response that appropriately completes "
+    "the request.\n\n### Instruction:\n{instruction}\n\n### Response:\n{output}"
+)
+INIT_RECIPE = """\
+name: {name}
+seed: 7
+sources:
+  - path: {path}
+fields:
+  id: id
+  {field}
+dedup:
+  exact: true
+split:
+  method: random
+  ratios: {{train: 0.8, val: 0.1, test: 0.1}}
+output:
+  dir: {out}
+  formats: [parquet]
+"""
+
+
+def _plant(text: str, rng: random.Random) -> str:
+    """A near copy of a user turn: re-cased, re-punctuated, or one word added."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        return text.upper() if rng.random() < 0.5 else text.lower()
+    if kind == 1:
+        return text.rstrip(".?!。？！") + rng.choice(["!", "?!", " ...", "。"])
+    words = text.split(" ")
+    words.insert(rng.randrange(len(words) + 1), rng.choice(["please", "kindly", "now", "请"]))
+    return " ".join(words)
+
+
+def instruction_rows(rows: int, langs: list[str], seed: int = 0) -> list[dict[str, str]]:
+    """Real Alpaca rows (instruction, input, output) in the given languages, 1% planted copies."""
+    import gzip
+
+    out: list[dict[str, str]] = []
+    with gzip.open(ALPACA, "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    for lang in langs:
+        for i, r in enumerate(records):
+            if r[f"{lang}_instruction"].strip() and r[f"{lang}_output"].strip():
+                out.append({"id": f"{lang}-{i:05d}", "lang": lang,
+                            "instruction": r[f"{lang}_instruction"], "input": r[f"{lang}_input"],
+                            "output": r[f"{lang}_output"]})
+    rng = random.Random(seed)
+    planted = max(1, rows // 100)
+    base = out[:rows - planted]
+    for k, original in enumerate(rng.sample(base, planted)):
+        base.append({**original, "id": f"planted-{k:05d}", "of": original["id"],
+                     "instruction": _plant(original["instruction"], rng)})
+    return base
+
+
+def write_instruction_corpus(path: Path, rows: int, mode: str) -> None:
+    """JSONL of real instruction rows as chat messages with a system prompt, or templated text."""
+    langs = ["zh"] if mode == "zh" else ["en", "zh"]
+    with open(path, "w", encoding="utf-8") as handle:
+        for r in instruction_rows(rows, langs):
+            user = r["instruction"] + (("\n\n" + r["input"]) if r["input"] else "")
+            if mode == "template":
+                form = TEMPLATE_INPUT if r["input"] else TEMPLATE
+                record = {"id": r["id"], "text": form.format(**r)}
+            else:
+                system = SYSTEM_ZH if mode == "zh" else SYSTEM_EN
+                record = {"id": r["id"], "messages": [
+                    {"role": "system", "content": system}, {"role": "user", "content": user},
+                    {"role": "assistant", "content": r["output"]}]}
+            if "of" in r:
+                record["planted_of"] = r["of"]
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def instruction_bench(args: argparse.Namespace, mode: str) -> None:
+    """Build real instruction rows with the init recipe; print time, memory, audit and shares."""
+    import pyarrow.parquet as pq
+
+    data = args.workdir / f"{mode}_{args.rows}.jsonl"
+    if not data.exists():
+        in_fresh_process(write_instruction_corpus, data, args.rows, mode)
+    field = "text: text" if mode == "template" else "messages: messages"
+    recipe = args.workdir / f"{mode}.yaml"
+    out = args.workdir / f"out-{mode}"
+    recipe.write_text(INIT_RECIPE.format(name=mode, path=data, field=field, out=out),
+                      encoding="utf-8")
+    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force"]
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        log.seek(0)
+        text = log.read().decode("utf-8", "replace")
+    code = os.waitstatus_to_exitcode(status)
+    print(f"splitforge build --{mode}: {args.rows:,} rows in {seconds:.1f}s, peak RSS "
+          f"{usage.ru_maxrss / 1024:,.0f} MB, exit {code}")
+    if code != 0:
+        print(text[-2000:])
+        return
+    folder = (out / mode / "latest").resolve()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    audit = manifest["stages"].get("audit", {})
+    print(f"  own audit: {audit.get('verdicts')}")
+    splits = manifest["counts"]["splits"]
+    total = sum(splits.values())
+    print("  shares: " + ", ".join(f"{k} {v / total:.3f}" for k, v in splits.items())
+          + f" of {total:,} kept; removed {manifest['counts']['removed_by_reason']}")
+    where: dict[str, str] = {}
+    for name in ("train", "val", "test"):
+        for i in pq.read_table(folder / f"{name}.parquet", columns=["id"]).column(0).to_pylist():
+            where[i] = name
+    planted = [json.loads(line) for line in data.open(encoding="utf-8")]
+    planted = [(r["id"], r["planted_of"]) for r in planted if "planted_of" in r]
+    apart = [(p, o) for p, o in planted if p in where and o in where and where[p] != where[o]]
+    print(f"  planted near copies: {len(planted)}, in another split than their original: "
+          f"{len(apart)}{' e.g. ' + str(apart[:3]) if apart else ''}")
+    for name in ("boilerplate", "similarity"):
+        if name in manifest["stages"]:
+            print(f"  {name}: {json.dumps(manifest['stages'][name])[:600]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    for mode in ("chat", "template", "zh"):
+        parser.add_argument(f"--{mode}", action="store_true",
+                            help=f"real instruction rows, {mode} form (see the docstring)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "sf-bench")
     parser.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    modes = [m for m in ("chat", "template", "zh") if getattr(args, m)]
+    if modes:
+        for mode in modes:
+            instruction_bench(args, mode)
+        return
     data = args.workdir / f"synthetic_{args.rows}.jsonl"
     if not data.exists():
         t = time.perf_counter()

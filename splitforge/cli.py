@@ -302,9 +302,18 @@ def audit(
                                                 "and audit.md.")] = None,
     fail_on: Annotated[str, typer.Option(help="Exit 1 when an item is at least: contaminated "
                                          "| suspect | never.")] = "contaminated",
+    boilerplate: Annotated[bool, typer.Option(help="Leave spans that recur in 5% of the eval "
+                                              "items (a prompt template, a system prompt) out "
+                                              "of every check, on both sides.")] = True,
+    ignore: Annotated[list[str] | None, typer.Option(help="A span to leave out of every check "
+                                                     "(repeat for several).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing report folder.")] = False,
 ) -> None:
-    """Is the eval data contaminated by the training data? Exit 1 when the gate fails."""
+    """Is the eval data contaminated by the training data? Exit 1 when the gate fails.
+
+    A chat field (a list of role/content or from/value turns) is read as its turns, the system
+    turns left out.
+    """
     from splitforge.pipeline import audit_files
 
     if fail_on not in ("contaminated", "suspect", "never"):
@@ -319,7 +328,8 @@ def audit(
         train, eval_files or [], build_dir=build_dir, text=template_option(text),
         train_text=template_option(train_text), eval_text=template_option(eval_text),
         id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
-        embedding_model=embedding_model, fail_on=fail_on, force=force, reporter=RichReporter()))
+        embedding_model=embedding_model, fail_on=fail_on, force=force, reporter=RichReporter(),
+        boilerplate=boilerplate, ignore=tuple(template_option(i) for i in ignore or [])))
     _print_audit(result.table, result.summary)
     if result.report is not None:
         out.print(f"report: {_shown(result.report)}")
@@ -334,6 +344,10 @@ def _print_audit(table: Any, summary: dict[str, Any]) -> None:
     for verdict, n in summary["verdicts"].items():
         counts.add_row(verdict, f"{n:,}")
     out.print(counts)
+    spans = summary.get("boilerplate", {}).get("spans", [])
+    if spans:
+        out.print("left out of similarity (boilerplate): " + "; ".join(
+            f"{s['text'][:60]!r} in {s['rows']:,} eval items" for s in spans[:3]))
     rows = [r for r in table.to_pylist() if r["verdict"] == "contaminated"][:10]
     if rows:
         shown = Table("eval id", "check", "score", "training id", "eval text",

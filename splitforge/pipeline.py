@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -43,6 +43,13 @@ from splitforge.load import load_sources
 from splitforge.load.fields import text_column
 from splitforge.load.sources import concat_sources
 from splitforge.normalize import add_normalized, normalize_text
+from splitforge.normalize.boilerplate import (
+    NO_BOILERPLATE,
+    Boilerplate,
+    BoilerplateSettings,
+    detect_boilerplate,
+)
+from splitforge.normalize.boilerplate import VERSION as BOILERPLATE_VERSION
 from splitforge.normalize.text import VERSION as NORMALIZE_VERSION
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
@@ -133,6 +140,7 @@ class _Timed:
 def stage_versions(recipe: Recipe) -> dict[str, str]:
     """Versions of the stage implementations a recipe uses; a bump changes the build id."""
     versions = {"normalize.text": NORMALIZE_VERSION,
+                "normalize.boilerplate": BOILERPLATE_VERSION,
                 "split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}
     if recipe.dedup.exact:
         versions["dedup.exact"] = DEDUPERS.get("exact").version
@@ -201,6 +209,10 @@ def build(
             [loaded.table, control], [str(s.path) for s in recipe.sources] + ["control"])
         table = add_normalized(everything, progress=progress)
     del loaded, everything
+    with timed.stage("boilerplate"):
+        boilerplate = detect_boilerplate(table.column(C.NORM), recipe.boilerplate.settings())
+        if not boilerplate.empty:
+            table = table.append_column(C.SIM, boilerplate.strip(table.column(C.NORM)))
     with timed.stage("dedup") as progress:
         deduped = deduplicate(table, recipe.dedup, progress)
     table = deduped.table
@@ -213,6 +225,13 @@ def build(
     kept_rows = np.flatnonzero(deduped.keep & ~is_control)
     with timed.stage("split"):
         assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))
+    audited = None
+    if recipe.audit.methods:
+        with timed.stage("audit") as progress:
+            audited = audit_build(table, kept_rows, assignment.split, recipe, base, progress,
+                                  control_rows=np.flatnonzero(is_control),
+                                  boilerplate=boilerplate)
+        assignment = drop_leaked(assignment, kept_rows, audited)
     challenges = None
     if recipe.challenge is not None:
         with timed.stage("challenge") as progress:
@@ -220,18 +239,16 @@ def build(
                                   recipe.seed)
             challenges = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
             del pool
-
-    audited = None
-    if recipe.audit.methods:
-        with timed.stage("audit") as progress:
-            audited = audit_build(table, kept_rows, assignment.split, challenges, recipe, base,
-                                  progress, control_rows=np.flatnonzero(is_control))
+        if audited is not None:
+            audited.summary["challenge_items_from_flagged_rows"] = flagged_sources(audited,
+                                                                                   challenges)
 
     with timed.stage("write"), staging_folder(out_root / recipe.name, build_id) as staging:
         out = output_table(table)
         splits, dropped_order = _split_rows(table, kept_rows, assignment.split)
         rows = _write_splits(staging, out, splits, recipe.output.formats)
-        dropped = _dropped(out, kept_rows[dropped_order], assignment.reasons[dropped_order])
+        dropped = _dropped(out, kept_rows[dropped_order], assignment.reasons[dropped_order],
+                           assignment.linked[dropped_order])
         removed = sort_by_id(_concat([output_table(deduped.removed), dropped]))
         n_removed = write_batches([removed], removed.schema, staging, REMOVED,
                                   recipe.output.formats)
@@ -265,7 +282,8 @@ def build(
                 for s, h in zip(sources, input_hashes[:len(sources)], strict=True)
             ],
             **({"control": control_info} if control_info is not None else {}),
-            "stages": {"dedup": deduped.stats, "split": assignment.info,
+            "stages": {"boilerplate": boilerplate.summary, "dedup": deduped.stats,
+                       "split": assignment.info,
                        **({"challenge": challenges.info} if challenges is not None else {}),
                        **({"audit": _audit_stage_info(audited.summary)}
                           if audited is not None else {})},
@@ -338,11 +356,17 @@ def _batches(table: pa.Table, rows: np.ndarray, name: str) -> Iterator[pa.Table]
         yield part.append_column(C.SPLIT, pa.array([name] * part.num_rows, pa.string()))
 
 
-def _dropped(table: pa.Table, rows: np.ndarray, reasons: np.ndarray) -> pa.Table:
+def _dropped(table: pa.Table, rows: np.ndarray, reasons: np.ndarray, linked: np.ndarray
+             ) -> pa.Table:
+    """Rows the split or the audit dropped, with the stage, the reason and the linked id."""
     dropped = take_table(table, rows)
-    dropped = dropped.append_column("sf_stage", pa.array(["split"] * len(rows), pa.string()))
-    dropped = dropped.append_column("sf_reason", pa.array(reasons.tolist(), pa.string()))
-    return dropped.append_column("sf_kept_id", pa.nulls(len(rows), pa.string()))
+    stage, reason = [], []
+    for r in reasons.tolist():
+        stage.append("audit" if r == CONTAMINATED_REASON else "split")
+        reason.append("contaminated" if r == CONTAMINATED_REASON else r)
+    dropped = dropped.append_column("sf_stage", pa.array(stage, pa.string()))
+    dropped = dropped.append_column("sf_reason", pa.array(reason, pa.string()))
+    return dropped.append_column("sf_kept_id", pa.array(linked.tolist(), pa.string()))
 
 
 def _concat(tables: list[pa.Table]) -> pa.Table:
@@ -549,6 +573,9 @@ class AuditRunResult:
     summary: dict[str, Any]
     failed: bool
     report: Path | None = None
+    removed_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    removed_reasons: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+    removed_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
 
 
 def audit_files(
@@ -570,8 +597,15 @@ def audit_files(
     num_proc: int | None = None,
     reporter: Reporter | None = None,
     build_dir: str | Path | None = None,
+    boilerplate: bool = True,
+    ignore: Sequence[str] = (),
 ) -> AuditRunResult:
     """Audit eval files against training files: a verdict and evidence per eval item.
+
+    Spans that recur in the eval items (``normalize.boilerplate``: a prompt template, a system
+    prompt; with ``build_dir``, found with the build recipe's ``boilerplate`` settings) and the
+    ``ignore`` spans are left out of every check, on both sides; ``boilerplate=False`` finds
+    none. A chat field is read as its turns without the system ones.
 
     With ``build_dir`` the eval items are a stored build's val, test and control rows (ids
     ``<set>:<sf_id>``, text from its recipe's ``fields``), and the report goes, unless ``report``
@@ -642,12 +676,20 @@ def audit_files(
             answers = ["" if a is None else str(a)
                        for a in loaded_table.column(answer).to_pylist()]
             texts = texts + answers
+    settings = built["recipe"].boilerplate.settings() if built is not None else \
+        BoilerplateSettings()
+    settings = replace(settings, detect=settings.detect and boilerplate,
+                       ignore=(*settings.ignore, *ignore))
+    with timed.stage("boilerplate"):
+        found = detect_boilerplate([normalize_text(t) for t in texts[:len(ids)]], settings)
     with timed.stage("scan training") as progress:
         table, summary = _scan_audit(
             ids, texts, iter_training_batches([Path(p) for p in train], train_field, id_field,
                                               sha256=trained_on),
             methods=methods, ngram=ngram, thresholds=thresholds, model=embedding_model,
-            fail_on=fail_on, progress=progress, num_proc=num_proc, answers=answer is not None)
+            fail_on=fail_on, progress=progress, num_proc=num_proc, answers=answer is not None,
+            boilerplate=found)
+    summary["boilerplate"] = found.summary
     failed = summary["failed"]
     summary = {
         **summary,
@@ -671,37 +713,45 @@ def audit_files(
 def _audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
     """What the manifest keeps of the build's audit (the per-check details stay in audit.json)."""
     keep = ("eval_items", "eval_sets", "train_rows", "checks", "verdicts", "fail_on", "failed",
+            "on_contaminated", "removed",
             "thresholds", "ngram", "against", "challenge_items_from_flagged_rows")
     return {k: summary[k] for k in keep if k in summary}
 
 
-def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
-                challenges: ChallengeResult | None, recipe: Recipe, base: Path,
+LEAK_LINK_REASON = "leak_link"
+CONTAMINATED_REASON = "audit:contaminated"
+
+
+def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Recipe, base: Path,
                 progress: Progress = NO_PROGRESS,
-                control_rows: np.ndarray | None = None) -> AuditRunResult:
+                control_rows: np.ndarray | None = None,
+                boilerplate: Boilerplate = NO_BOILERPLATE) -> AuditRunResult:
     """Audit the build's val and test rows against its train rows (and ``audit.against``).
 
-    Challenge items are val/test rows or perturbed copies of them, so they are covered; the
-    summary counts those whose source row was flagged.
+    Every text, of both sides, is compared without the build's ``boilerplate``. With
+    ``audit.on_contaminated: remove`` (the default) a contaminated val/test row is marked
+    ``removed`` in the table's ``action`` column (``drop_leaked`` drops it from the split), and
+    the verdict counts and the gate read the rows that stay, so the build's own audit reports 0
+    contaminated; control rows are never removed.
 
     Raises:
-        LeakageError: An item reaches ``audit.fail_on``; the message names the first ones with
-            their evidence, and nothing is written.
+        LeakageError: An item that stays reaches ``audit.fail_on``; the message names the first
+            ones with their evidence, and nothing is written.
     """
     config = recipe.audit
     names = ("train", "val", "test")
-    eval_ids: list[str] = []
+    eval_rows: list[np.ndarray] = []
     eval_sets: list[str] = []
-    eval_texts: list[str] = []
     for code in (1, 2):
         picked = rows[codes == code]
-        eval_ids += take_rows(table.column(C.ID), picked).to_pylist()
-        eval_texts += take_rows(table.column(C.TEXT), picked).to_pylist()
+        eval_rows.append(picked)
         eval_sets += [names[code]] * len(picked)
     if control_rows is not None and len(control_rows):
-        eval_ids += take_rows(table.column(C.ID), control_rows).to_pylist()
-        eval_texts += take_rows(table.column(C.TEXT), control_rows).to_pylist()
+        eval_rows.append(control_rows)
         eval_sets += ["control"] * len(control_rows)
+    picked_rows = np.concatenate(eval_rows) if eval_rows else np.zeros(0, np.int64)
+    eval_ids = take_rows(table.column(C.ID), picked_rows).to_pylist()
+    eval_texts = take_rows(table.column(C.TEXT), picked_rows).to_pylist()
     train_rows = rows[codes == 0]
     against = [resolve_path(base, p) for p in config.against]
     against_hashes = [sha256_path(p) for p in against]
@@ -716,46 +766,107 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray,
             yield from iter_training_batches(against, field_name, sha256=against_hashes)
 
     labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
+    sets = {s: eval_sets.count(s) for s in ("val", "test", "control")
+            if s != "control" or s in eval_sets}
     audited, summary = _scan_audit(
         labels, eval_texts, batches(), methods=config.methods, ngram=config.ngram,
-        thresholds=config.thresholds, model=config.embedding_model, fail_on=config.fail_on,
+        thresholds=config.thresholds, model=config.embedding_model, fail_on="never",
         progress=progress, total_rows=0 if config.against else len(train_rows),
-        sets={s: eval_sets.count(s) for s in ("val", "test", "control")
-              if s != "control" or s in eval_sets})
+        sets=sets, boilerplate=boilerplate)
     audited = audited.add_column(1, "eval_set", pa.array(eval_sets, pa.string()))
-    failed = summary["failed"]
-    if challenges is not None:
-        flagged = {i for i, v in zip(eval_ids, audited.column("verdict").to_pylist(),
-                                     strict=True) if v != "clean"}
-        sources = challenges.tables["all"].column(C.SOURCE_ID).to_pylist()
-        challenge_flagged = sum(source in flagged for source in sources)
-    summary = {
-        **summary,
-        "against": [{"path": p, "sha256": h}
-                    for p, h in zip(config.against, against_hashes, strict=True)],
-    }
-    if challenges is not None:
-        summary["challenge_items_from_flagged_rows"] = challenge_flagged
+    verdicts = np.array(audited.column("verdict").to_pylist(), dtype=object)
+    held_out = np.array([s != "control" for s in eval_sets], dtype=bool)
+    remove = (verdicts == "contaminated") & held_out & (config.on_contaminated == "remove")
+    own = set(take_rows(table.column(C.ID), train_rows).to_pylist()) if remove.any() else set()
+    evidence = audited.column("evidence_id").to_pylist()
+    if config.on_contaminated == "remove":  # test rows linked to val rows: never in two splits
+        val_rows = rows[codes == 1]
+        is_test = np.array([s == "test" for s in eval_sets], dtype=bool)
+        test_items = np.flatnonzero(is_test & ~remove)
+        if len(val_rows) and len(test_items):
+            val_ids = take_rows(table.column(C.ID), val_rows).to_pylist()
+            linked, _ = _scan_audit(
+                [labels[i] for i in test_items], [eval_texts[i] for i in test_items],
+                [(val_ids, take_rows(table.column(C.TEXT), val_rows))], methods=config.methods,
+                ngram=config.ngram, thresholds=config.thresholds, model=config.embedding_model,
+                fail_on="never", progress=NO_PROGRESS, boilerplate=boilerplate)
+            hit = np.array(linked.column("verdict").to_pylist(), dtype=object) == "contaminated"
+            remove[test_items[hit]] = True
+            own.update(val_ids)
+            val_evidence = linked.column("evidence_id").to_pylist()
+            for item, found in zip(test_items[hit].tolist(), np.flatnonzero(hit).tolist(),
+                                   strict=True):
+                evidence[item] = val_evidence[found]
+    action = np.where(remove, "removed", "kept")
+    audited = audited.add_column(2, "action", pa.array(action.tolist(), pa.string()))
+    staying = audited.filter(pa.array(~remove))
+    summary["verdicts"] = verdict_counts(staying)
+    summary["failed"] = failed = fails(staying, config.fail_on)
+    summary["fail_on"] = config.fail_on
+    summary["on_contaminated"] = config.on_contaminated
+    reasons = [LEAK_LINK_REASON if evidence[i] in own else CONTAMINATED_REASON
+               for i in np.flatnonzero(remove).tolist()]
+    summary["removed"] = {"leak_link": reasons.count(LEAK_LINK_REASON),
+                          "contaminated": reasons.count(CONTAMINATED_REASON)}
+    summary["against"] = [{"path": p, "sha256": h}
+                          for p, h in zip(config.against, against_hashes, strict=True)]
     if failed:
-        worst = [r for r in audited.to_pylist() if r["verdict"] == "contaminated"] or \
-            [r for r in audited.to_pylist() if r["verdict"] != "clean"]
+        records = staying.to_pylist()
+        worst = [r for r in records if r["verdict"] == "contaminated"] or \
+            [r for r in records if r["verdict"] != "clean"]
         shown = "; ".join(f"{r['eval_id']} ~ train {r['evidence_id']} ({r['evidence_method']} "
                           f"{r['evidence_score']:.2f})" for r in worst[:5])
+        fix = ("set audit.on_contaminated: remove to drop contaminated val/test rows from the "
+               "build (removed.parquet names each one's evidence), or audit.fail_on: never to "
+               "write the build and read audit/audit.md" if config.on_contaminated != "remove"
+               else "raise audit.fail_on to contaminated (contaminated val/test rows are removed "
+               "already), or set it to never and read audit/audit.md")
         raise LeakageError(f"the build's own audit found {summary['verdicts']['contaminated']} "
                            f"contaminated and {summary['verdicts']['suspect']} suspect eval "
-                           f"items (fail_on: {config.fail_on}): {shown}; nothing was written. "
-                           f"Near copies that straddle the split stay together when "
-                           f"dedup.minhash is on; or set audit.fail_on: never to write the build "
-                           f"and read audit/audit.md")
-    return AuditRunResult(audited, summary, failed)
+                           f"items (fail_on: {config.fail_on}, on_contaminated: "
+                           f"{config.on_contaminated}): {shown}; nothing was written. To go on, "
+                           f"{fix}")
+    return AuditRunResult(audited, summary, failed, None, picked_rows[remove],
+                          np.array(reasons, dtype=object),
+                          np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],
+                                   dtype=object))
+
+
+def drop_leaked(assignment: Any, rows: np.ndarray, audited: AuditRunResult) -> Any:
+    """The assignment with the rows ``audit_build`` removed dropped, each with its reason."""
+    removed = audited.removed_rows
+    if not len(removed):
+        return assignment
+    position = np.searchsorted(rows, removed)  # rows are sorted row indices
+    codes, reasons = assignment.split.copy(), assignment.reasons.copy()
+    linked = assignment.linked.copy()
+    codes[position] = -1
+    reasons[position] = audited.removed_reasons
+    linked[position] = audited.removed_evidence
+    info = {**assignment.info, "removed_by_audit": audited.summary["removed"]}
+    return type(assignment)(codes, reasons, info, linked)
+
+
+def flagged_sources(audited: AuditRunResult, challenges: ChallengeResult) -> int:
+    """Challenge items whose source row the audit flagged (suspect) and the build kept."""
+    table = audited.table
+    flagged = {label.split(":", 1)[1] for label, v, a in zip(
+        table.column("eval_id").to_pylist(), table.column("verdict").to_pylist(),
+        table.column("action").to_pylist(), strict=True) if v != "clean" and a == "kept"}
+    sources = challenges.tables["all"].column(C.SOURCE_ID).to_pylist()
+    return sum(source in flagged for source in sources)
 
 
 def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, Any]], *,
                 methods: Any, ngram: int, thresholds: Thresholds, model: str, fail_on: str,
                 progress: Progress, num_proc: int | None = None, total_rows: int = 0,
-                answers: bool = False, sets: dict[str, int] | None = None
+                answers: bool = False, sets: dict[str, int] | None = None,
+                boilerplate: Boilerplate = NO_BOILERPLATE
                 ) -> tuple[pa.Table, dict[str, Any]]:
     """Index the eval texts, stream the training batches past them: verdicts and summary.
+
+    Both sides are compared without ``boilerplate`` (the eval texts here, the training batches
+    in ``scan_training``).
 
     With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
     each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the
@@ -772,10 +883,11 @@ def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, A
         raise InputError(f"{len(blank)} eval item(s) have an empty or blank text "
                          f"({', '.join(map(str, blank[:5]))}): no check can find an empty "
                          f"item in training, so it would pass as clean; remove or fill them")
+    norm = boilerplate.strip_texts(norm)
     checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
                           groups=list(range(len(ids))) * 2 if answers else None)
     results = scan_training(checks, batches, progress, num_proc=num_proc,
-                            total_rows=total_rows) if texts else []
+                            total_rows=total_rows, boilerplate=boilerplate) if texts else []
     if answers:
         table = _with_answer(ids, texts, results, thresholds)
     else:

@@ -121,6 +121,12 @@ class FieldsConfig(_Model):
         "across train/val/test."
     )
     label: str | None = Field(None, description="Category, used by stratified splits.")
+    roles: list[str] | None = Field(
+        None, description="Chat roles whose turns are compared (dedup, leak links, audit); "
+        "default: every role but system, so a system prompt shared by the rows is no evidence. "
+        "Names as in the data; human/gpt (ShareGPT) equal user/assistant. The output keeps "
+        "every message."
+    )
     allow_any_time: bool = Field(
         False, description="Accept times before 1971, from 2200 on, or more than a year after "
         "the rest of the column (its newest 1%); refused by default, as such a time is usually "
@@ -231,6 +237,34 @@ class DedupConfig(_Model):
         "then smallest id; what keeps temporal splits leakage-free), longest text, or first-seen "
         "(input order). Ties go to the smallest id."
     )
+
+
+class BoilerplateConfig(_Model):
+    """Spans that recur in many rows (a prompt template, a license header, a signature).
+
+    They are left out of every similarity test (dedup, leak links, audit) and kept in the output;
+    the report lists them with their row counts.
+    """
+
+    detect: bool = Field(True, description="Find recurring spans in the data itself.")
+    min_share: float = Field(
+        0.05, gt=0, le=1, description="A run of `ngram` words held by at least this share of "
+        "the rows is boilerplate."
+    )
+    min_rows: int = Field(10, ge=2, description="... and by at least this many rows.")
+    ngram: int = Field(4, ge=2, le=20, description="Words per run.")
+    char_ngram: int = Field(6, ge=2, le=40, description="Characters per run for CJK text.")
+    ignore: list[str] = Field(
+        default_factory=list, description="Spans always left out of similarity, wherever they "
+        "occur (every run of `ngram` words of a span; a shorter span as a whole)."
+    )
+
+    def settings(self) -> Any:
+        """The ``normalize.boilerplate`` settings of this section."""
+        from splitforge.normalize.boilerplate import BoilerplateSettings
+
+        return BoilerplateSettings(self.detect, self.min_share, self.min_rows, self.ngram,
+                                   self.char_ngram, tuple(self.ignore))
 
 
 class Ratios(_Model):
@@ -568,6 +602,13 @@ class AuditConfig(_Model):
         "contaminated", description="The build fails (exit 1, nothing written) when an eval "
         "item reaches this verdict."
     )
+    on_contaminated: Literal["remove", "fail", "keep"] = Field(
+        "remove", description="What the build does with a val/test row the audit calls "
+        "contaminated: remove it (removed.parquet: split:leak_link when the evidence is a train "
+        "row, audit:contaminated when it is an `against` corpus, with the evidence id), so the "
+        "build's own audit reports 0 contaminated; fail (exit 1, nothing written: the CI "
+        "choice); or keep it and let fail_on decide."
+    )
     against: list[str] = Field(
         default_factory=list, description="External training corpora (JSONL or Parquet, "
         "relative to the recipe) to audit the eval data against as well."
@@ -603,6 +644,10 @@ class Recipe(_Model):
     fields: FieldsConfig = Field(description="Which input fields hold the id, text, time, group "
                                  "and label.")
     dedup: DedupConfig = Field(default_factory=DedupConfig, description="Duplicate removal.")
+    boilerplate: BoilerplateConfig = Field(
+        default_factory=BoilerplateConfig, description="Recurring spans (templates, system "
+        "prompts, headers) left out of dedup, leak links and the audit."
+    )
     split: SplitConfig = Field(default_factory=SplitConfig, description="The train/val/test "
                                "split.")
     challenge: ChallengeConfig | None = Field(

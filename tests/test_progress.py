@@ -34,8 +34,8 @@ def test_normalize_and_minhash_report_every_row(tmp_path):
     reporter = RecordingReporter()
     result = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path, reporter=reporter)
     loaded = result.manifest["counts"]["rows_loaded"]
-    assert reporter.stages == ["fingerprint", "load", "normalize", "dedup", "split", "challenge",
-                               "audit", "write"]
+    assert reporter.stages == ["fingerprint", "load", "normalize", "boilerplate", "dedup", "split",
+                               "audit", "challenge", "write"]
     train = result.manifest["counts"]["splits"]["train"]
     assert reporter.totals == {"normalize": loaded, "minhash: signatures": loaded,
                                "challenge sets": 100, "audit: training rows": train}

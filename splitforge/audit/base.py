@@ -66,6 +66,7 @@ def match_sorted(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.
     first = np.repeat(lo[hit] - np.cumsum(count) + count, count)
     return np.repeat(hit, count), first + np.arange(int(count.sum()))
 PREVIEW = 300
+SHARED_CAP = 100  # an n-gram or LSH bucket of more eval items than this pairs none of them
 _CJK_LEAD_BYTE = 0xE3  # UTF-8 lead byte of U+3000 and up: kana, CJK ideographs, Hangul
 
 
@@ -323,6 +324,10 @@ def merge_best(best_score: np.ndarray, best_id: np.ndarray, item: np.ndarray,
 class NgramIndex:
     """Sorted 64-bit keys of eval n-gram windows (of one or more lengths), probed by token hashes.
 
+    Equal keys of several entries (an n-gram many eval items share) are stored once, so a
+    training window matches at most one key per length whatever the number of items holding it:
+    ``probe_keys`` costs one pair per matching window. ``probe`` expands keys to their entries.
+
     Args:
         keys: Window hash of each entry (the ``shingle_hashes64`` chain).
         lengths: Window length in tokens of each entry; a training window only matches an entry
@@ -331,12 +336,20 @@ class NgramIndex:
 
     def __init__(self, keys: np.ndarray, lengths: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
-        order = np.argsort(keys, kind="stable")
-        self.keys = keys[order]
-        self.entry = order.astype(np.int64)
-        self.entry_length = np.asarray(lengths, dtype=np.int64)
-        self.lengths = np.unique(self.entry_length).tolist()
-        bits = int(np.clip(np.ceil(np.log2(max(1, len(keys)) * 16)), 12, 28))
+        lengths = np.asarray(lengths, dtype=np.int64)
+        order = np.lexsort((lengths, keys))
+        sorted_keys, sorted_lengths = keys[order], lengths[order]
+        new = np.r_[True, (sorted_keys[1:] != sorted_keys[:-1])
+                    | (sorted_lengths[1:] != sorted_lengths[:-1])] if len(keys) else \
+            np.zeros(0, dtype=bool)
+        self.keys = sorted_keys[new]
+        self.key_length = sorted_lengths[new]
+        self.key_start = np.r_[np.flatnonzero(new), len(keys)].astype(np.int64)
+        self.key_entries = order.astype(np.int64)  # entries of key k: [key_start[k], [k + 1])
+        self.entry_key = np.empty(len(keys), dtype=np.int64)
+        self.entry_key[order] = np.cumsum(new) - 1
+        self.lengths = np.unique(lengths).tolist()
+        bits = int(np.clip(np.ceil(np.log2(max(1, len(self.keys)) * 16)), 12, 28))
         self.shift = np.uint64(64 - bits)
         self.table = np.zeros(1 << bits, dtype=bool)
         self.table[self.keys >> self.shift] = True
@@ -344,19 +357,24 @@ class NgramIndex:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def probe(self, tokens: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every (entry, training row) where a window of the row's tokens equals the entry.
+    @property
+    def key_entry_counts(self) -> np.ndarray:
+        """Entries per key."""
+        return np.diff(self.key_start)
+
+    def probe_keys(self, tokens: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (key, training row) where a window of the row's tokens equals the key.
 
         Args:
             tokens: Token hashes of the training texts, text after text.
             doc: The row of each token (non-decreasing).
 
         Returns:
-            Entry numbers and rows, one pair per distinct match.
+            Key numbers and rows, one pair per distinct match.
         """
         if not len(self.keys) or not len(tokens):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        entries, rows = [], []
+        found_keys, rows = [], []
         wanted = set(self.lengths)
         acc = tokens.copy()
         for length in range(1, max(self.lengths) + 1):
@@ -376,18 +394,26 @@ class NgramIndex:
             order = np.argsort(values)
             values, start = values[order], start[order]
             query, position = match_sorted(self.keys, values)
-            if not len(query):
-                continue
-            entry = self.entry[position]
-            row = doc[start[query]]
-            keep = self.entry_length[entry] == length
-            entries.append(entry[keep])
-            rows.append(row[keep])
-        if not entries:
+            keep = self.key_length[position] == length
+            found_keys.append(position[keep])
+            rows.append(doc[start[query[keep]]])
+        if not found_keys:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        entry, row = np.concatenate(entries), np.concatenate(rows)
-        code = np.unique(entry * (int(doc[-1]) + 1) + row)
-        return code // (int(doc[-1]) + 1), code % (int(doc[-1]) + 1)
+        key, row = np.concatenate(found_keys), np.concatenate(rows)
+        width = int(doc[-1]) + 1
+        code = np.unique(key * width + row)
+        return code // width, code % width
+
+    def expand(self, key: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(entry, row) pairs of (key, row) pairs: each key stands for all of its entries."""
+        counts = self.key_entry_counts[key]
+        first = np.repeat(self.key_start[key] - np.cumsum(counts) + counts, counts)
+        position = first + np.arange(int(counts.sum()))
+        return self.key_entries[position], np.repeat(row, counts)
+
+    def probe(self, tokens: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (entry, training row) where a window of the row's tokens equals the entry."""
+        return self.expand(*self.probe_keys(tokens, doc))
 
 
 @dataclass(frozen=True)

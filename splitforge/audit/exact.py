@@ -6,8 +6,10 @@ the strings, so a hash collision can never produce a match.
 
 **Contained.** Other tools hash whole texts and so miss a verbatim copy sitting inside a longer
 training row. Here an eval item of ``L`` tokens (words; non-space characters for CJK text) gets
-two *anchors*: its first and its last window of ``m = min(n, L)`` tokens (one anchor when
-``L <= n``: the whole item). A training text that contains the item contains both anchors, so the
+two *anchors*: the two of its windows of ``m = min(n, L)`` tokens that the fewest other eval items
+hold (the first and the last on ties; one anchor when ``L <= n``: the whole item), so that a
+window shared by many items (a template) never anchors them. A training text that contains the
+item contains both anchors, so the
 anchors are looked up in every training text's windows of length ``m`` (``NgramIndex``: a
 byte-table prefilter, then ``searchsorted``) and only texts holding both anchors are candidates.
 Each candidate is then verified with a real substring test on token boundaries
@@ -78,6 +80,29 @@ class ExactResult(CheckResult):
         return level
 
 
+def _rarest_anchors(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, its two windows held by the fewest items (ties: first, then last); item, key."""
+    counts = np.diff(offsets)
+    item = np.repeat(np.arange(len(counts)), counts)
+    if not len(values):
+        return item, values
+    position = np.arange(len(values)) - offsets[item]
+    last = position == counts[item] - 1
+    order = np.lexsort((item, values))
+    v, it = values[order], item[order]
+    distinct = np.r_[True, (v[1:] != v[:-1]) | (it[1:] != it[:-1])]
+    key_start = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+    holders = np.add.reduceat(distinct.astype(np.int64), key_start)
+    df = np.empty(len(values), dtype=np.int64)
+    df[order] = np.repeat(holders, np.diff(np.r_[key_start, len(v)]))
+    # rarest first; among equals the first window, then the last, then the rest in order
+    tie = np.where(position == 0, 0, np.where(last, 1, 2))
+    ranked = np.lexsort((position, tie, df, item))
+    rank = np.arange(len(values)) - offsets[item[ranked]]
+    pick = ranked[rank < 2]
+    return item[pick], values[pick]
+
+
 @CHECKS.register("exact")
 class ExactCheck(AuditCheck):
     """Eval items equal to a training text, or contained whole inside one.
@@ -118,12 +143,7 @@ class ExactCheck(AuditCheck):
         self._hash_keys, self._hash_item = hashes[order], self._hash_item[order]
         shingles = shingle_hashes64(self.eval_norm, self.n, self.char_n, unit)
         self._char_mode, self._tokens = shingles.char_mode, shingles.tokens
-        counts = np.diff(shingles.offsets)
-        has = np.flatnonzero(counts > 0)
-        first, last = shingles.offsets[has], shingles.offsets[has + 1] - 1
-        two = first != last
-        item = np.concatenate((has, has[two]))
-        keys = np.concatenate((shingles.values[first], shingles.values[last[two]]))
+        item, keys = _rarest_anchors(shingles.values, shingles.offsets)
         length = np.minimum(np.where(self._char_mode, self.char_n, self.n), self._tokens)[item]
         self._required = np.bincount(item, minlength=items)
         self._anchor_item: dict[bool, np.ndarray] = {}

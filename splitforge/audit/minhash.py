@@ -18,6 +18,11 @@ about ``(1-e)^k / (2 - (1-e)^k)``: with word bigrams (the default), 10% edits gi
 This is whole-text similarity: an eval item copied into a much longer training text has a low
 Jaccard similarity. ``ExactCheck`` (containment) and ``NgramOverlapCheck`` (coverage) catch those.
 
+An LSH bucket that holds more than ``SHARED_CAP`` (100) eval items in some band is left out of
+that band (counted as ``buckets_over_cap``): its members would pair with every training text in
+it, and such a bucket is a template the items share, not a copy. Each training text then meets
+at most ``bands * SHARED_CAP`` eval items, whatever the data.
+
 A training text counts only for the eval item it resembles most (``closest_group``, among the
 eval items that share an LSH band with it): benchmarks hold templates that differ in one
 expression ("Find all c in Z_3 such that Z_3[x]/(x^3 + x^2 + c) is a field" and its ``cx^2 + 1``
@@ -42,6 +47,7 @@ import numpy as np
 
 from splitforge.audit.base import (
     CHECKS,
+    SHARED_CAP,
     AuditCheck,
     CheckResult,
     TrainingBatch,
@@ -120,11 +126,18 @@ class MinHashCheck(AuditCheck):
         self._items = np.flatnonzero(np.diff(shingles.offsets) > 0)  # empty texts sign nothing
         self._sig = signatures(shingles.values, shingles.offsets, self._a, self._b)[self._items]
         self._band_keys, self._band_items = [], []
+        self._over_cap = 0
         for band in range(self.bands):
             keys = band_keys(self._sig, band, self.rows)
             order = np.argsort(keys, kind="stable")
-            self._band_keys.append(keys[order])
-            self._band_items.append(order)
+            keys = keys[order]
+            starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else \
+                np.zeros(0, np.int64)
+            sizes = np.diff(np.r_[starts, len(keys)])
+            small = np.repeat(sizes <= SHARED_CAP, sizes)  # a bucket of many items pairs none
+            self._over_cap += int((sizes > SHARED_CAP).sum())
+            self._band_keys.append(keys[small])
+            self._band_items.append(order[small])
         self._best_equal = np.full(items, -1, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
         self._candidates = np.zeros(items, dtype=np.int64)
@@ -181,6 +194,7 @@ class MinHashCheck(AuditCheck):
         summary = {"threshold": self.threshold, "num_perm": self.num_perm, "bands": self.bands,
                    "rows": self.rows, "ngram": self.ngram, "char_ngram": self.char_ngram,
                    "seed": self.seed, "candidates": int(self._candidates.sum()),
+                   "buckets_over_cap": self._over_cap, "shared_cap": SHARED_CAP,
                    "items_with_candidates_set_aside": int((self._set_aside > 0).sum())}
         return MinHashResult(self.name, score >= self.threshold, score.astype(np.float64),
                              self._best_id.tolist(), summary, self._candidates.copy(),

@@ -14,8 +14,12 @@ about 7-9 words, short enough to survive light edits and long enough to be rare)
 The n-grams are hashed to 64 bits (``shingle_hashes64``) and indexed as one sorted array with
 their item and position; every training batch's windows of the same lengths are looked up in it
 (``NgramIndex``: a byte-table prefilter drops most windows, the survivors are sorted and found
-with ``searchsorted``). Per eval n-gram the index remembers whether it was found and the smallest
-training id that contains it; per eval item, the training text holding the most of its n-grams.
+with ``searchsorted``). An n-gram that several items share is one key, so a training window
+costs one lookup however many items hold it. Per eval n-gram the check remembers whether it was
+found; per eval item, the training text holding the most of its n-grams. An n-gram held by more
+than ``SHARED_CAP`` (100) eval items still counts for coverage, but it names no evidence text
+(pairing it with every training text that holds it is what made templated data cost the square
+of its rows); ``ngrams_over_cap`` in the summary counts such n-grams.
 
 Per eval item:
 
@@ -48,6 +52,7 @@ from splitforge.audit.base import (
     CHECKS,
     CONTAMINATED,
     PREVIEW,
+    SHARED_CAP,
     SUSPECT,
     AuditCheck,
     CheckResult,
@@ -55,8 +60,6 @@ from splitforge.audit.base import (
     TrainingBatch,
     graded,
     merge_best,
-    prefer_smaller_id,
-    smallest_id_per_key,
 )
 from splitforge.normalize.shingles import shingle_hashes64
 
@@ -155,24 +158,29 @@ class NgramOverlapCheck(AuditCheck):
             self._entries[char] = mine
             self._index[char] = NgramIndex(shingles.values[mine],
                                            self._n_used[self._entry_item[mine]])
-        self._entry_found = np.zeros(len(shingles.values), dtype=bool)
-        self._entry_id = np.full(len(shingles.values), None, dtype=object)
+        self._key_found = {char: np.zeros(len(self._index[char]), dtype=bool)
+                           for char in (False, True)}
         self._best_count = np.zeros(items, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
+        self._over_cap = {char: self._index[char].key_entry_counts > SHARED_CAP
+                          for char in (False, True)}
 
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
-        entries, rows = [], []
+        keys, pairs = {}, []
         for char in (False, True):
-            if not len(self._index[char]):
+            index = self._index[char]
+            if not len(index):
                 continue
-            tokens, doc = batch.tokens(char, self.unit)
-            entry, row = self._index[char].probe(tokens, doc)
-            entries.append(self._entries[char][entry])
-            rows.append(row)
-        if not entries:
+            key, row = index.probe_keys(*batch.tokens(char, self.unit))
+            keys[char] = np.unique(key)
+            # an n-gram of more than SHARED_CAP items counts for coverage, not for evidence
+            small = ~self._over_cap[char][key]
+            entry, entry_row = index.expand(key[small], row[small])
+            pairs.append((self._entries[char][entry], entry_row))
+        if not keys:
             return {}
-        entry, row = np.concatenate(entries), np.concatenate(rows)
-        found, found_row = smallest_id_per_key(entry, row, batch)
+        entry = np.concatenate([e for e, _ in pairs])
+        row = np.concatenate([r for _, r in pairs])
         width = len(batch) + 1
         code, count = np.unique(self._entry_item[entry] * width + row, return_counts=True)
         # the text with the most n-grams of each item: most first, then the smallest id
@@ -182,25 +190,32 @@ class NgramOverlapCheck(AuditCheck):
         first = np.ones(len(item), dtype=bool)
         first[1:] = item[1:] != item[:-1]
         ids = np.array(batch.ids, dtype=object)
-        return {"entries": (found, ids[found_row]),
-                "items": (item[first], count[first], ids[text[first]])}
+        return {"keys": keys, "items": (item[first], count[first], ids[text[first]])}
 
     def _merge(self, payload: dict[str, Any]) -> None:
         if not payload:
             return
-        entry, ids = payload["entries"]
-        if len(entry):
-            better = prefer_smaller_id(ids, self._entry_id[entry])
-            self._entry_id[entry[better]] = ids[better]
-            self._entry_found[entry] = True
+        for char, key in payload["keys"].items():
+            self._key_found[char][key] = True
         merge_best(self._best_count, self._best_id, *payload["items"])
+
+    @property
+    def _entry_found(self) -> np.ndarray:
+        """Per eval n-gram: found in some training text."""
+        found = np.zeros(len(self._entry_item), dtype=bool)
+        for char in (False, True):
+            index = self._index[char]
+            if len(index):
+                found[self._entries[char]] = self._key_found[char][index.entry_key]
+        return found
 
     def _result(self) -> NgramOverlapResult:
         items = len(self.eval_norm)
         total = np.diff(self._offsets)
-        found = np.bincount(self._entry_item[self._entry_found], minlength=items)
+        entry_found = self._entry_found
+        found = np.bincount(self._entry_item[entry_found], minlength=items)
         coverage = np.where(total > 0, found / np.maximum(total, 1), 0.0)
-        run, start = self._longest_runs()
+        run, start = self._longest_runs(entry_found)
         span = np.where(run > 0, run + self._n_used - 1, 0)
         texts = [self._span_text(i, int(start[i]), int(span[i])) if span[i] else ""
                  for i in range(items)]
@@ -209,17 +224,19 @@ class NgramOverlapCheck(AuditCheck):
         short = int(((self._tokens > 0) & (self._tokens < full_unit)).sum())
         summary = {"n": self.n, "char_n": self.char_n, "min_coverage": self.min_coverage,
                    "short_items": short, "n_ngrams": int(total.sum()),
-                   "n_ngrams_found": int(self._entry_found.sum())}
+                   "n_ngrams_found": int(entry_found.sum()),
+                   "ngrams_over_cap": int(sum(int(v.sum()) for v in self._over_cap.values())),
+                   "shared_cap": SHARED_CAP}
         return NgramOverlapResult(
             self.name, coverage >= self.min_coverage, coverage.astype(np.float64),
             self._best_id.tolist(), summary, span.astype(np.int64), texts, share,
             self._n_used.astype(np.int64), ["char" if c else "word" for c in self._char_mode])
 
-    def _longest_runs(self) -> tuple[np.ndarray, np.ndarray]:
+    def _longest_runs(self, entry_found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per item, the longest run of consecutive found n-grams and its first n-gram number."""
         items = len(self.eval_norm)
         run, start = np.zeros(items, dtype=np.int64), np.zeros(items, dtype=np.int64)
-        pos = np.flatnonzero(self._entry_found)
+        pos = np.flatnonzero(entry_found)
         if not len(pos):
             return run, start
         owner = self._entry_item[pos]

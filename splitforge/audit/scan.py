@@ -32,6 +32,7 @@ from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_file
 from splitforge.load.fields import render_template
 from splitforge.load.hashing import check_unchanged, compressed_error, compression_of, open_stream
+from splitforge.normalize.boilerplate import NO_BOILERPLATE, Boilerplate
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_buffers
 from splitforge.parallel import map_batches, resolve_processes
@@ -43,11 +44,13 @@ Source = str | Path | pa.Table
 _JSON_BLOCK = 1 << 24
 BATCH_BYTES = 8 << 20
 _WORKER_CHECKS: list[AuditCheck] = []
+_WORKER_BOILERPLATE: list[Boilerplate] = []
 
 
 def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
                   progress: Progress = NO_PROGRESS, num_proc: int | None = None,
-                  total_rows: int = 0, batch_bytes: int = BATCH_BYTES) -> list[CheckResult]:
+                  total_rows: int = 0, batch_bytes: int = BATCH_BYTES,
+                  boilerplate: Boilerplate = NO_BOILERPLATE) -> list[CheckResult]:
     """Feed every training batch to every check; return each check's result, in order.
 
     Args:
@@ -61,6 +64,8 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
         batch_bytes: Batches are cut into pieces of about this much text (UTF-8 bytes; a longer
             text is a piece of its own): the working memory of a piece is about 20 times its
             text, whatever the batch size in rows.
+        boilerplate: Runs left out of every training text after normalizing
+            (``normalize.boilerplate``); give the checks eval texts stripped the same way.
 
     Returns:
         ``check.result()`` of every check, in the order of ``checks``.
@@ -72,10 +77,10 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     processes = resolve_processes(num_proc) if len(head) > 1 else 1
     stream = chain(head, batches)
     if processes <= 1:
-        results = (_probe_all(checks, *piece) for piece in stream)
+        results = (_probe_all(checks, *piece, boilerplate=boilerplate) for piece in stream)
     else:
         results = map_batches(_probe_batch, stream, processes, initializer=_init_worker,
-                              initargs=(checks,))
+                              initargs=(checks, boilerplate))
     for found in results:
         for check, part in zip(checks, found, strict=True):
             check.merge(part)
@@ -105,20 +110,23 @@ def _pieces(ids: Sequence[Any], texts: pa.Array | pa.ChunkedArray | Sequence[str
 
 
 def _probe_all(checks: Sequence[AuditCheck], ids: Sequence[Any], data: np.ndarray,
-               offsets: np.ndarray) -> list[Found]:
-    """Normalize one piece of raw training texts and probe every check with it."""
+               offsets: np.ndarray, boilerplate: Boilerplate = NO_BOILERPLATE) -> list[Found]:
+    """Normalize one piece of raw training texts, strip boilerplate, probe every check."""
     norm, hashes = normalize_buffers(data, offsets)
+    if not boilerplate.empty:
+        norm, hashes = boilerplate.strip(norm), None
     batch = TrainingBatch(ids, norm, hashes)
     return [check.probe(batch) for check in checks]
 
 
-def _init_worker(checks: list[AuditCheck]) -> None:
+def _init_worker(checks: list[AuditCheck], boilerplate: Boilerplate) -> None:
     """Keep the checks (their eval indexes) in this worker for every batch it probes."""
     _WORKER_CHECKS[:] = checks
+    _WORKER_BOILERPLATE[:] = [boilerplate]
 
 
 def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray) -> list[Found]:
-    return _probe_all(_WORKER_CHECKS, ids, data, offsets)
+    return _probe_all(_WORKER_CHECKS, ids, data, offsets, _WORKER_BOILERPLATE[0])
 
 
 def iter_training_batches(sources: Source | Sequence[Source], text_field: str,

@@ -183,7 +183,8 @@ class MinHashDeduper(Deduper):
 
     def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
         """Verified near-duplicate pairs with their estimated Jaccard similarity."""
-        sig = self.signatures(table.column(C.NORM),
+        text = C.SIM if C.SIM in table.column_names else C.NORM  # boilerplate left out
+        sig = self.signatures(table.column(text),
                               progress.task("minhash: signatures", table.num_rows))
         bands, rows = lsh_params(self.config.threshold, self.config.num_perm)
         left, right = candidate_pairs(sig, bands, rows, resolve_processes(self.config.num_proc))

@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import json
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -281,7 +281,7 @@ def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray
     """``sf_text``: one field, a template over fields, or a flattened chat list."""
     if fields.messages:
         return flatten_messages(messages if messages is not None
-                                else table.column(fields.messages))
+                                else table.column(fields.messages), fields.roles)
     template = fields.text or ""
     return render_template(template, lambda name: as_text(table.column(name)))
 
@@ -305,10 +305,16 @@ def render_template(template: str, column: Callable[[str], Any]) -> Any:
 
 
 def as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A column as ``string``: numbers and booleans cast (``1``, ``2.5``), nested values as JSON."""
+    """A column as ``string``: numbers and booleans cast, chat lists flattened, the rest JSON.
+
+    Numbers read ``1``, ``2.5``; a chat list reads as its ``role: content`` lines without the
+    system turns (``flatten_messages``); other nested values as JSON.
+    """
     kind = column.type
     if pa.types.is_string(kind):
         return column
+    if is_chat(kind):
+        return flatten_messages(column)
     if pa.types.is_dictionary(kind):
         return as_text(column.cast(kind.value_type))
     if (pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_integer(
@@ -363,12 +369,39 @@ def parse_messages(column: pa.ChunkedArray, path: Path | str, name: str) -> pa.C
     return column
 
 
-def flatten_messages(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A chat list of {role, content} or {from, value} as ``role: content`` lines."""
-    return pa.chunked_array([_flatten_chunk(c) for c in column.chunks], pa.string())
+ROLE_ALIASES = {"human": "user", "gpt": "assistant"}
+SYSTEM_ROLE = "system"
 
 
-def _flatten_chunk(array: pa.Array) -> pa.Array:
+def role_names(roles: Sequence[str] | None) -> set[str] | None:
+    """The roles a chat text keeps, aliases folded (``human`` = ``user``); None: all but system."""
+    if roles is None:
+        return None
+    return {ROLE_ALIASES.get(r.strip().lower(), r.strip().lower()) for r in roles}
+
+
+def flatten_messages(column: pa.ChunkedArray, roles: Sequence[str] | None = None
+                     ) -> pa.ChunkedArray:
+    """A chat list of {role, content} or {from, value} as ``role: content`` lines.
+
+    Only the turns of ``roles`` are kept (default: every role but ``system``, so that a system
+    prompt shared by every conversation is not read as content).
+    """
+    keep = role_names(roles)
+    return pa.chunked_array([_flatten_chunk(c, keep) for c in column.chunks], pa.string())
+
+
+def is_chat(kind: pa.DataType) -> bool:
+    """Whether an Arrow type is a chat list: a list of structs with role/content or from/value."""
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        return False
+    if not pa.types.is_struct(kind.value_type):
+        return False
+    keys = [f.name for f in kind.value_type]
+    return any(r in keys and c in keys for r, c in _ROLE_KEYS)
+
+
+def _flatten_chunk(array: pa.Array, keep: set[str] | None = None) -> pa.Array:
     if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
         return pa.array([""] * len(array), pa.string())
     keys = [f.name for f in array.type.value_type]
@@ -379,6 +412,14 @@ def _flatten_chunk(array: pa.Array) -> pa.Array:
     content = pc.coalesce(*contents, pa.scalar("", pa.string()))
     lines = pc.binary_join_element_wise(role, content, ": ")
     offsets = pc.subtract(array.offsets, array.offsets[0])
+    folded = pc.utf8_lower(pc.utf8_trim_whitespace(role)).to_numpy(zero_copy_only=False)
+    folded = np.array([ROLE_ALIASES.get(r, r) for r in folded], dtype=object)
+    wanted = folded != SYSTEM_ROLE if keep is None else np.isin(folded, sorted(keep))
+    if not wanted.all():
+        bounds = np.asarray(offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        kept = np.r_[0, np.cumsum(wanted)]
+        offsets = pa.array(kept[bounds].astype(bounds.dtype), type=offsets.type)
+        lines = lines.filter(pa.array(wanted))
     if pa.types.is_large_list(array.type):
         nested = pa.LargeListArray.from_arrays(offsets, lines)
     else:

@@ -116,8 +116,16 @@ def _word_token_hashes(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarra
     A word's hash folds its bytes eight at a time (read as little-endian uint64 lanes straight
     from the buffer) through ``fmix64``, seeded by its length; most words take one lane.
     """
+    hashes, doc, _, _ = word_tokens(data, offsets)
+    return hashes, doc
+
+
+def word_tokens(data: np.ndarray, offsets: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_word_token_hashes`` with each word's ``[start, end)`` byte positions in ``data``."""
     if not len(data):
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        empty = np.zeros(0, np.int64)
+        return np.zeros(0, np.uint64), empty, empty, empty
     inside = data > _SPACE  # spaces and control characters separate words
     starts_mask = inside.copy()
     starts_mask[1:] &= ~inside[:-1]
@@ -143,7 +151,7 @@ def _word_token_hashes(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarra
         hashes[live] = fmix64(hashes[live] ^ chunk)
         live, lane = live[left > 8], lane + 1
     per_doc = np.diff(np.searchsorted(starts, offsets))
-    return hashes, np.repeat(np.arange(len(offsets) - 1), per_doc)
+    return hashes, np.repeat(np.arange(len(offsets) - 1), per_doc), starts, ends
 
 
 def _char_token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -249,14 +257,7 @@ def shingle_hashes64(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuf
     """
     data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
     n_docs = len(offsets) - 1
-    char_mode = np.zeros(n_docs, dtype=bool)
-    if unit == "char":
-        char_mode[:] = True
-    elif unit == "auto" and len(data):
-        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
-        top = np.maximum.reduceat(data, offsets[nonempty]) if len(nonempty) else data[:0]
-        for i in nonempty[top >= 0x80]:  # only non-ASCII texts can be CJK
-            char_mode[i] = is_cjk(_decode(data, offsets, i))
+    char_mode = char_units(data, offsets, unit)
     values, owners = [], []
     tokens_per_doc = np.zeros(n_docs, dtype=np.int64)
     words = np.flatnonzero(~char_mode)
@@ -287,6 +288,20 @@ def shingle_hashes64(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuf
     counts = np.bincount(all_owners, minlength=n_docs)
     bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     return Shingles64(all_values, bounds, char_mode, tokens_per_doc)
+
+
+def char_units(data: np.ndarray, offsets: np.ndarray, unit: str = "auto") -> np.ndarray:
+    """Per text, whether it is cut into characters: ``unit: auto`` does so for CJK text."""
+    n_docs = len(offsets) - 1
+    char_mode = np.zeros(n_docs, dtype=bool)
+    if unit == "char":
+        char_mode[:] = True
+    elif unit == "auto" and len(data):
+        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+        top = np.maximum.reduceat(data, offsets[nonempty]) if len(nonempty) else data[:0]
+        for i in nonempty[top >= 0x80]:  # only non-ASCII texts can be CJK
+            char_mode[i] = is_cjk(_decode(data, offsets, i))
+    return char_mode
 
 
 def _decode(data: np.ndarray, offsets: np.ndarray, i: int) -> str:

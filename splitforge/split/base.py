@@ -83,11 +83,18 @@ class Assignment:
         info: JSON-safe details for the manifest. ``Splitter.assign`` adds ``method``,
             ``version``, ``unit``, ``rows`` (per split) and ``dropped`` (per reason); a temporal
             split adds its ``cutoffs`` and gap.
+        linked: Object array: per dropped row, the id of the row it was dropped for (a leak
+            link's train row), else None.
     """
 
     split: np.ndarray
     reasons: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
+    linked: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.linked is None:
+            self.linked = np.full(len(self.split), None, dtype=object)
 
     @classmethod
     def from_codes(cls, codes: np.ndarray, info: dict[str, Any] | None = None) -> Assignment:

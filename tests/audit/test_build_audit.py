@@ -35,18 +35,34 @@ def test_a_clean_build_writes_its_audit_and_passes(tmp_path):
     assert "## Contamination audit" in (result.path / "report.md").read_text(encoding="utf-8")
 
 
-def test_test_rows_found_in_an_external_corpus_fail_the_build(tmp_path):
+def test_test_rows_found_in_an_external_corpus_are_removed_or_fail_the_build(tmp_path):
     path = recipe(tmp_path, {})
     built = build(path, out=tmp_path / "first")
     test_rows = pq.read_table(built.path / "test.parquet").to_pylist()
     leaked = write_jsonl(tmp_path / "web.jsonl", [
         {"question": "scraped page: " + test_rows[0]["question"] + " and more text around it"}])
-    gated = recipe(tmp_path, {"against": [str(leaked)]})
-    with pytest.raises(LeakageError, match=f"test:{test_rows[0]['sf_id']} ~ train web:1"):
+    removed = build(recipe(tmp_path, {"against": [str(leaked)]}), out=tmp_path / "removed")
+    info = removed.manifest["stages"]["audit"]
+    assert info["verdicts"]["contaminated"] == 0 and info["removed"] == {"leak_link": 0,
+                                                                        "contaminated": 1}
+    gone = pq.read_table(removed.path / "removed.parquet").to_pylist()
+    [row] = [r for r in gone if r["sf_stage"] == "audit"]
+    assert (row["sf_id"], row["sf_reason"], row["sf_kept_id"]) == (
+        test_rows[0]["sf_id"], "contaminated", "web:1")
+    test_ids = pq.read_table(removed.path / "test.parquet").column("sf_id").to_pylist()
+    assert test_ids == [r["sf_id"] for r in test_rows[1:]]
+    audited = pq.read_table(removed.path / "audit" / "audit.parquet").to_pylist()
+    assert [r["action"] for r in audited if r["eval_id"] == f"test:{row['sf_id']}"] == [
+        "removed"]
+    assert removed.manifest["counts"]["removed_by_reason"]["audit:contaminated"] == 1
+
+    gated = recipe(tmp_path, {"against": [str(leaked)], "on_contaminated": "fail"})
+    with pytest.raises(LeakageError, match=f"test:{test_rows[0]['sf_id']} ~ train web:1"
+                       ".*audit.on_contaminated: remove"):
         build(gated, out=tmp_path / "second")
     assert not any((tmp_path / "second").rglob("*.parquet"))  # nothing written
-    kept = build(recipe(tmp_path, {"against": [str(leaked)], "fail_on": "never"}),
-                 out=tmp_path / "third")
+    kept = build(recipe(tmp_path, {"against": [str(leaked)], "on_contaminated": "keep",
+                                   "fail_on": "never"}), out=tmp_path / "third")
     info = kept.manifest["stages"]["audit"]
     assert info["verdicts"]["contaminated"] == 1 and info["failed"] is False  # gate off
     assert info["against"][0]["path"] == str(leaked)
@@ -80,20 +96,41 @@ def test_against_files_are_read_with_the_recipe_template(tmp_path):
                          fields={"id": "idx", "text": "{q}\n{a}"},
                          split={"method": "random",
                                 "ratios": {"train": 0.6, "val": 0.2, "test": 0.2}},
-                         audit={"against": [str(web)], "methods": ["exact"]})
+                         audit={"against": [str(web)], "methods": ["exact"],
+                                "on_contaminated": "fail"})
     with pytest.raises(LeakageError, match="web:1"):
         build(gated, out=tmp_path / "second")
 
 
-def test_near_copies_that_exact_dedup_let_through_fail_the_gate(tmp_path):
-    # Templated rows differing only in numbers: exact dedup keeps them all, the split scatters
-    # them, and the audit's MinHash check sees test rows whose near-copies train.
-    templated = [{"idx": i, "question": f"how do i configure the build number {i} for project "
-                  f"{i * 7 % 13} when the cache is stale and the runner {i % 5} keeps failing"}
-                 for i in range(120)]
-    with pytest.raises(LeakageError, match=r"~ train \d+ \(minhash 0\.\d\d\)"):
-        build(recipe(tmp_path, {}, dedup={"exact": True}, data_rows=templated),
-              out=tmp_path / "out")
+def test_near_copies_that_exact_dedup_let_through_never_reach_val_or_test(tmp_path):
+    # Real problems with edited copies (a word added, the question mark dropped): exact dedup
+    # keeps them all, the split scatters them, and the audit sees test rows whose near-copies
+    # train. The build removes those eval rows (split:leak_link, naming the train row), so its
+    # own audit is 0.
+    rows = gsm8k(200)
+    copies = [{**r, "idx": 10_000 + i, "question": "Please " + r["question"].rstrip("?")}
+              for i, r in enumerate(rows[:60])]
+    templated = rows + copies
+    path = recipe(tmp_path, {}, dedup={"exact": True}, data_rows=templated)
+    built = build(path, out=tmp_path / "out")
+    audit = built.manifest["stages"]["audit"]
+    assert audit["verdicts"]["contaminated"] == 0 and audit["removed"]["leak_link"] > 0
+    gone = [r for r in pq.read_table(built.path / "removed.parquet").to_pylist()
+            if r["sf_reason"] == "leak_link"]
+    assert len(gone) == audit["removed"]["leak_link"]
+    train = set(pq.read_table(built.path / "train.parquet").column("sf_id").to_pylist())
+    val = set(pq.read_table(built.path / "val.parquet").column("sf_id").to_pylist())
+    assert all(r["sf_stage"] == "split" and r["sf_kept_id"] in train | val for r in gone)
+    # the same rows, audited again from the stored build against its own train split: clean
+    from splitforge.pipeline import audit_files
+
+    again = audit_files([built.path / "train.parquet"], [], build_dir=built.path,
+                        text="question")
+    assert again.summary["verdicts"]["contaminated"] == 0
+    with pytest.raises(LeakageError, match=r"~ train \d+ \((minhash|ngram_overlap) 0\.\d\d\)"
+                       r".*audit.on_contaminated: remove"):
+        build(recipe(tmp_path, {"on_contaminated": "fail"}, dedup={"exact": True},
+                     data_rows=templated), out=tmp_path / "failed")
 
 
 def test_a_stored_build_is_reaudited_against_new_training_data(tmp_path):

@@ -55,8 +55,23 @@ def test_messages_role_content(tmp_path):
                                    {"role": "assistant", "content": "Hello!"}]},
             {"id": 3, "messages": [{"role": "user", "content": "Only me"}]}]
     table = _load_rows(tmp_path, rows, {"id": "id", "messages": "messages"})
-    assert table.column(C.TEXT).to_pylist() == [
+    assert table.column(C.TEXT).to_pylist() == ["user: Hi\nassistant: Hello!", "user: Only me"]
+    assert table.column("messages").to_pylist() == [r["messages"] for r in rows]  # output: all
+    with_system = _load_rows(tmp_path, rows, {"id": "id", "messages": "messages",
+                                              "roles": ["system", "user", "assistant"]})
+    assert with_system.column(C.TEXT).to_pylist() == [
         "system: Be brief.\nuser: Hi\nassistant: Hello!", "user: Only me"]
+    users = _load_rows(tmp_path, rows, {"id": "id", "messages": "messages", "roles": ["User"]})
+    assert users.column(C.TEXT).to_pylist() == ["user: Hi", "user: Only me"]
+
+
+def test_sharegpt_roles_take_user_and_assistant_names(tmp_path):
+    rows = [{"c": [{"from": "system", "value": "S"}, {"from": "human", "value": "Q"},
+                   {"from": "gpt", "value": "A"}, {"from": "observation", "value": "O"}]}]
+    table = _load_rows(tmp_path, rows, {"messages": "c", "roles": ["user"]})
+    assert table.column(C.TEXT).to_pylist() == ["human: Q"]
+    table = _load_rows(tmp_path, rows, {"messages": "c"})
+    assert table.column(C.TEXT).to_pylist() == ["human: Q\ngpt: A\nobservation: O"]
 
 
 def test_messages_from_value_sharegpt(tmp_path):
