@@ -210,9 +210,11 @@ def build(
         table = add_normalized(everything, progress=progress)
     del loaded, everything
     with timed.stage("boilerplate"):
-        boilerplate = detect_boilerplate(table.column(C.NORM), recipe.boilerplate.settings())
+        boilerplate = detect_boilerplate(table.column(C.NORM), recipe.boilerplate.settings(),
+                                         measure=False)
         if not boilerplate.empty:
-            table = table.append_column(C.SIM, boilerplate.strip(table.column(C.NORM)))
+            sim, boilerplate = boilerplate.strip_and_measure(table.column(C.NORM))
+            table = table.append_column(C.SIM, sim)
     with timed.stage("dedup") as progress:
         deduped = deduplicate(table, recipe.dedup, progress)
     table = deduped.table
@@ -799,6 +801,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                 evidence[item] = val_evidence[found]
     action = np.where(remove, "removed", "kept")
     audited = audited.add_column(2, "action", pa.array(action.tolist(), pa.string()))
+    audited = audited.add_column(3, "linked_id", pa.array(
+        [e if r else None for e, r in zip(evidence, remove.tolist(), strict=True)], pa.string()))
     staying = audited.filter(pa.array(~remove))
     summary["verdicts"] = verdict_counts(staying)
     summary["failed"] = failed = fails(staying, config.fail_on)

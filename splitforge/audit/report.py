@@ -40,22 +40,49 @@ def render_audit(table: pa.Table, summary: dict[str, Any]) -> str:
     for name, info in summary["per_check"].items():
         notes = ", ".join(f"{k} {v}" for k, v in info.items()
                           if k in ("short_items", "n_contained", "n_matched", "empty_items"))
+        over = info.get("ngrams_over_cap") or info.get("buckets_over_cap")
+        if over:
+            notes += (f"{', ' if notes else ''}{over} "
+                      f"{'n-grams' if 'ngrams_over_cap' in info else 'LSH buckets'} shared by "
+                      f"more than {info['shared_cap']} eval items named no evidence (a template "
+                      f"they share; see boilerplate)")
         out.append(f"| {name} | {info.get('n_flagged', 0)} | {notes} |")
+    removed = summary.get("removed") or {}
+    if any(removed.values()):
+        out += ["", f"Removed from val/test before writing (audit.on_contaminated: remove): "
+                f"{removed.get('leak_link', 0)} linked to a train or val row (split:leak_link), "
+                f"{removed.get('contaminated', 0)} found in an `against` corpus "
+                f"(audit:contaminated); the verdict counts above are of the rows kept, and "
+                f"removed.parquet names each removed row's evidence."]
+    spans = (summary.get("boilerplate") or {}).get("spans") or []
+    if spans:
+        info = summary["boilerplate"]
+        out += ["", f"Left out of every check as boilerplate (recurring in at least "
+                f"{info['min_share']:.0%} of the rows; {info['tokens_left_out']:.1%} of the "
+                f"tokens, in {info['rows_with_boilerplate']:,} rows):", ""]
+        out += [f"- {s['rows']:,} rows: `{_cell(s['text'], 120)}`" for s in spans]
     if "leaked" in summary:
         out += ["", f"With the reference answers (`{summary['answer']}`): " + ", ".join(
             f"{k} {v}" for k, v in summary["leaked"].items()) + "."]
     out += ["", "Thresholds: " + ", ".join(f"{k} {v}" for k, v in
                                           summary["thresholds"].items()), ""]
-    for verdict in ("contaminated", "suspect"):
-        rows = [r for r in table.to_pylist() if r["verdict"] == verdict]
+    records = table.to_pylist()
+    sections = [(f"{v.capitalize()} items", [r for r in records if r["verdict"] == v
+                                               and r.get("action", "kept") == "kept"])
+                for v in ("contaminated", "suspect")]
+    sections.append(("Removed from the build", [r for r in records
+                                                if r.get("action") == "removed"]))
+    for title, rows in sections:
         if not rows:
             continue
-        out += [f"## {verdict.capitalize()} items ({len(rows)})", "",
+        out += [f"## {title} ({len(rows)})", "",
                 "| eval id | check | score | training id | eval text | matched |",
                 "|---|---|---|---|---|---|"]
         for r in rows[:SHOWN]:
-            out.append(f"| {_cell(r['eval_id'])} | {r['evidence_method']} | "
-                       f"{r['evidence_score']:.2f} | {_cell(r['evidence_id'])} | "
+            score = "" if r["evidence_score"] is None else f"{r['evidence_score']:.2f}"
+            linked = r.get("linked_id") or r["evidence_id"]
+            out.append(f"| {_cell(r['eval_id'])} | {r['evidence_method'] or 'val link'} | "
+                       f"{score} | {_cell(linked)} | "
                        f"{_cell(r['eval_text'])} | {_cell(r['matched_text'])} |")
         if len(rows) > SHOWN:
             out.append(f"| … {len(rows) - SHOWN} more in audit.parquet | | | | | |")

@@ -51,6 +51,7 @@ from splitforge.normalize.text import normalize_text
 
 VERSION = "1"
 _CHAR_SALT = np.uint64(0x5851F42D4C957F2D)  # char runs never equal word runs
+_EDGE = np.uint64(0x2545F4914F6CDD1D)  # the start and the end of a row, as a token
 TOP_SPANS = 10
 _PREVIEW = 200
 
@@ -103,6 +104,15 @@ class Boilerplate:
             array = _strip(array, hot)[0]
         return array
 
+    def strip_and_measure(self, texts: pa.Array | pa.ChunkedArray | Sequence[str]
+                          ) -> tuple[pa.Array, Boilerplate]:
+        """``strip(texts)``, and this boilerplate with its summary counted over ``texts``."""
+        array = _as_array(texts)
+        if self.empty or not len(array):
+            return array, self
+        stripped, counts = _measure(array, self.rounds)
+        return stripped, Boilerplate(self.rounds, {**self.summary, **counts})
+
     def strip_texts(self, texts: Sequence[str]) -> list[str]:
         """``strip`` of Python strings, as Python strings."""
         if self.empty:
@@ -115,12 +125,15 @@ ROUNDS = 2
 
 
 def detect_boilerplate(norm: pa.Array | pa.ChunkedArray | Sequence[str],
-                       settings: BoilerplateSettings = BoilerplateSettings()) -> Boilerplate:
+                       settings: BoilerplateSettings = BoilerplateSettings(),
+                       measure: bool = True) -> Boilerplate:
     """Find the hot runs of normalized texts (and the ``ignore`` spans) and measure them.
 
     Args:
         norm: Normalized texts (``normalize_text`` form).
         settings: Detection settings; ``detect=False`` keeps only the ``ignore`` spans.
+        measure: Strip ``norm`` to count what is left out (``strip_and_measure`` does both at
+            once for a caller that needs the stripped texts too).
 
     Returns:
         The hot runs, with a summary of what stripping them leaves out of ``norm``.
@@ -146,11 +159,9 @@ def detect_boilerplate(norm: pa.Array | pa.ChunkedArray | Sequence[str],
                                "ngram": settings.ngram, "char_ngram": settings.char_ngram,
                                "ignore": list(settings.ignore), "detect": settings.detect,
                                "hot_runs": int(sum(len(v) for h in rounds for v in h.values()))}
-    if not rounds or not n:
-        summary.update({"rows_with_boilerplate": 0, "tokens_left_out": 0.0, "spans": []})
-    else:
-        summary.update(_measure(array, rounds))
-    return Boilerplate(tuple(rounds), summary)
+    summary.update({"rows_with_boilerplate": 0, "tokens_left_out": 0.0, "spans": []})
+    found = Boilerplate(tuple(rounds), summary)
+    return found.strip_and_measure(array)[1] if measure else found
 
 
 def _detect(sample: pa.Array, settings: BoilerplateSettings) -> Hot:
@@ -162,14 +173,15 @@ def _detect(sample: pa.Array, settings: BoilerplateSettings) -> Hot:
         # every row is counted in both units: a template under Chinese and English rows alike
         # is as frequent in characters as in words, whichever unit each row is compared in
         tokens, doc = _unit_tokens(data, offsets, np.full(len(sample), char), char)
+        tokens, doc, _ = _with_edges(tokens, doc)
         k = settings.char_ngram if char else settings.ngram
         runs, owner = _runs(tokens, doc, k, char)
         hot[(char, k)] = _frequent(runs, owner, floor)
     return hot
 
 
-def _measure(array: pa.Array, rounds: list[Hot]) -> dict[str, Any]:
-    """What stripping every round leaves out of ``array``: rows, token share, top spans."""
+def _measure(array: pa.Array, rounds: Sequence[Hot]) -> tuple[pa.Array, dict[str, Any]]:
+    """``array`` stripped by every round, and what that left out: rows, token share, spans."""
     _, first = _strip(array, rounds[0], spans=True)
     total = first.pop("tokens")
     lost_rows = first["lost"]
@@ -185,9 +197,9 @@ def _measure(array: pa.Array, rounds: list[Hot]) -> dict[str, Any]:
             spans.setdefault(h, set()).update(members)
             texts.setdefault(h, more["span_texts"][h])
     top = sorted(spans, key=lambda h: (-len(spans[h]), texts[h]))[:TOP_SPANS]
-    return {"rows_with_boilerplate": int((lost_rows > 0).sum()),
-            "tokens_left_out": round(lost_tokens / max(1, total), 4),
-            "spans": [{"text": texts[h], "rows": len(spans[h])} for h in top]}
+    return stripped, {"rows_with_boilerplate": int((lost_rows > 0).sum()),
+                      "tokens_left_out": round(lost_tokens / max(1, total), 4),
+                      "spans": [{"text": texts[h], "rows": len(spans[h])} for h in top]}
 
 
 def _as_array(texts: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
@@ -254,8 +266,39 @@ def _span_runs(span: str, settings: BoilerplateSettings) -> Hot:
     return {(char, k): runs}
 
 
+def _with_edges(tokens: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                               np.ndarray]:
+    """Tokens with an edge token before and after each row's own, and which ones are real.
+
+    A span shorter than a run at a row's start or end ("### Response: yes" closing every row)
+    makes runs with the edge, so it is found like a longer one.
+    """
+    if not len(tokens):
+        return tokens, doc, np.zeros(0, dtype=bool)
+    present = np.flatnonzero(np.bincount(doc)) if len(doc) else doc
+    rank = np.searchsorted(present, doc)
+    position = np.arange(len(tokens)) + 2 * rank + 1
+    size = len(tokens) + 2 * len(present)
+    out = np.full(size, _EDGE, dtype=np.uint64)
+    owner = np.empty(size, dtype=np.int64)
+    real = np.zeros(size, dtype=bool)
+    out[position], real[position] = tokens, True
+    first = np.searchsorted(doc, present, "left")
+    last = np.searchsorted(doc, present, "right") - 1
+    owner[position] = doc
+    owner[position[first] - 1] = present
+    owner[position[last] + 1] = present
+    return out, owner, real
+
+
 def _covered(tokens: np.ndarray, doc: np.ndarray, hot: dict[int, np.ndarray]) -> np.ndarray:
-    """Per token, whether some hot run (of any length in ``hot``) covers it."""
+    """Per token, whether some hot run (of any length in ``hot``, edges counted) covers it."""
+    tokens, doc, real = _with_edges(tokens, doc)
+    return _covered_runs(tokens, doc, hot)[real]
+
+
+def _covered_runs(tokens: np.ndarray, doc: np.ndarray, hot: dict[int, np.ndarray]) -> np.ndarray:
+    """Per token, whether some hot run covers it (tokens as given)."""
     cover = np.zeros(len(tokens) + 1, dtype=np.int32)
     if not len(tokens):
         return cover[:0].astype(bool)
@@ -295,6 +338,8 @@ def _strip(array: pa.Array, hot: Hot, spans: bool = False
             decoded = [_decode(data, offsets, int(i)) for i in rows]
             tokens, local = _char_token_hashes(decoded)
             tokens ^= _CHAR_SALT
+            codes = np.frombuffer("".join(t.replace(" ", "") for t in decoded).encode(
+                "utf-32-le"), dtype=np.uint32)  # the characters the tokens hash, in order
         else:
             sub = (data, offsets) if len(rows) == n else _select(data, offsets, rows)
             tokens, local, starts, ends = word_tokens(*sub)
@@ -314,11 +359,13 @@ def _strip(array: pa.Array, hot: Hot, spans: bool = False
         if not len(changed_rows):
             continue
         if char:
-            first = np.r_[0, np.cumsum(per_row)]
-            for r in changed_rows.tolist():
-                chars = [c for c in decoded[r] if not c.isspace()]
-                mask = keep[first[r]:first[r + 1]]
-                texts[int(rows[r])] = "".join(c for c, m in zip(chars, mask, strict=True) if m)
+            wanted = keep & changed[local]
+            kept_doc = local[wanted]
+            ends = np.searchsorted(kept_doc, changed_rows, "right")
+            joined = np.insert(codes[wanted], ends, 10).astype(np.uint32)  # "\n" after a row
+            pieces = joined.tobytes().decode("utf-32-le").split("\n")
+            for r, text in zip(changed_rows.tolist(), pieces, strict=False):
+                texts[int(rows[r])] = text
         else:
             for r, text in zip(changed_rows.tolist(),
                                _join_words(sub[0], starts, ends, local, keep, changed_rows),

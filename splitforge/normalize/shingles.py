@@ -293,15 +293,50 @@ def shingle_hashes64(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuf
 def char_units(data: np.ndarray, offsets: np.ndarray, unit: str = "auto") -> np.ndarray:
     """Per text, whether it is cut into characters: ``unit: auto`` does so for CJK text."""
     n_docs = len(offsets) - 1
-    char_mode = np.zeros(n_docs, dtype=bool)
     if unit == "char":
-        char_mode[:] = True
-    elif unit == "auto" and len(data):
-        nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
-        top = np.maximum.reduceat(data, offsets[nonempty]) if len(nonempty) else data[:0]
-        for i in nonempty[top >= 0x80]:  # only non-ASCII texts can be CJK
-            char_mode[i] = is_cjk(_decode(data, offsets, i))
-    return char_mode
+        return np.ones(n_docs, dtype=bool)
+    if unit != "auto" or not len(data):
+        return np.zeros(n_docs, dtype=bool)
+    return cjk_texts(data, offsets)
+
+
+_SPACES = np.array([*range(9, 14), *range(28, 33), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+                    0x2028, 0x2029, 0x202F, 0x205F, 0x3000])  # what str.isspace() accepts
+
+
+def cjk_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``is_cjk`` of every text of UTF-8 buffers, computed on the bytes (no Python per text).
+
+    Each character's code point is decoded from its lead byte and continuation bytes; the CJK
+    share is that of ``is_cjk`` (same ranges, spaces as ``str.isspace``), which a test checks.
+    """
+    n_docs = len(offsets) - 1
+    out = np.zeros(n_docs, dtype=bool)
+    if not len(data) or not (data >= 0x80).any():
+        return out
+    lead = (data & 0xC0) != 0x80
+    ascii_byte = data < 0x80
+    # ASCII characters: counted unless a space; never CJK
+    ascii_space = ascii_byte & (((data >= 9) & (data <= 13)) | ((data >= 28) & (data <= 32)))
+    counted_ascii = ascii_byte & ~ascii_space
+    wide = np.flatnonzero(lead & ~ascii_byte)
+    padded = np.concatenate((data, np.zeros(3, np.uint8)))
+    b0, b1, b2, b3 = (padded[wide + i].astype(np.int64) for i in range(4))
+    code = np.where(b0 < 0xE0, ((b0 & 0x1F) << 6) | (b1 & 0x3F),
+                    np.where(b0 < 0xF0, ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F),
+                             ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) | ((b2 & 0x3F) << 6)
+                             | (b3 & 0x3F)))
+    counted = ~np.isin(code, _SPACES[_SPACES >= 0x80])
+    cjk = np.zeros(len(code), dtype=bool)
+    for low, high in _CJK_RANGES:
+        cjk |= (code >= low) & (code <= high)
+    starts = offsets[:-1]
+    ascii_count = np.add.reduceat(counted_ascii.astype(np.int64), np.minimum(starts, len(data) - 1))
+    ascii_count[offsets[1:] == starts] = 0
+    doc = np.searchsorted(offsets, wide, "right") - 1
+    chars = ascii_count + np.bincount(doc[counted], minlength=n_docs)
+    hits = np.bincount(doc[cjk & counted], minlength=n_docs)
+    return (chars > 0) & (3 * hits >= chars)
 
 
 def _decode(data: np.ndarray, offsets: np.ndarray, i: int) -> str:

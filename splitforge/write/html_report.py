@@ -131,6 +131,10 @@ def render_html(folder: Path, manifest: dict[str, Any]) -> str:
             [[r[C.CLUSTER], r[C.ID], "yes" if r["sf_kept"] else "", r["sf_method"] or "",
               "" if r["sf_score"] is None or r["sf_kept"] else f"{r['sf_score']:.2f}",
               r["sf_text"]] for r in rows], "clusters")]
+    spans = (manifest["stages"].get("boilerplate") or {}).get("spans") or []
+    if spans:
+        parts += ["<h2>Boilerplate left out of similarity</h2>", _table(
+            ["rows", "span"], [[s["rows"], s["text"]] for s in spans], "boilerplate")]
     if audit is not None:
         flagged = audit.filter(pc.not_equal(audit.column("verdict"), "clean")).slice(0, 50
                                                                                    ).to_pylist()

@@ -62,6 +62,7 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
         ])
     else:
         out.append("None.")
+    out += boilerplate_section(manifest["stages"].get("boilerplate"))
     dedup = manifest["stages"]["dedup"]
     out += ["", "## Duplicates", "",
             f"{dedup['duplicate_clusters']} duplicate clusters; the largest has "
@@ -98,6 +99,22 @@ def _challenge_section(info: dict[str, Any]) -> list[str]:
     return out + [""]
 
 
+def boilerplate_section(info: dict[str, Any] | None) -> list[str]:
+    """What was left out of similarity as boilerplate (``normalize.boilerplate``), if anything."""
+    if not info or not info.get("spans"):
+        return []
+    out = ["", "## Boilerplate", "",
+           f"Spans recurring in at least {info['min_share']:.0%} of the rows (runs of "
+           f"{info['ngram']} words or {info['char_ngram']} CJK characters) are left out of "
+           f"dedup, leak links and the audit, and kept in the output: "
+           f"{info['rows_with_boilerplate']:,} of {info['rows']:,} rows, "
+           f"{info['tokens_left_out']:.1%} of the tokens. The most common:", ""]
+    out += _table(["rows", "span left out"], [[s["rows"], _cell(s["text"])]
+                                              for s in info["spans"]])
+    return out + ["", "Turn it off with `boilerplate: {detect: false}`; name spans to leave out "
+                  "with `boilerplate.ignore`."]
+
+
 def _audit_section(info: dict[str, Any]) -> list[str]:
     sets = ", ".join(f"{name} {n}" for name, n in ordered(info["eval_sets"], SET_ORDER))
     against = f" and {len(info['against'])} external corpora" if info.get("against") else ""
@@ -107,6 +124,13 @@ def _audit_section(info: dict[str, Any]) -> list[str]:
            f"{info['fail_on']} ({'FAILED' if info['failed'] else 'passed'}).", ""]
     out += _table(["verdict", "rows"], [[k, v] for k, v in ordered(info["verdicts"],
                                                                    VERDICT_ORDER)])
+    removed = info.get("removed") or {}
+    if any(removed.values()):
+        out += ["", f"Removed from val/test so that no eval row has a near copy in train "
+                    f"(audit.on_contaminated: remove): {removed.get('leak_link', 0)} linked to a "
+                    f"train or val row (`split:leak_link`), {removed.get('contaminated', 0)} "
+                    f"found in an external corpus (`audit:contaminated`); the verdicts above are "
+                    f"of the rows kept."]
     if "challenge_items_from_flagged_rows" in info:
         out += ["", f"Challenge items drawn from flagged rows: "
                     f"{info['challenge_items_from_flagged_rows']}."]
