@@ -47,7 +47,9 @@ import numpy as np
 
 from splitforge.audit.base import (
     CHECKS,
+    CONTAMINATED,
     SHARED_CAP,
+    SUSPECT,
     AuditCheck,
     CheckResult,
     TrainingBatch,
@@ -57,7 +59,7 @@ from splitforge.audit.base import (
     merge_best,
 )
 from splitforge.dedup.minhash import band_keys, lsh_params, permutations, signatures
-from splitforge.normalize.shingles import shingle_hashes
+from splitforge.normalize.shingles import shingle_hashes, shingle_hashes64
 
 _PAIR_CHUNK = 1 << 16
 
@@ -70,14 +72,25 @@ class MinHashResult(CheckResult):
         candidates: LSH candidate training texts verified per eval item (over all batches).
         set_aside: Candidate training rows per eval item that another item resembles more (not
             evidence).
+        tokens: the item's tokens (words, or characters for CJK text).
     """
 
     candidates: np.ndarray
     set_aside: np.ndarray
+    tokens: np.ndarray
 
     def levels(self, thresholds: Any) -> np.ndarray:
-        """Jaccard against ``minhash_contaminated`` / ``minhash_suspect``."""
-        return graded(self.score, thresholds.minhash_suspect, thresholds.minhash_contaminated)
+        """Jaccard against ``minhash_contaminated`` / ``minhash_suspect``.
+
+        An item shorter than ``min_tokens`` is at most suspect, as ``exact`` has it: two
+        five-word phrases that share four words ("how much money does he" / "... she") reach
+        any Jaccard threshold without one being a copy of the other. An equal short text is
+        still contaminated, by ``exact``.
+        """
+        level = graded(self.score, thresholds.minhash_suspect, thresholds.minhash_contaminated)
+        short = np.asarray(self.tokens) < thresholds.min_tokens
+        level[short & (level == CONTAMINATED)] = SUSPECT
+        return level
 
     @property
     def jaccard(self) -> np.ndarray:
@@ -123,6 +136,7 @@ class MinHashCheck(AuditCheck):
         self._a, self._b = permutations(num_perm, seed)
         self.bands, self.rows = lsh_params(threshold, num_perm)
         shingles = shingle_hashes(self.eval_norm, ngram, char_ngram, unit)
+        self._tokens = shingle_hashes64(self.eval_norm, 1, 1, unit).tokens
         self._items = np.flatnonzero(np.diff(shingles.offsets) > 0)  # empty texts sign nothing
         self._sig = signatures(shingles.values, shingles.offsets, self._a, self._b)[self._items]
         self._band_keys, self._band_items = [], []
@@ -198,4 +212,4 @@ class MinHashCheck(AuditCheck):
                    "items_with_candidates_set_aside": int((self._set_aside > 0).sum())}
         return MinHashResult(self.name, score >= self.threshold, score.astype(np.float64),
                              self._best_id.tolist(), summary, self._candidates.copy(),
-                             self._set_aside.copy())
+                             self._set_aside.copy(), self._tokens.copy())

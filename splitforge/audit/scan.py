@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch, as_string_array
 from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_file
-from splitforge.load.fields import render_template
+from splitforge.load.fields import CHAT_KEYS, as_text, is_chat, render_template
 from splitforge.load.hashing import check_unchanged, compressed_error, compression_of, open_stream
 from splitforge.normalize.boilerplate import NO_BOILERPLATE, Boilerplate
 from splitforge.normalize.shingles import text_buffers
@@ -180,11 +180,12 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
         for record_batch in _rebatch(record_batches, batch_rows):
             for name in names:
                 kind = record_batch.column(name).type
-                if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-                    raise InputError(f"needs text, got values of type {kind}", path=where,
-                                     field=name)
+                if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                        or is_chat(kind)):
+                    raise InputError(f"needs text or a chat list, got values of type {kind}",
+                                     path=where, field=name)
             if names == [text_field]:
-                texts = record_batch.column(text_field)
+                texts = as_text(pa.chunked_array([record_batch.column(text_field)]))
             else:
                 texts = render_template(text_field,
                                         lambda n, b=record_batch: b.column(n).fill_null(""))
@@ -239,7 +240,7 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         if sha256 is not None:
             check_unchanged(path, sha256, sha256_file(path), "the audit")
         return
-    fields = [(name, pa.string()) for name in text_fields if name != id_field]
+    fields = [(name, _json_text_type(path, name)) for name in text_fields if name != id_field]
     id_type = _json_id_type(path, id_field) if id_field else None
     if id_field:
         fields.append((id_field, id_type))
@@ -322,6 +323,31 @@ def _first_bad_line(path: Path, text_fields: list[str], id_field: str | None = N
                                 f"ids are read as {id_type} (the type of the first ids): ids "
                                 f"must be text or numbers, all of one type")
     return None, None
+
+
+def _json_text_type(path: Path, name: str) -> pa.DataType:
+    """``string``, or a list of structs for a chat field (its first value a list of objects).
+
+    The structs hold the role/content or from/value keys the first rows use. A file that
+    cannot be read is read as text here; the read itself reports it.
+    """
+    try:
+        head = _head_lines(path)
+    except OSError:
+        return pa.string()
+    for line in head:
+        try:
+            value = json.loads(line).get(name) if line.strip() else None
+        except (json.JSONDecodeError, AttributeError):
+            continue
+        if value is None:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            keys = sorted({k for v in value for k in v if k in CHAT_KEYS})
+            if keys:
+                return pa.list_(pa.struct([(k, pa.string()) for k in keys]))
+        return pa.string()
+    return pa.string()
 
 
 def _json_id_type(path: Path, id_field: str) -> pa.DataType:

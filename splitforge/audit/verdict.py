@@ -10,8 +10,9 @@ mean the same thing), and the item takes the worst verdict any check gives it::
     ngram_overlap  coverage >= ngram_contaminated (0.5)      coverage >= ngram_suspect (0.2);
                    (an item shorter than n words is one      a short item found whole
                    n-gram of all its words)
-    minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4)
-                   about 12% of the words edited, or less)
+    minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4);
+                   about 12% of the words edited, or less)   an item shorter than min_tokens
+                   and at least ``min_tokens`` tokens        at any Jaccard
     embedding      cosine >= embedding_contaminated (0.9)    cosine >= embedding_suspect (0.85),
                    with a retrieved training text, tokens    or >= embedding_floor (0.7) and
                    aligned as for suspect                    embedding_margin (0.1) above the

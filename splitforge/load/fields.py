@@ -40,6 +40,7 @@ LATEST_TIME = datetime(2200, 1, 1, tzinfo=UTC)
 _AHEAD = 365 * _US_PER_DAY  # a time this far after the rest of its column (its newest 1%) is odd
 _OUTLIER_SHARE = 0.01
 _ROLE_KEYS = (("role", "content"), ("from", "value"))
+CHAT_KEYS = frozenset(k for pair in _ROLE_KEYS for k in pair)
 CONTENT_ID_LENGTH = 16
 
 # Columns a build writes. They are dropped when read, so a build's output can be fed back in;

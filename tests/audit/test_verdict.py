@@ -17,8 +17,12 @@ def _rows(results, texts=("item zero", "item one", "item two")):
 def test_each_check_applies_its_own_thresholds_and_the_worst_verdict_wins():
     ids = [None, "t1", "t2"]
     minhash = MinHashResult("minhash", np.array([False, True, True]), np.array([0.1, 0.45, 0.65]),
-                            ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]))
+                            ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]),
+                            np.array([9, 9, 9]))
     assert [r["verdict"] for r in _rows([minhash])] == ["clean", "suspect", "contaminated"]
+    short = MinHashResult("minhash", np.array([False, True, True]), np.array([0.1, 0.45, 0.65]),
+                          ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]), np.array([9, 9, 7]))
+    assert [r["verdict"] for r in _rows([short])] == ["clean", "suspect", "suspect"]
     # contained in training: 8 tokens or more is contaminated, fewer is suspect
     exact = ExactResult("exact", np.array([True, True, False]), np.array([1.0, 1.0, 0.0]),
                         ["e0", "e1", None], {}, np.array([False, False, False]),

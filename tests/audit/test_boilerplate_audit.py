@@ -1,0 +1,158 @@
+"""The audit on chat and templated data: shared preambles are no evidence, copies still are, and
+work stays bounded however alike the rows are."""
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from typer.testing import CliRunner
+
+from splitforge.audit import ExactCheck, MinHashCheck, NgramOverlapCheck
+from splitforge.audit.base import SHARED_CAP
+from splitforge.audit.exact import _rarest_anchors
+from splitforge.cli import app
+from splitforge.normalize import normalize_text
+from splitforge.normalize.shingles import shingle_hashes64
+from splitforge.pipeline import audit_files
+from tests.audit.conftest import norm_all, run
+from tests.conftest import REPO, real_data, write_jsonl
+
+SYSTEM = ("You are a helpful, respectful and honest assistant. Always answer as helpfully as "
+          "possible, while being safe. Your answers should not include any harmful, unethical, "
+          "racist, sexist, toxic, dangerous, or illegal content. Please ensure that your "
+          "responses are socially unbiased and positive in nature.")
+TEMPLATE = ("Below is an instruction that describes a task. Write a response that appropriately "
+            "completes the request.\n\n### Instruction:\n{question}\n\n### Response:\n{answer}")
+
+
+def gsm8k(n: int) -> list[dict]:
+    with gzip.open(real_data("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+        return [json.loads(line) for _, line in zip(range(n), f, strict=False)]
+
+
+def chat(row: dict, question: str | None = None) -> dict:
+    return {"messages": [{"role": "system", "content": SYSTEM},
+                         {"role": "user", "content": question or row["question"]},
+                         {"role": "assistant", "content": row["answer"]}]}
+
+
+def test_a_chat_audit_ignores_the_shared_system_prompt_and_finds_the_edited_copy(tmp_path):
+    rows = gsm8k(400)
+    train, held = rows[:300], rows[300:]
+    copied = held[0]
+    edited = {**copied, "question": copied["question"].upper().rstrip("?") + " please?"}
+    write_jsonl(tmp_path / "train.jsonl", [{"id": f"t{i}", **chat(r)}
+                                           for i, r in enumerate([*train, edited])])
+    write_jsonl(tmp_path / "eval.jsonl", [{"id": f"e{i}", **chat(r)} for i, r in enumerate(held)])
+    result = CliRunner().invoke(app, ["audit", "--train", str(tmp_path / "train.jsonl"),
+                                      "--eval", str(tmp_path / "eval.jsonl"), "--text",
+                                      "messages", "--id", "id", "--report",
+                                      str(tmp_path / "report")])
+    assert result.exit_code == 1, result.output  # the edited copy
+    summary = json.loads((tmp_path / "report" / "audit.json").read_text(encoding="utf-8"))
+    assert summary["verdicts"]["contaminated"] == 1 and summary["verdicts"]["suspect"] <= 2
+    audited = {r["eval_id"]: r for r in _rows(tmp_path / "report")}
+    assert audited["e0"]["verdict"] == "contaminated"
+    assert "system:" not in audited["e1"]["eval_text"]  # the system turn is not read at all
+    # with the system turn read as content, detection still leaves it out of every check
+    asked = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="messages",
+                        id_field="id")
+    assert asked.summary["verdicts"]["contaminated"] == 1
+
+
+def _rows(folder):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(folder / "audit.parquet").to_pylist()
+
+
+def alpaca() -> list[dict]:
+    with gzip.open(real_data("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    return [{"question": r["en_instruction"], "answer": r["en_output"]} for r in rows
+            if r["en_output"].strip() and not r["en_input"]]
+
+
+def test_a_template_on_both_sides_hides_no_copy_and_makes_no_leak(tmp_path):
+    rows = alpaca()  # short rows: the template is most of each text
+    train, held = rows[:-60], rows[-60:]
+    edited = {**held[0], "question": held[0]["question"].replace(" ", " indeed ", 1)}
+    write_jsonl(tmp_path / "train.jsonl", [{"id": f"t{i}", "text": TEMPLATE.format(**r)}
+                                           for i, r in enumerate([*train, edited])])
+    write_jsonl(tmp_path / "eval.jsonl",
+                [{"id": f"e{i}", "text": TEMPLATE.format(**r)} for i, r in enumerate(held)])
+    found = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="text",
+                        id_field="id")
+    verdicts = dict(zip(found.table.column("eval_id").to_pylist(),
+                        found.table.column("verdict").to_pylist(), strict=True))
+    assert verdicts["e0"] == "contaminated"
+    assert list(verdicts.values()).count("contaminated") == 1
+    assert found.summary["boilerplate"]["rows_with_boilerplate"] == len(held)
+    blind = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="text",
+                        id_field="id", boilerplate=False)
+    flagged = sum(v != "clean" for v in blind.table.column("verdict").to_pylist())
+    assert flagged > 10  # the template alone, read as content, makes most rows look leaked
+
+
+def test_ngrams_shared_by_many_items_count_for_coverage_but_pair_no_text():
+    rows = gsm8k(SHARED_CAP + 50)
+    block = " ".join(r["question"] for r in rows[:3])  # a shared paragraph of real text
+    items = [f"{block} {r['question']}" for r in rows]
+    check = NgramOverlapCheck(norm_all(items))
+    result = run(check, [(["t1", "t2"], [block, rows[5]["question"]])])
+    assert result.summary["ngrams_over_cap"] > 0 and result.summary["shared_cap"] == SHARED_CAP
+    assert (result.coverage > 0.3).all()  # the block is found in training for every item
+    assert result.evidence_id[5] == "t2"  # evidence comes from what is not shared
+    assert result.evidence_id[0] is None or result.evidence_id[0] != "t1"
+    minhash = run(MinHashCheck(norm_all([block] * (SHARED_CAP + 1) + items[:1])),
+                  [(["t1"], [block])])
+    assert minhash.summary["buckets_over_cap"] > 0
+    assert minhash.summary["candidates"] <= 1  # none of the 101 equal items paired with t1
+
+
+def test_exact_anchors_are_the_windows_fewest_items_share_and_stay_exact():
+    rows = gsm8k(60)
+    block = rows[0]["question"]
+    items = [f"{block} {r['question']}" for r in rows[1:]]
+    norm = norm_all(items)
+    grams = shingle_hashes64(norm, 13, 13)
+    item, keys = _rarest_anchors(grams.values, grams.offsets)
+    shared = set(grams.of(0)[:5].tolist())  # windows inside the block, held by every item
+    assert not (set(keys.tolist()) & shared)
+    assert np.bincount(item).max() == 2
+    check = ExactCheck(norm)
+    result = run(check, [(["t1", "t2"], [block, "prefix " + items[7] + " suffix"])])
+    assert result.contained_id[7] == "t2" and sum(c is not None for c in result.contained_id) == 1
+
+
+def test_twenty_thousand_rows_sharing_a_block_audit_in_bounded_memory(tmp_path):
+    questions = [r["question"] for r in gsm8k(8_000)]
+    block = " ".join(" ".join(questions).split()[:300])  # 300 words of real text
+    words = " ".join(questions[100:]).split()
+    tails = [" ".join(words[5 * i:5 * i + 5]) for i in range(20_000)]
+    assert len(words) >= 100_000 and len(set(tails)) > 19_900
+    train = [{"id": f"t{i}", "text": f"{block} {t}"} for i, t in enumerate(tails[:18_000])]
+    planted = {f"e{i}" for i in range(0, 2_000, 20)}  # 100 eval rows repeat a training tail
+    evals = [{"id": f"e{i}", "text": f"{block} {tails[i] if f'e{i}' in planted else tails[18_000 + i]}"}
+             for i in range(2_000)]
+    write_jsonl(tmp_path / "train.jsonl", train)
+    write_jsonl(tmp_path / "eval.jsonl", evals)
+    script = ("import json, resource, sys; from splitforge.pipeline import audit_files; "
+              "r = audit_files([sys.argv[1]], [sys.argv[2]], text='text', id_field='id'); "
+              "v = dict(zip(r.table.column('eval_id').to_pylist(), "
+              "r.table.column('verdict').to_pylist())); "
+              "print(json.dumps({'v': v, 'mb': resource.getrusage(resource.RUSAGE_SELF)"
+              ".ru_maxrss / 1024}))")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "train.jsonl"),
+                          str(tmp_path / "eval.jsonl")], capture_output=True, text=True,
+                         check=True, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["mb"] < 1024, found["mb"]
+    seen = {normalize_text(t["text"]) for t in train}
+    copies = {e["id"] for e in evals if normalize_text(e["text"]) in seen}
+    assert planted <= copies and len(copies - planted) < 20  # real 5-word runs recur, rarely
+    contaminated = {i for i, v in found["v"].items() if v == "contaminated"}
+    assert contaminated == copies  # the tails decide; look-alike 5-word tails: suspect at most
