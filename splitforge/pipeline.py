@@ -50,6 +50,7 @@ from splitforge.normalize.boilerplate import (
     detect_boilerplate,
 )
 from splitforge.normalize.boilerplate import VERSION as BOILERPLATE_VERSION
+from splitforge.normalize.shingles import VERSION as SHINGLES_VERSION
 from splitforge.normalize.text import VERSION as NORMALIZE_VERSION
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import (
@@ -141,6 +142,7 @@ def stage_versions(recipe: Recipe) -> dict[str, str]:
     """Versions of the stage implementations a recipe uses; a bump changes the build id."""
     versions = {"normalize.text": NORMALIZE_VERSION,
                 "normalize.boilerplate": BOILERPLATE_VERSION,
+                "normalize.shingles": SHINGLES_VERSION,
                 "split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}
     if recipe.dedup.exact:
         versions["dedup.exact"] = DEDUPERS.get("exact").version

@@ -61,7 +61,7 @@ from splitforge.audit.base import (
     graded,
     merge_best,
 )
-from splitforge.normalize.shingles import shingle_hashes64
+from splitforge.normalize.shingles import char_codes, shingle_hashes64
 
 _WORD = re.compile(r"[^\x00-\x20]+")  # how the word hashes split: on spaces and control bytes
 
@@ -253,5 +253,6 @@ class NgramOverlapCheck(AuditCheck):
     def _span_text(self, item: int, first: int, tokens: int) -> str:
         text = self.eval_norm[item]
         if self._char_mode[item]:
-            return text.replace(" ", "")[first:first + tokens][:PREVIEW]
+            chars = "".join(chr(c) for c in char_codes([text])[0].tolist())
+            return chars[first:first + tokens][:PREVIEW]
         return " ".join(_WORD.findall(text)[first:first + tokens])[:PREVIEW]

@@ -157,7 +157,7 @@ class MinHashDeduper(Deduper):
 
     method = "minhash"
     reason = "near_duplicate"
-    version: ClassVar[str] = "2"  # 2: words hashed from the UTF-8 buffer in 8-byte lanes
+    version: ClassVar[str] = "3"  # 3: punctuation not hashed; sf_sim (boilerplate left out)
     batch_rows: ClassVar[int] = 4096
     parallel_above: ClassVar[int] = 50_000
 

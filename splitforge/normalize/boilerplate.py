@@ -43,6 +43,7 @@ from splitforge.normalize.shingles import (
     _char_token_hashes,
     _decode,
     _select,
+    char_codes,
     char_units,
     text_buffers,
     word_tokens,
@@ -338,8 +339,7 @@ def _strip(array: pa.Array, hot: Hot, spans: bool = False
             decoded = [_decode(data, offsets, int(i)) for i in rows]
             tokens, local = _char_token_hashes(decoded)
             tokens ^= _CHAR_SALT
-            codes = np.frombuffer("".join(t.replace(" ", "") for t in decoded).encode(
-                "utf-32-le"), dtype=np.uint32)  # the characters the tokens hash, in order
+            codes, _ = char_codes(decoded)  # the characters the tokens hash, in order
         else:
             sub = (data, offsets) if len(rows) == n else _select(data, offsets, rows)
             tokens, local, starts, ends = word_tokens(*sub)
@@ -425,7 +425,7 @@ def _count_spans(tokens: np.ndarray, local: np.ndarray, drop: np.ndarray, rows: 
             if char:
                 r = int(local[a])
                 first_token = int(np.searchsorted(local, r))
-                chars = [c for c in source[r] if not c.isspace()]
+                chars = [chr(c) for c in char_codes([source[r]])[0].tolist()]
                 span_text[h] = "".join(chars[a - first_token:b - first_token + 1])[:_PREVIEW]
             else:
                 (data, _), starts, ends = source

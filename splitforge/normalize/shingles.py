@@ -7,6 +7,10 @@ are CJK) or when asked for (``unit: char``): every run of ``n`` characters, spac
 A text shorter than one shingle gets one shingle made of all its tokens, so it still has a
 signature; an empty text has no shingles.
 
+Punctuation does not count: a word is hashed without its leading and trailing punctuation
+("pounds." and "pounds。" are one word; "###" stays itself), and punctuation characters are no
+character tokens, so a re-punctuated copy has the shingles of its original.
+
 Words are hashed straight from the UTF-8 buffer of an Arrow string array: each word's bytes are
 read eight at a time as uint64 lanes and folded through MurmurHash3's ``fmix64``, so there is no
 Python call per text or per word (only texts with non-ASCII bytes are decoded, to test for CJK).
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+VERSION = "2"  # 2: punctuation at word edges and punctuation characters are not hashed
 _COMBINE = np.uint64(0x9E3779B97F4A7C15)
 _SPACE, _NEWLINE = 32, 10
 _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
@@ -135,9 +140,10 @@ def word_tokens(data: np.ndarray, offsets: np.ndarray
     starts_mask[doc_starts] = inside[doc_starts]
     doc_ends = offsets[1:][offsets[1:] > 0] - 1
     ends_mask[doc_ends] = inside[doc_ends]
-    starts = np.flatnonzero(starts_mask)
-    ends = np.flatnonzero(ends_mask) + 1
+    word_starts = np.flatnonzero(starts_mask)
+    word_ends = np.flatnonzero(ends_mask) + 1
     padded = np.concatenate((data, np.zeros(8, np.uint8)))
+    starts, ends = _trim_punctuation(padded, word_starts, word_ends)
     lanes = np.ndarray((len(data),), dtype="<u8", buffer=padded, strides=(1,))
     length = ends - starts
     first = lanes[starts]
@@ -150,17 +156,82 @@ def word_tokens(data: np.ndarray, offsets: np.ndarray
         chunk = lanes[starts[live] + 8 * lane] & _LANE_MASKS[np.minimum(left, 8)]
         hashes[live] = fmix64(hashes[live] ^ chunk)
         live, lane = live[left > 8], lane + 1
-    per_doc = np.diff(np.searchsorted(starts, offsets))
-    return hashes, np.repeat(np.arange(len(offsets) - 1), per_doc), starts, ends
+    per_doc = np.diff(np.searchsorted(word_starts, offsets))
+    return hashes, np.repeat(np.arange(len(offsets) - 1), per_doc), word_starts, word_ends
+
+
+_ASCII_PUNCT = np.zeros(256, dtype=bool)
+_ASCII_PUNCT[[ord(c) for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"]] = True
+
+
+def _wide_punctuation(b0: np.ndarray, b1: np.ndarray, b2: np.ndarray) -> tuple[np.ndarray,
+                                                                              np.ndarray]:
+    """Whether UTF-8 bytes start a 2-byte or a 3-byte punctuation character.
+
+    Two bytes: U+00A1-U+00BF; three: general punctuation U+2000-U+206F, CJK symbols and
+    punctuation U+3000-U+303F.
+    """
+    two = (b0 == 0xC2) & (b1 >= 0xA1) & (b1 <= 0xBF)
+    three = (((b0 == 0xE2) & ((b1 == 0x80) | (b1 == 0x81))) | ((b0 == 0xE3) & (b1 == 0x80))) \
+        & (b2 >= 0x80) & (b2 <= 0xBF)
+    return two, three
+
+
+def _trim_punctuation(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Word bounds without leading and trailing punctuation.
+
+    So "pounds." and "pounds。" hash alike; a word of nothing but punctuation ("###", "-")
+    keeps it all.
+    """
+    s, e = starts.copy(), ends.copy()
+    for _ in range(4):
+        size = e - s
+        one = _ASCII_PUNCT[padded[s]] & (size > 1)
+        two, three = _wide_punctuation(padded[s], padded[s + 1], padded[s + 2])
+        s = s + np.where(one, 1, np.where(two & (size > 2), 2, np.where(three & (size > 3), 3,
+                                                                        0)))
+        size = e - s
+        one = _ASCII_PUNCT[padded[e - 1]] & (size > 1)
+        back2 = np.maximum(e - 2, 0)
+        back3 = np.maximum(e - 3, 0)
+        two = _wide_punctuation(padded[back2], padded[back2 + 1], padded[back2 + 1])[0]
+        three = _wide_punctuation(padded[back3], padded[back3 + 1], padded[back3 + 2])[1]
+        e = e - np.where(one, 1, np.where(two & (size > 2), 2, np.where(three & (size > 3), 3,
+                                                                        0)))
+    return s, e
 
 
 def _char_token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Hash of every non-space character and the index of the text it belongs to."""
+    """Hash of every non-space, non-punctuation character and the text it belongs to."""
+    codes, doc = char_codes(texts)
+    return fmix64(codes.astype(np.uint64)), doc
+
+
+_PUNCT_RANGES = ((0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E), (0xA1, 0xBF),
+                 (0x2000, 0x206F), (0x3000, 0x303F), (0xFF01, 0xFF0F), (0xFF1A, 0xFF20),
+                 (0xFF3B, 0xFF40), (0xFF5B, 0xFF65))
+
+
+def char_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The code points that are character tokens, and their text: spaces and punctuation out.
+
+    Punctuation ("。", "?", "、") is no token, so that a Chinese text re-punctuated reads the same;
+    a text of nothing but punctuation keeps it.
+    """
     joined = "\n".join(t.replace(" ", "") for t in texts)
     codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     is_newline = codes == _NEWLINE
     doc = np.cumsum(is_newline)[~is_newline]
-    return fmix64(codes[~is_newline].astype(np.uint64)), doc
+    codes = codes[~is_newline]
+    punct = np.zeros(len(codes), dtype=bool)
+    for low, high in _PUNCT_RANGES:
+        punct |= (codes >= low) & (codes <= high)
+    if punct.any():
+        kept = np.bincount(doc[~punct], minlength=len(texts))
+        punct &= kept[doc] > 0  # all punctuation: keep it
+        codes, doc = codes[~punct], doc[~punct]
+    return codes, doc
 
 
 def _combine(tokens: np.ndarray, doc: np.ndarray, n_docs: int, n: int) -> tuple[np.ndarray,

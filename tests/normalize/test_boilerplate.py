@@ -10,7 +10,7 @@ import pytest
 
 from splitforge.normalize import normalize_text
 from splitforge.normalize.boilerplate import BoilerplateSettings, detect_boilerplate
-from splitforge.normalize.shingles import is_cjk
+from splitforge.normalize.shingles import char_codes, is_cjk
 from tests.conftest import real_data
 
 TEMPLATE = ("Below is an instruction that describes a task. Write a response that appropriately "
@@ -31,7 +31,10 @@ def gsm8k_questions(n: int) -> list[str]:
 
 
 def tokens(norm: str) -> list[str]:
-    return [c for c in norm if not c.isspace()] if is_cjk(norm) else norm.split(" ")
+    """Words, or the characters of a CJK text that are tokens (punctuation is none)."""
+    if is_cjk(norm):
+        return [chr(c) for c in char_codes([norm])[0].tolist()]
+    return norm.split(" ")
 
 
 def left_out(full: list[str], content: list[str], stripped: list[str]) -> tuple[float, float]:
