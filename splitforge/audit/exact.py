@@ -46,7 +46,7 @@ from splitforge.audit.base import (
     prefer_smaller_id,
     smallest_id_per_key,
 )
-from splitforge.normalize.shingles import shingle_hashes64
+from splitforge.normalize.shingles import reading_lengths, shingle_hashes64
 from splitforge.normalize.text import text_hashes
 
 
@@ -60,8 +60,9 @@ class ExactResult(CheckResult):
         contained: bool per eval item: it occurs whole inside some training text (equal
             texts included).
         contained_id: the smallest training id among the containing texts, or None.
-        tokens: the item's tokens (words, or characters for CJK text): short items can be
-            contained by chance, so a gate may want a minimum.
+        tokens: the item's length in words, a CJK character counting as one
+            (``reading_lengths``): short items can be contained by chance, so a gate may want a
+            minimum.
     """
 
     matched: np.ndarray
@@ -231,4 +232,4 @@ class ExactCheck(AuditCheck):
                                    "n_contained": int(contained.sum())}
         return ExactResult(self.name, contained.copy(), contained.astype(np.float64), evidence,
                            summary, matched, match_id, contained, contained_id,
-                           self._tokens.copy())
+                           reading_lengths(self.eval_norm))

@@ -59,7 +59,7 @@ from splitforge.audit.base import (
     merge_best,
 )
 from splitforge.dedup.minhash import band_keys, lsh_params, permutations, signatures
-from splitforge.normalize.shingles import shingle_hashes, shingle_hashes64
+from splitforge.normalize.shingles import reading_lengths, shingle_hashes
 
 _PAIR_CHUNK = 1 << 16
 
@@ -72,7 +72,7 @@ class MinHashResult(CheckResult):
         candidates: LSH candidate training texts verified per eval item (over all batches).
         set_aside: Candidate training rows per eval item that another item resembles more (not
             evidence).
-        tokens: the item's tokens (words, or characters for CJK text).
+        tokens: the item's length in words, a CJK character counting as one.
     """
 
     candidates: np.ndarray
@@ -136,7 +136,7 @@ class MinHashCheck(AuditCheck):
         self._a, self._b = permutations(num_perm, seed)
         self.bands, self.rows = lsh_params(threshold, num_perm)
         shingles = shingle_hashes(self.eval_norm, ngram, char_ngram, unit)
-        self._tokens = shingle_hashes64(self.eval_norm, 1, 1, unit).tokens
+        self._tokens = reading_lengths(self.eval_norm)
         self._items = np.flatnonzero(np.diff(shingles.offsets) > 0)  # empty texts sign nothing
         self._sig = signatures(shingles.values, shingles.offsets, self._a, self._b)[self._items]
         self._band_keys, self._band_items = [], []

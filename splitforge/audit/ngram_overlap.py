@@ -61,7 +61,7 @@ from splitforge.audit.base import (
     graded,
     merge_best,
 )
-from splitforge.normalize.shingles import char_codes, shingle_hashes64
+from splitforge.normalize.shingles import char_codes, reading_lengths, shingle_hashes64
 
 _WORD = re.compile(r"[^\x00-\x20]+")  # how the word hashes split: on spaces and control bytes
 
@@ -77,6 +77,7 @@ class NgramOverlapResult(CheckResult):
         n_used: tokens per n-gram for this item (``n``, ``char_n``, or the item's length when
             shorter).
         unit: ``word`` or ``char``.
+        length: the item's length in words, a CJK character counting as one.
     """
 
     longest_span: np.ndarray
@@ -84,6 +85,7 @@ class NgramOverlapResult(CheckResult):
     evidence_share: np.ndarray
     n_used: np.ndarray
     unit: list[str]
+    length: np.ndarray
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """Coverage against ``ngram_contaminated`` / ``ngram_suspect``.
@@ -95,7 +97,8 @@ class NgramOverlapResult(CheckResult):
         full = np.where(np.asarray(self.unit) == "char", self.summary["char_n"],
                         self.summary["n"])
         used = np.asarray(self.n_used)
-        short = (used < full) & (used < thresholds.min_tokens)  # not: every item when n is small
+        # not every item when n is small; a Chinese sentence is one "word" but many tokens
+        short = (used < full) & (np.asarray(self.length) < thresholds.min_tokens)
         level[short & (level == CONTAMINATED)] = SUSPECT
         return level
 
@@ -230,7 +233,8 @@ class NgramOverlapCheck(AuditCheck):
         return NgramOverlapResult(
             self.name, coverage >= self.min_coverage, coverage.astype(np.float64),
             self._best_id.tolist(), summary, span.astype(np.int64), texts, share,
-            self._n_used.astype(np.int64), ["char" if c else "word" for c in self._char_mode])
+            self._n_used.astype(np.int64), ["char" if c else "word" for c in self._char_mode],
+            reading_lengths(self.eval_norm))
 
     def _longest_runs(self, entry_found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per item, the longest run of consecutive found n-grams and its first n-gram number."""

@@ -375,6 +375,24 @@ _SPACES = np.array([*range(9, 14), *range(28, 33), 0x85, 0xA0, 0x1680, *range(0x
                     0x2028, 0x2029, 0x202F, 0x205F, 0x3000])  # what str.isspace() accepts
 
 
+def _wide_characters(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every non-ASCII character of a UTF-8 buffer: its byte position, code point, CJK or not.
+
+    CJK as ``is_cjk`` has it (the same ranges).
+    """
+    wide = np.flatnonzero(((data & 0xC0) != 0x80) & (data >= 0x80))
+    padded = np.concatenate((data, np.zeros(3, np.uint8)))
+    b0, b1, b2, b3 = (padded[wide + i].astype(np.int64) for i in range(4))
+    code = np.where(b0 < 0xE0, ((b0 & 0x1F) << 6) | (b1 & 0x3F),
+                    np.where(b0 < 0xF0, ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F),
+                             ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) | ((b2 & 0x3F) << 6)
+                             | (b3 & 0x3F)))
+    cjk = np.zeros(len(code), dtype=bool)
+    for low, high in _CJK_RANGES:
+        cjk |= (code >= low) & (code <= high)
+    return wide, code, cjk
+
+
 def cjk_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """``is_cjk`` of every text of UTF-8 buffers, computed on the bytes (no Python per text).
 
@@ -382,32 +400,41 @@ def cjk_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     share is that of ``is_cjk`` (same ranges, spaces as ``str.isspace``), which a test checks.
     """
     n_docs = len(offsets) - 1
-    out = np.zeros(n_docs, dtype=bool)
     if not len(data) or not (data >= 0x80).any():
-        return out
-    lead = (data & 0xC0) != 0x80
+        return np.zeros(n_docs, dtype=bool)
     ascii_byte = data < 0x80
     # ASCII characters: counted unless a space; never CJK
     ascii_space = ascii_byte & (((data >= 9) & (data <= 13)) | ((data >= 28) & (data <= 32)))
-    counted_ascii = ascii_byte & ~ascii_space
-    wide = np.flatnonzero(lead & ~ascii_byte)
-    padded = np.concatenate((data, np.zeros(3, np.uint8)))
-    b0, b1, b2, b3 = (padded[wide + i].astype(np.int64) for i in range(4))
-    code = np.where(b0 < 0xE0, ((b0 & 0x1F) << 6) | (b1 & 0x3F),
-                    np.where(b0 < 0xF0, ((b0 & 0x0F) << 12) | ((b1 & 0x3F) << 6) | (b2 & 0x3F),
-                             ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) | ((b2 & 0x3F) << 6)
-                             | (b3 & 0x3F)))
+    counted_ascii = np.r_[0, np.cumsum(ascii_byte & ~ascii_space)]
+    wide, code, cjk = _wide_characters(data)
     counted = ~np.isin(code, _SPACES[_SPACES >= 0x80])
-    cjk = np.zeros(len(code), dtype=bool)
-    for low, high in _CJK_RANGES:
-        cjk |= (code >= low) & (code <= high)
-    starts = offsets[:-1]
-    ascii_count = np.add.reduceat(counted_ascii.astype(np.int64), np.minimum(starts, len(data) - 1))
-    ascii_count[offsets[1:] == starts] = 0
     doc = np.searchsorted(offsets, wide, "right") - 1
-    chars = ascii_count + np.bincount(doc[counted], minlength=n_docs)
+    chars = (counted_ascii[offsets[1:]] - counted_ascii[offsets[:-1]]
+             + np.bincount(doc[counted], minlength=n_docs))
     hits = np.bincount(doc[cjk & counted], minlength=n_docs)
     return (chars > 0) & (3 * hits >= chars)
+
+
+def reading_lengths(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuffers
+                    ) -> np.ndarray:
+    """Per text, its length in words with every CJK character counted as a word.
+
+    The length short-item rules read (``min_tokens``): a Chinese sentence is one space-separated
+    "word" but many words of meaning, so a mixed text cut into words is not short for that.
+    """
+    data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
+    n_docs = len(offsets) - 1
+    _, doc, starts, _ = word_tokens(data, offsets)
+    words = np.bincount(doc, minlength=n_docs)
+    if not len(data) or not (data >= 0x80).any():
+        return words
+    wide, _, cjk = _wide_characters(data)
+    at = wide[cjk]
+    word = np.searchsorted(starts, at, "right") - 1
+    owner = np.searchsorted(offsets, at, "right") - 1
+    holding = np.bincount(owner[np.r_[True, word[1:] != word[:-1]]] if len(word) else owner,
+                          minlength=n_docs)
+    return words + np.bincount(owner, minlength=n_docs) - holding
 
 
 def _decode(data: np.ndarray, offsets: np.ndarray, i: int) -> str:

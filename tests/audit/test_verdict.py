@@ -41,9 +41,15 @@ def test_a_short_ngram_item_is_at_most_suspect_and_shows_its_matched_span():
                                np.array([1.0, 1.0, 0.3]), ["n0", "n1", "n2"], SUMMARY,
                                np.array([20, 5, 13]), ["span zero", "span one", "span two"],
                                np.array([1.0, 1.0, 0.3]), np.array([13, 5, 13]),
-                               ["word", "word", "word"])
+                               ["word", "word", "word"], np.array([20, 5, 13]))
     rows = _rows([ngram])
     assert [r["verdict"] for r in rows] == ["contaminated", "suspect", "suspect"]
+    # five space-separated "words", but one is a Chinese sentence: not short
+    chinese = NgramOverlapResult("ngram_overlap", np.array([True]), np.array([1.0]), ["n0"],
+                                 SUMMARY, np.array([5]), ["span"], np.array([1.0]),
+                                 np.array([5]), ["word"], np.array([24]))
+    table = verdict_table(["a"], ["item"], [chinese], Thresholds())
+    assert table.column("verdict").to_pylist() == ["contaminated"]
     assert [r["matched_text"] for r in rows] == ["span zero", "span one", "span two"]
 
 
