@@ -182,6 +182,16 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
                   f"{audit['train_rows']:,} training rows: {said} "
                   f"(gate: fail on {audit['fail_on']}, "
                   f"{'failed' if audit['failed'] else 'passed'}; evidence in audit/audit.md)")
+        removed = audit.get("removed") or {}
+        if any(removed.values()):
+            out.print(f"removed from val/test as copies of training data: "
+                      f"{removed['leak_link']:,} linked to a train or val row "
+                      f"(split:leak_link), {removed['contaminated']:,} found in audit.against "
+                      f"(audit:contaminated); see removed.parquet")
+    spans = manifest.get("stages", {}).get("boilerplate", {}).get("spans") or []
+    if spans:
+        out.print("boilerplate left out of similarity: " + "; ".join(
+            f"{s['text'][:50]!r} ({s['rows']:,} rows)" for s in spans[:2]))
     out.print(f"output: {_shown(path)}")
 
 
