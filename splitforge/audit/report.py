@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from splitforge.write.files import write_parquet
+from splitforge.write.report import removed_sentence
 
 SHOWN = 50
 
@@ -47,13 +48,9 @@ def render_audit(table: pa.Table, summary: dict[str, Any]) -> str:
                       f"more than {info['shared_cap']} eval items named no evidence (a template "
                       f"they share; see boilerplate)")
         out.append(f"| {name} | {info.get('n_flagged', 0)} | {notes} |")
-    removed = summary.get("removed") or {}
-    if any(removed.values()):
-        out += ["", f"Removed from val/test before writing (audit.on_contaminated: remove): "
-                f"{removed.get('leak_link', 0)} linked to a train or val row (split:leak_link), "
-                f"{removed.get('contaminated', 0)} found in an `against` corpus "
-                f"(audit:contaminated); the verdict counts above are of the rows kept, and "
-                f"removed.parquet names each removed row's evidence."]
+    removed = removed_sentence(summary.get("removed"))
+    if removed:
+        out += ["", removed]
     spans = (summary.get("boilerplate") or {}).get("spans") or []
     if spans:
         info = summary["boilerplate"]

@@ -115,6 +115,17 @@ def boilerplate_section(info: dict[str, Any] | None) -> list[str]:
                   "with `boilerplate.ignore`."]
 
 
+def removed_sentence(removed: dict[str, int] | None) -> str | None:
+    """What the build removed from val/test as copies (``audit.on_contaminated: remove``)."""
+    if not removed or not any(removed.values()):
+        return None
+    return (f"Removed from val/test so that no eval row has a copy in training "
+            f"(audit.on_contaminated: remove): {removed.get('leak_link', 0)} linked to a train "
+            f"or val row (`split:leak_link`), {removed.get('contaminated', 0)} found in an "
+            f"external corpus (`audit:contaminated`); the verdicts above are of the rows kept, "
+            f"and removed.parquet names each removed row's evidence.")
+
+
 def _audit_section(info: dict[str, Any]) -> list[str]:
     sets = ", ".join(f"{name} {n}" for name, n in ordered(info["eval_sets"], SET_ORDER))
     against = f" and {len(info['against'])} external corpora" if info.get("against") else ""
@@ -124,13 +135,9 @@ def _audit_section(info: dict[str, Any]) -> list[str]:
            f"{info['fail_on']} ({'FAILED' if info['failed'] else 'passed'}).", ""]
     out += _table(["verdict", "rows"], [[k, v] for k, v in ordered(info["verdicts"],
                                                                    VERDICT_ORDER)])
-    removed = info.get("removed") or {}
-    if any(removed.values()):
-        out += ["", f"Removed from val/test so that no eval row has a near copy in train "
-                    f"(audit.on_contaminated: remove): {removed.get('leak_link', 0)} linked to a "
-                    f"train or val row (`split:leak_link`), {removed.get('contaminated', 0)} "
-                    f"found in an external corpus (`audit:contaminated`); the verdicts above are "
-                    f"of the rows kept."]
+    removed = removed_sentence(info.get("removed"))
+    if removed:
+        out += ["", removed]
     if "challenge_items_from_flagged_rows" in info:
         out += ["", f"Challenge items drawn from flagged rows: "
                     f"{info['challenge_items_from_flagged_rows']}."]
