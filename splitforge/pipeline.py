@@ -772,46 +772,72 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
     sets = {s: eval_sets.count(s) for s in ("val", "test", "control")
             if s != "control" or s in eval_sets}
-    audited, summary = _scan_audit(
-        labels, eval_texts, batches(), methods=config.methods, ngram=config.ngram,
-        thresholds=config.thresholds, model=config.embedding_model, fail_on="never",
-        progress=progress, total_rows=0 if config.against else len(train_rows),
-        sets=sets, boilerplate=boilerplate)
-    audited = audited.add_column(1, "eval_set", pa.array(eval_sets, pa.string()))
-    verdicts = np.array(audited.column("verdict").to_pylist(), dtype=object)
+    options = {"methods": config.methods, "ngram": config.ngram,
+               "thresholds": config.thresholds, "model": config.embedding_model,
+               "fail_on": "never", "boilerplate": boilerplate}
+
+    def scan(items: np.ndarray, progress: Progress = NO_PROGRESS) -> pa.Table:
+        found, info = _scan_audit(
+            [labels[i] for i in items], [eval_texts[i] for i in items], batches(),
+            progress=progress, total_rows=0 if config.against else len(train_rows),
+            sets=sets, **options)
+        scanned.append(info)
+        return found
+
+    n = len(labels)
+    scanned: list[dict[str, Any]] = []
     held_out = np.array([s != "control" for s in eval_sets], dtype=bool)
-    remove = (verdicts == "contaminated") & held_out & (config.on_contaminated == "remove")
-    own = set(take_rows(table.column(C.ID), train_rows).to_pylist()) if remove.any() else set()
-    evidence = audited.column("evidence_id").to_pylist()
-    if config.on_contaminated == "remove":  # test rows linked to val rows: never in two splits
-        val_rows = rows[codes == 1]
-        is_test = np.array([s == "test" for s in eval_sets], dtype=bool)
-        test_items = np.flatnonzero(is_test & ~remove)
-        if len(val_rows) and len(test_items):
-            val_ids = take_rows(table.column(C.ID), val_rows).to_pylist()
-            linked, _ = _scan_audit(
-                [labels[i] for i in test_items], [eval_texts[i] for i in test_items],
-                [(val_ids, take_rows(table.column(C.TEXT), val_rows))], methods=config.methods,
-                ngram=config.ngram, thresholds=config.thresholds, model=config.embedding_model,
-                fail_on="never", progress=NO_PROGRESS, boilerplate=boilerplate)
-            hit = np.array(linked.column("verdict").to_pylist(), dtype=object) == "contaminated"
-            remove[test_items[hit]] = True
-            own.update(val_ids)
-            val_evidence = linked.column("evidence_id").to_pylist()
-            for item, found in zip(test_items[hit].tolist(), np.flatnonzero(hit).tolist(),
-                                   strict=True):
-                evidence[item] = val_evidence[found]
+    is_test = np.array([s == "test" for s in eval_sets], dtype=bool)
+    removing = config.on_contaminated == "remove"
+    remove = np.zeros(n, dtype=bool)
+    evidence: list[Any] = [None] * n
+    passes: list[pa.Table] = []  # each scan's table; an item's row comes from its last scan
+    source = np.zeros((n, 2), dtype=np.int64)
+    own = set(take_rows(table.column(C.ID), train_rows).to_pylist()) if removing else set()
+    current = np.arange(n)
+    found = scan(current, progress)
+    rounds = 0
+    while True:
+        # A copy is removed; the rows that stay are scanned again, since a removed item may
+        # have been the one a training text was attributed to (MinHash's closest_group).
+        rounds += 1
+        passes.append(found)
+        source[current, 0], source[current, 1] = len(passes) - 1, np.arange(len(current))
+        verdict = found.column("verdict").to_pylist()
+        found_id = found.column("evidence_id").to_pylist()
+        fresh = 0
+        for j, item in enumerate(current.tolist()):
+            if removing and held_out[item] and verdict[j] == "contaminated":
+                remove[item], evidence[item] = True, found_id[j]
+                fresh += 1
+        if removing:  # test rows linked to val rows: never in two splits
+            fresh += _unlink_test_from_val(
+                table, rows[codes == 1][~remove[:int(np.count_nonzero(codes == 1))]],
+                np.flatnonzero(is_test & ~remove), labels, eval_texts, remove, evidence,
+                options, own)
+        if not fresh or rounds >= MAX_LEAK_ROUNDS:
+            break
+        current = np.flatnonzero(~remove)
+        found = scan(current)
+    summary = scanned[0]
+    pieces = [passes[k].take(pa.array(source[source[:, 0] == k, 1])) for k in range(len(passes))]
+    order = np.argsort(np.concatenate([np.flatnonzero(source[:, 0] == k)
+                                       for k in range(len(passes))]), kind="stable")
+    audited = pa.concat_tables(pieces, promote_options="permissive").take(pa.array(order))
+    audited = audited.add_column(1, "eval_set", pa.array(eval_sets, pa.string()))
     action = np.where(remove, "removed", "kept")
     audited = audited.add_column(2, "action", pa.array(action.tolist(), pa.string()))
     audited = audited.add_column(3, "linked_id", pa.array(
         [e if r else None for e, r in zip(evidence, remove.tolist(), strict=True)], pa.string()))
+    summary["rounds"] = rounds
     staying = audited.filter(pa.array(~remove))
     summary["verdicts"] = verdict_counts(staying)
-    summary["failed"] = failed = fails(staying, config.fail_on)
+    summary["failed"] = failed = fails(staying, config.fail_on) or (
+        config.on_contaminated == "fail" and summary["verdicts"]["contaminated"] > 0)
     summary["fail_on"] = config.fail_on
     summary["on_contaminated"] = config.on_contaminated
-    reasons = [LEAK_LINK_REASON if evidence[i] in own else CONTAMINATED_REASON
-               for i in np.flatnonzero(remove).tolist()]
+    reasons = [LEAK_LINK_REASON if evidence[i] in own or not config.against
+               else CONTAMINATED_REASON for i in np.flatnonzero(remove).tolist()]
     summary["removed"] = {"leak_link": reasons.count(LEAK_LINK_REASON),
                           "contaminated": reasons.count(CONTAMINATED_REASON)}
     summary["against"] = [{"path": p, "sha256": h}
@@ -822,11 +848,16 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
             [r for r in records if r["verdict"] != "clean"]
         shown = "; ".join(f"{r['eval_id']} ~ train {r['evidence_id']} ({r['evidence_method']} "
                           f"{r['evidence_score']:.2f})" for r in worst[:5])
-        fix = ("set audit.on_contaminated: remove to drop contaminated val/test rows from the "
-               "build (removed.parquet names each one's evidence), or audit.fail_on: never to "
-               "write the build and read audit/audit.md" if config.on_contaminated != "remove"
-               else "raise audit.fail_on to contaminated (contaminated val/test rows are removed "
-               "already), or set it to never and read audit/audit.md")
+        fix = {"fail": "set audit.on_contaminated: remove to drop contaminated val/test rows "
+                       "from the build (removed.parquet names each one's evidence), or "
+                       "on_contaminated: keep with audit.fail_on: never to write the build and "
+                       "read audit/audit.md",
+               "keep": "set audit.on_contaminated: remove to drop contaminated val/test rows "
+                       "from the build (removed.parquet names each one's evidence), or "
+                       "audit.fail_on: never to write the build and read audit/audit.md",
+               "remove": "raise audit.fail_on to contaminated (contaminated val/test rows are "
+                         "removed already), or set it to never and read audit/audit.md"
+               }[config.on_contaminated]
         raise LeakageError(f"the build's own audit found {summary['verdicts']['contaminated']} "
                            f"contaminated and {summary['verdicts']['suspect']} suspect eval "
                            f"items (fail_on: {config.fail_on}, on_contaminated: "
@@ -836,6 +867,27 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                           np.array(reasons, dtype=object),
                           np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],
                                    dtype=object))
+
+
+MAX_LEAK_ROUNDS = 10
+
+
+def _unlink_test_from_val(table: pa.Table, val_rows: np.ndarray, test_items: np.ndarray,
+                          labels: list[str], texts: list[str], remove: np.ndarray,
+                          evidence: list[Any], options: dict[str, Any], own: set[str]) -> int:
+    """Mark the test items that the audit finds in the val rows as removed; how many."""
+    if not len(val_rows) or not len(test_items):
+        return 0
+    val_ids = take_rows(table.column(C.ID), val_rows).to_pylist()
+    linked, _ = _scan_audit([labels[i] for i in test_items], [texts[i] for i in test_items],
+                            [(val_ids, take_rows(table.column(C.TEXT), val_rows))],
+                            progress=NO_PROGRESS, **options)
+    hit = np.array(linked.column("verdict").to_pylist(), dtype=object) == "contaminated"
+    own.update(val_ids)
+    val_evidence = linked.column("evidence_id").to_pylist()
+    for item, found in zip(test_items[hit].tolist(), np.flatnonzero(hit).tolist(), strict=True):
+        remove[item], evidence[item] = True, val_evidence[found]
+    return int(hit.sum())
 
 
 def drop_leaked(assignment: Any, rows: np.ndarray, audited: AuditRunResult) -> Any:
@@ -849,7 +901,9 @@ def drop_leaked(assignment: Any, rows: np.ndarray, audited: AuditRunResult) -> A
     codes[position] = -1
     reasons[position] = audited.removed_reasons
     linked[position] = audited.removed_evidence
-    info = {**assignment.info, "removed_by_audit": audited.summary["removed"]}
+    info = {**assignment.info, "removed_by_audit": audited.summary["removed"],
+            "rows": {name: int(np.count_nonzero(codes == i))
+                     for i, name in enumerate(SPLIT_NAMES)}}
     return type(assignment)(codes, reasons, info, linked)
 
 

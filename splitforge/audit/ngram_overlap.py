@@ -165,8 +165,18 @@ class NgramOverlapCheck(AuditCheck):
                            for char in (False, True)}
         self._best_count = np.zeros(items, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
-        self._over_cap = {char: self._index[char].key_entry_counts > SHARED_CAP
+        self._over_cap = {char: self._items_per_key(char) > SHARED_CAP
                           for char in (False, True)}
+
+    def _items_per_key(self, char: bool) -> np.ndarray:
+        """Distinct eval items holding each key of one unit's index (an item may repeat one)."""
+        index = self._index[char]
+        if not len(index):
+            return np.zeros(0, dtype=np.int64)
+        key = index.entry_key
+        item = self._entry_item[self._entries[char]]
+        pairs = np.unique(key * (len(self.eval_norm) + 1) + item)
+        return np.bincount(pairs // (len(self.eval_norm) + 1), minlength=len(index))
 
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
         keys, pairs = {}, []

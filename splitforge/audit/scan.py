@@ -187,8 +187,8 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
             if names == [text_field]:
                 texts = as_text(pa.chunked_array([record_batch.column(text_field)]))
             else:
-                texts = render_template(text_field,
-                                        lambda n, b=record_batch: b.column(n).fill_null(""))
+                texts = render_template(text_field, lambda n, b=record_batch: as_text(
+                    pa.chunked_array([b.column(n)])).fill_null(""))
             n = record_batch.num_rows
             fallback = [f"{stem}:{row + i + 1}" for i in range(n)]
             if id_field:
@@ -340,12 +340,12 @@ def _json_text_type(path: Path, name: str) -> pa.DataType:
             value = json.loads(line).get(name) if line.strip() else None
         except (json.JSONDecodeError, AttributeError):
             continue
-        if value is None:
+        if value is None or value == []:
             continue
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            keys = sorted({k for v in value for k in v if k in CHAT_KEYS})
-            if keys:
-                return pa.list_(pa.struct([(k, pa.string()) for k in keys]))
+        if isinstance(value, list) and all(isinstance(v, dict) for v in value) and any(
+                k in CHAT_KEYS for v in value for k in v):
+            # every chat key: a later row may use from/value where the first used role/content
+            return pa.list_(pa.struct([(k, pa.string()) for k in sorted(CHAT_KEYS)]))
         return pa.string()
     return pa.string()
 

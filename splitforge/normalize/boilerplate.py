@@ -5,16 +5,18 @@ system prompt, a license header or a signature repeats in many rows. Read as con
 distinct rows look alike (the audit called most eval rows of templated data contaminated), and it
 makes matching cost grow with the square of the rows: every row shares its n-grams with every
 other. Here it is found from the data, and left out of the *similarity text* that near-duplicate
-dedup, leak links and the audit's n-gram, MinHash and embedding checks read. The output rows keep
-their text unchanged.
+dedup, leak links and the audit's exact, n-gram and MinHash checks read (and the training side of
+the embedding check, whose eval sentences are cut from the raw text). The output rows keep their
+text unchanged.
 
 **Detection.** Every run of ``ngram`` consecutive words, and every run of ``char_ngram``
 non-space characters (the two units of ``normalize.shingles``), is counted once per row, over the
-rows or an even sample of at most ``sample_rows`` of them; every row counts in both units, so an
-English template over Chinese and English rows is as frequent in characters as in words. A run
-held by at least ``min_share`` of those rows (and at least ``min_rows`` rows) is *hot*. Natural
-text rarely repeats four words in 5% of its rows; a template repeats all of its runs in every row
-that carries it. A second round of detection reads the texts the first one stripped (see
+rows or a sample of at most ``sample_rows`` of them (those with the smallest text hashes, so the
+input's row order changes nothing); every row counts in both units, so an English template over
+Chinese and English rows is as frequent in characters as in words. A run held by at least
+``min_share`` of those rows (and at least ``min_rows`` rows) is *hot*. Natural text rarely
+repeats four words in 5% of its rows; a template repeats all of its runs in every row that
+carries it. A second round of detection reads the texts the first one stripped (see
 ``Boilerplate.rounds``).
 
 **Stripping.** A token covered by a hot run, or by a run of a span the recipe names
@@ -44,11 +46,12 @@ from splitforge.normalize.shingles import (
     _decode,
     _select,
     char_codes,
+    char_positions,
     char_units,
     text_buffers,
     word_tokens,
 )
-from splitforge.normalize.text import normalize_text
+from splitforge.normalize.text import _buffer_hashes, normalize_text
 
 VERSION = "1"
 _CHAR_SALT = np.uint64(0x5851F42D4C957F2D)  # char runs never equal word runs
@@ -141,7 +144,7 @@ def detect_boilerplate(norm: pa.Array | pa.ChunkedArray | Sequence[str],
     """
     array = _as_array(norm)
     n = len(array)
-    rows = np.unique(np.linspace(0, n - 1, min(n, settings.sample_rows)).astype(np.int64))
+    rows = _sample(array, settings.sample_rows)
     sample = array.take(pa.array(rows)) if len(rows) < n else array
     rounds: list[Hot] = []
     for number in range(ROUNDS if settings.detect else 1):
@@ -163,6 +166,17 @@ def detect_boilerplate(norm: pa.Array | pa.ChunkedArray | Sequence[str],
     summary.update({"rows_with_boilerplate": 0, "tokens_left_out": 0.0, "spans": []})
     found = Boilerplate(tuple(rounds), summary)
     return found.strip_and_measure(array)[1] if measure else found
+
+
+def _sample(array: pa.Array, size: int) -> np.ndarray:
+    """The rows whose text hashes are the ``size`` smallest (all rows when fewer).
+
+    Chosen by content, not position, so the input's row order changes nothing.
+    """
+    if len(array) <= size:
+        return np.arange(len(array))
+    hashes = _buffer_hashes(*text_buffers(array))
+    return np.sort(np.lexsort((np.arange(len(array)), hashes))[:size])
 
 
 def _detect(sample: pa.Array, settings: BoilerplateSettings) -> Hot:
@@ -260,11 +274,14 @@ def _span_runs(span: str, settings: BoilerplateSettings) -> Hot:
     if not norm:
         return {}
     data, offsets = text_buffers([norm])
-    char = bool(char_units(data, offsets)[0])
-    tokens, doc = _unit_tokens(data, offsets, np.array([char]), char)
-    k = min(settings.char_ngram if char else settings.ngram, len(tokens))
-    runs, _ = _runs(tokens, doc, k, char)
-    return {(char, k): runs}
+    found: Hot = {}
+    for char in (False, True):  # a span is left out of word rows and character rows alike
+        tokens, doc = _unit_tokens(data, offsets, np.array([char]), char)
+        if not len(tokens):
+            continue
+        k = min(settings.char_ngram if char else settings.ngram, len(tokens))
+        found[(char, k)] = _runs(tokens, doc, k, char)[0]
+    return found
 
 
 def _with_edges(tokens: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray,
@@ -339,7 +356,7 @@ def _strip(array: pa.Array, hot: Hot, spans: bool = False
             decoded = [_decode(data, offsets, int(i)) for i in rows]
             tokens, local = _char_token_hashes(decoded)
             tokens ^= _CHAR_SALT
-            codes, _ = char_codes(decoded)  # the characters the tokens hash, in order
+            full, position, _ = char_positions(decoded)  # where each token sits
         else:
             sub = (data, offsets) if len(rows) == n else _select(data, offsets, rows)
             tokens, local, starts, ends = word_tokens(*sub)
@@ -359,13 +376,12 @@ def _strip(array: pa.Array, hot: Hot, spans: bool = False
         if not len(changed_rows):
             continue
         if char:
-            wanted = keep & changed[local]
-            kept_doc = local[wanted]
-            ends = np.searchsorted(kept_doc, changed_rows, "right")
-            joined = np.insert(codes[wanted], ends, 10).astype(np.uint32)  # "\n" after a row
-            pieces = joined.tobytes().decode("utf-32-le").split("\n")
-            for r, text in zip(changed_rows.tolist(), pieces, strict=False):
-                texts[int(rows[r])] = text
+            # cut the dropped characters out of the text; its spaces and punctuation stay
+            gone = np.zeros(len(full), dtype=bool)
+            gone[position[~keep]] = True
+            pieces = full[~gone].tobytes().decode("utf-32-le").split("\n")
+            for r in changed_rows.tolist():
+                texts[int(rows[r])] = " ".join(pieces[r].split())
         else:
             for r, text in zip(changed_rows.tolist(),
                                _join_words(sub[0], starts, ends, local, keep, changed_rows),

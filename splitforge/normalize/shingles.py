@@ -160,45 +160,57 @@ def word_tokens(data: np.ndarray, offsets: np.ndarray
     return hashes, np.repeat(np.arange(len(offsets) - 1), per_doc), word_starts, word_ends
 
 
-_ASCII_PUNCT = np.zeros(256, dtype=bool)
-_ASCII_PUNCT[[ord(c) for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"]] = True
+# Sentence punctuation, quotes and brackets: what a re-punctuated copy changes. Not #, +, -, $,
+# %, & or @, which make "C#", "C++", "-3" and "$5" other words than "C" and "3".
+_TRIM_ASCII = np.zeros(256, dtype=bool)
+_TRIM_ASCII[[ord(c) for c in ".,;:!?\"'()[]{}"]] = True
+_PUNCT_RANGES = ((0x21, 0x22), (0x27, 0x29), (0x2C, 0x2C), (0x2E, 0x2E), (0x3A, 0x3B),
+                 (0x3F, 0x3F), (0x5B, 0x5B), (0x5D, 0x5D), (0x7B, 0x7B), (0x7D, 0x7D),
+                 (0xA1, 0xA1), (0xAB, 0xAB), (0xB7, 0xB7), (0xBB, 0xBB), (0xBF, 0xBF),
+                 (0x2010, 0x2027), (0x2030, 0x203A), (0x3001, 0x3003), (0x3008, 0x3011),
+                 (0x3014, 0x301F))
 
 
 def _wide_punctuation(b0: np.ndarray, b1: np.ndarray, b2: np.ndarray) -> tuple[np.ndarray,
                                                                               np.ndarray]:
-    """Whether UTF-8 bytes start a 2-byte or a 3-byte punctuation character.
-
-    Two bytes: U+00A1-U+00BF; three: general punctuation U+2000-U+206F, CJK symbols and
-    punctuation U+3000-U+303F.
-    """
-    two = (b0 == 0xC2) & (b1 >= 0xA1) & (b1 <= 0xBF)
-    three = (((b0 == 0xE2) & ((b1 == 0x80) | (b1 == 0x81))) | ((b0 == 0xE3) & (b1 == 0x80))) \
-        & (b2 >= 0x80) & (b2 <= 0xBF)
-    return two, three
+    """Whether UTF-8 bytes start a 2-byte or a 3-byte character of ``_PUNCT_RANGES``."""
+    two = (b0 == 0xC2) & np.isin(b1, (0xA1, 0xAB, 0xB7, 0xBB, 0xBF))
+    general = (b0 == 0xE2) & (((b1 == 0x80) & (b2 >= 0x90) & (b2 <= 0xA7))
+                              | ((b1 == 0x80) & (b2 >= 0xB0) & (b2 <= 0xBA)))
+    cjk = (b0 == 0xE3) & (b1 == 0x80) & (((b2 >= 0x81) & (b2 <= 0x83))
+                                         | ((b2 >= 0x88) & (b2 <= 0x91))
+                                         | ((b2 >= 0x94) & (b2 <= 0x9F)))
+    return two, general | cjk
 
 
 def _trim_punctuation(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray]:
-    """Word bounds without leading and trailing punctuation.
+    """Word bounds without leading and trailing punctuation (``_PUNCT_RANGES``).
 
-    So "pounds." and "pounds。" hash alike; a word of nothing but punctuation ("###", "-")
+    So "pounds." and "pounds。" hash alike; a word of nothing but punctuation ("...", "?!")
     keeps it all.
     """
     s, e = starts.copy(), ends.copy()
-    for _ in range(4):
+    while True:
         size = e - s
-        one = _ASCII_PUNCT[padded[s]] & (size > 1)
+        one = _TRIM_ASCII[padded[s]] & (size >= 1)
         two, three = _wide_punctuation(padded[s], padded[s + 1], padded[s + 2])
-        s = s + np.where(one, 1, np.where(two & (size > 2), 2, np.where(three & (size > 3), 3,
-                                                                        0)))
+        front = np.where(one, 1, np.where(two & (size >= 2), 2,
+                                          np.where(three & (size >= 3), 3, 0)))
+        s = s + front
         size = e - s
-        one = _ASCII_PUNCT[padded[e - 1]] & (size > 1)
-        back2 = np.maximum(e - 2, 0)
-        back3 = np.maximum(e - 3, 0)
+        last = np.maximum(e - 1, 0)
+        one = _TRIM_ASCII[padded[last]] & (size >= 1)
+        back2, back3 = np.maximum(e - 2, 0), np.maximum(e - 3, 0)
         two = _wide_punctuation(padded[back2], padded[back2 + 1], padded[back2 + 1])[0]
         three = _wide_punctuation(padded[back3], padded[back3 + 1], padded[back3 + 2])[1]
-        e = e - np.where(one, 1, np.where(two & (size > 2), 2, np.where(three & (size > 3), 3,
-                                                                        0)))
+        back = np.where(one, 1, np.where(two & (size >= 2), 2,
+                                         np.where(three & (size >= 3), 3, 0)))
+        e = e - back
+        if not (front.any() or back.any()):
+            break
+    empty = e <= s
+    s[empty], e[empty] = starts[empty], ends[empty]
     return s, e
 
 
@@ -208,30 +220,31 @@ def _char_token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return fmix64(codes.astype(np.uint64)), doc
 
 
-_PUNCT_RANGES = ((0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E), (0xA1, 0xBF),
-                 (0x2000, 0x206F), (0x3000, 0x303F), (0xFF01, 0xFF0F), (0xFF1A, 0xFF20),
-                 (0xFF3B, 0xFF40), (0xFF5B, 0xFF65))
-
-
 def char_codes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """The code points that are character tokens, and their text: spaces and punctuation out.
 
     Punctuation ("。", "?", "、") is no token, so that a Chinese text re-punctuated reads the same;
     a text of nothing but punctuation keeps it.
     """
-    joined = "\n".join(t.replace(" ", "") for t in texts)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    is_newline = codes == _NEWLINE
-    doc = np.cumsum(is_newline)[~is_newline]
-    codes = codes[~is_newline]
-    punct = np.zeros(len(codes), dtype=bool)
+    full, position, doc = char_positions(texts)
+    return full[position], doc
+
+
+def char_positions(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The texts joined by newlines as code points, where its character tokens are, their text."""
+    full = np.frombuffer("\n".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    is_newline = full == _NEWLINE
+    owner = np.cumsum(is_newline)
+    token = ~is_newline & (full != _SPACE)
+    punct = np.zeros(len(full), dtype=bool)
     for low, high in _PUNCT_RANGES:
-        punct |= (codes >= low) & (codes <= high)
+        punct |= (full >= low) & (full <= high)
+    punct &= token
     if punct.any():
-        kept = np.bincount(doc[~punct], minlength=len(texts))
-        punct &= kept[doc] > 0  # all punctuation: keep it
-        codes, doc = codes[~punct], doc[~punct]
-    return codes, doc
+        kept = np.bincount(owner[token & ~punct], minlength=len(texts))
+        token &= ~punct | (kept[owner] == 0)  # all punctuation: keep it
+    position = np.flatnonzero(token)
+    return full, position, owner[position]
 
 
 def _combine(tokens: np.ndarray, doc: np.ndarray, n_docs: int, n: int) -> tuple[np.ndarray,

@@ -178,3 +178,27 @@ def test_a_stored_build_is_reaudited_against_new_training_data(tmp_path):
                                  "--report", str(built.path / "audit"), "--force"])
     assert inside.exit_code == 2 and "that it reads" in inside.output
     assert runner.invoke(app, ["verify", str(built.path)]).exit_code == 0
+
+
+def test_rows_kept_after_removal_audit_clean_again_from_the_stored_build(tmp_path):
+    # Triples of one real problem: T, T plus a word, T with every 9th word changed. A training
+    # text counts for the eval item it resembles most, so removing that item can uncover the
+    # next: the build scans again until the rows it keeps audit clean.
+    from splitforge.pipeline import audit_files
+
+    rows = []
+    for r in gsm8k(150):
+        words = r["question"].split()
+        rows += [{"idx": f"{r['idx']}T", "question": r["question"]},
+                 {"idx": f"{r['idx']}A", "question": r["question"] + " indeed"},
+                 {"idx": f"{r['idx']}B", "question": " ".join(
+                     w + "s" if i % 9 == 4 else w for i, w in enumerate(words))}]
+    built = build(recipe(tmp_path, {}, dedup={"exact": True}, data_rows=rows),
+                  out=tmp_path / "out")
+    info = built.manifest["stages"]["audit"]
+    assert info["verdicts"]["contaminated"] == 0 and info["removed"]["leak_link"] > 0
+    again = audit_files([built.path / "train.parquet"], [], build_dir=built.path,
+                        text="question", fail_on="never")
+    assert again.summary["verdicts"] == info["verdicts"]
+    counts = built.manifest["counts"]["splits"]
+    assert built.manifest["stages"]["split"]["rows"] == counts  # after the removals
