@@ -717,7 +717,7 @@ def audit_files(
 def _audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
     """What the manifest keeps of the build's audit (the per-check details stay in audit.json)."""
     keep = ("eval_items", "eval_sets", "train_rows", "checks", "verdicts", "fail_on", "failed",
-            "on_contaminated", "removed",
+            "on_contaminated", "removed", "rounds",
             "thresholds", "ngram", "against", "challenge_items_from_flagged_rows")
     return {k: summary[k] for k in keep if k in summary}
 
@@ -792,6 +792,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     remove = np.zeros(n, dtype=bool)
     evidence: list[Any] = [None] * n
     passes: list[pa.Table] = []  # each scan's table; an item's row comes from its last scan
+    aside = np.zeros(n, dtype=np.int64)  # training texts attributed to another item
     source = np.zeros((n, 2), dtype=np.int64)
     own = set(take_rows(table.column(C.ID), train_rows).to_pylist()) if removing else set()
     current = np.arange(n)
@@ -799,12 +800,15 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     rounds = 0
     while True:
         # A copy is removed; the rows that stay are scanned again, since a removed item may
-        # have been the one a training text was attributed to (MinHash's closest_group).
+        # have been the one a training text was attributed to (closest_group).
         rounds += 1
         passes.append(found)
         source[current, 0], source[current, 1] = len(passes) - 1, np.arange(len(current))
         verdict = found.column("verdict").to_pylist()
         found_id = found.column("evidence_id").to_pylist()
+        aside[current] = sum((np.asarray(found.column(c).to_numpy(zero_copy_only=False),
+                                         dtype=np.int64) for c in found.column_names
+                              if c.endswith("_set_aside")), np.zeros(len(current), np.int64))
         fresh = 0
         for j, item in enumerate(current.tolist()):
             if removing and held_out[item] and verdict[j] == "contaminated":
@@ -815,9 +819,11 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                 table, rows[codes == 1][~remove[:int(np.count_nonzero(codes == 1))]],
                 np.flatnonzero(is_test & ~remove), labels, eval_texts, remove, evidence,
                 options, own)
-        if not fresh or rounds >= MAX_LEAK_ROUNDS:
+        # only an item that lost a training text to another item can change: scanned alone,
+        # the staying ones it lost to are out of the contest, so its score can only rise
+        current = np.flatnonzero(~remove & (aside > 0))
+        if not fresh or not len(current) or rounds >= MAX_LEAK_ROUNDS:
             break
-        current = np.flatnonzero(~remove)
         found = scan(current)
     summary = scanned[0]
     pieces = [passes[k].take(pa.array(source[source[:, 0] == k, 1])) for k in range(len(passes))]

@@ -191,24 +191,26 @@ def _trim_punctuation(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray
     keeps it all.
     """
     s, e = starts.copy(), ends.copy()
-    while True:
-        size = e - s
-        one = _TRIM_ASCII[padded[s]] & (size >= 1)
-        two, three = _wide_punctuation(padded[s], padded[s + 1], padded[s + 2])
+    live = np.arange(len(s))
+    while len(live):  # one character off each side per round, on the words still changing
+        ls, le = s[live], e[live]
+        size = le - ls
+        one = _TRIM_ASCII[padded[ls]] & (size >= 1)
+        two, three = _wide_punctuation(padded[ls], padded[ls + 1], padded[ls + 2])
         front = np.where(one, 1, np.where(two & (size >= 2), 2,
                                           np.where(three & (size >= 3), 3, 0)))
-        s = s + front
-        size = e - s
-        last = np.maximum(e - 1, 0)
+        ls = ls + front
+        size = le - ls
+        last = np.maximum(le - 1, 0)
         one = _TRIM_ASCII[padded[last]] & (size >= 1)
-        back2, back3 = np.maximum(e - 2, 0), np.maximum(e - 3, 0)
+        back2, back3 = np.maximum(le - 2, 0), np.maximum(le - 3, 0)
         two = _wide_punctuation(padded[back2], padded[back2 + 1], padded[back2 + 1])[0]
         three = _wide_punctuation(padded[back3], padded[back3 + 1], padded[back3 + 2])[1]
         back = np.where(one, 1, np.where(two & (size >= 2), 2,
                                          np.where(three & (size >= 3), 3, 0)))
-        e = e - back
-        if not (front.any() or back.any()):
-            break
+        le = le - back
+        s[live], e[live] = ls, le
+        live = live[(front > 0) | (back > 0)]
     empty = e <= s
     s[empty], e[empty] = starts[empty], ends[empty]
     return s, e
