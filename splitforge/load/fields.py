@@ -144,6 +144,11 @@ def _describe(table: pa.Table, row: int, name: str, reason: str) -> str:
     if reason == "missing_field":
         return "missing or null"
     if reason == "empty_text":
+        if name in table.column_names and is_chat(table.column(name).type) and \
+                table.column(name)[row].as_py():
+            return ("no turn of the roles compared holds text (fields.roles; by default every "
+                    "role but system, so a conversation of only a system prompt is empty): name "
+                    "its roles in fields.roles, or drop it with on_error: skip")
         return ("the text is empty or only blank or invisible characters; an empty row cannot "
                 "be deduplicated, split or audited: fill it in, or drop it with on_error: skip")
     value = table.column(name)[row].as_py()

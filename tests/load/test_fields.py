@@ -208,3 +208,12 @@ def test_output_columns(tmp_path):
                                   C.SOURCE, C.LINE]
     assert table.schema.field(C.LINE).type == pa.int64()
     assert json.loads(canonical_json(table.select(["q", "t", "g"]).to_pylist())) == rows
+
+
+def test_a_conversation_of_only_a_system_turn_names_fields_roles(tmp_path):
+    rows = [{"messages": [{"role": "user", "content": "Hi"}]},
+            {"messages": [{"role": "system", "content": "Be brief."}]}]
+    with pytest.raises(InputError, match=r":2: .*fields\.roles"):
+        _load_rows(tmp_path, rows, {"messages": "messages"})
+    kept = _load_rows(tmp_path, rows, {"messages": "messages", "roles": ["system", "user"]})
+    assert kept.column(C.TEXT).to_pylist() == ["user: Hi", "system: Be brief."]
