@@ -57,7 +57,7 @@ from pathlib import Path
 
 from splitforge.normalize import normalize_text
 from splitforge.normalize.boilerplate import Boilerplate, BoilerplateSettings, detect_boilerplate
-from splitforge.normalize.shingles import is_cjk
+from splitforge.normalize.shingles import char_codes, is_cjk
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -156,8 +156,10 @@ class Stats:
 
 
 def tokens(text: str, char: bool) -> list[str]:
-    """Words of a normalized text, or its non-space characters."""
-    return [c for c in text if not c.isspace()] if char else text.split()
+    """Words of a normalized text, or its character tokens (no spaces, no punctuation)."""
+    if char:  # the characters that are tokens (char_codes): punctuation is none
+        return [chr(c) for c in char_codes([text])[0].tolist()]
+    return text.split()
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
