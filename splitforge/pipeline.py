@@ -767,7 +767,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                    take_rows(table.column(C.TEXT), part))
         if config.against:
             field_name = config.against_text or recipe.fields.text or ""
-            yield from iter_training_batches(against, field_name, sha256=against_hashes)
+            yield from iter_training_batches(against, field_name, sha256=against_hashes,
+                                             roles=recipe.fields.roles)
 
     labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
     sets = {s: eval_sets.count(s) for s in ("val", "test", "control")

@@ -132,6 +132,7 @@ def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray) -> l
 def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
                           id_field: str | None = None, batch_rows: int = 16384,
                           sha256: Sequence[str | None] | None = None,
+                          roles: Sequence[str] | None = None,
                           ) -> Iterator[tuple[list[str], pa.Array]]:
     r"""Read training files (or tables) as ``(ids, texts)`` batches of at most ``batch_rows`` rows.
 
@@ -149,6 +150,8 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
         sha256: Each source's hash as taken before the scan (None: not checked). A JSONL file
             is hashed as it is read, a Parquet file again after it; a file whose bytes differ
             is an InputError ("the source changed during the audit").
+        roles: The chat roles a chat field is read with (``fields.roles``; default: every role
+            but system).
 
     Yields:
         Each batch's ids and texts (an Arrow string array; a missing text is null).
@@ -185,10 +188,10 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
                     raise InputError(f"needs text or a chat list, got values of type {kind}",
                                      path=where, field=name)
             if names == [text_field]:
-                texts = as_text(pa.chunked_array([record_batch.column(text_field)]))
+                texts = as_text(pa.chunked_array([record_batch.column(text_field)]), roles)
             else:
                 texts = render_template(text_field, lambda n, b=record_batch: as_text(
-                    pa.chunked_array([b.column(n)])).fill_null(""))
+                    pa.chunked_array([b.column(n)]), roles).fill_null(""))
             n = record_batch.num_rows
             fallback = [f"{stem}:{row + i + 1}" for i in range(n)]
             if id_field:

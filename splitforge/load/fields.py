@@ -310,17 +310,17 @@ def render_template(template: str, column: Callable[[str], Any]) -> Any:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def as_text(column: pa.ChunkedArray, roles: Sequence[str] | None = None) -> pa.ChunkedArray:
     """A column as ``string``: numbers and booleans cast, chat lists flattened, the rest JSON.
 
-    Numbers read ``1``, ``2.5``; a chat list reads as its ``role: content`` lines without the
-    system turns (``flatten_messages``); other nested values as JSON.
+    Numbers read ``1``, ``2.5``; a chat list reads as its ``role: content`` lines of ``roles``
+    (default: without the system turns; ``flatten_messages``); other nested values as JSON.
     """
     kind = column.type
     if pa.types.is_string(kind):
         return column
     if is_chat(kind):
-        return flatten_messages(column)
+        return flatten_messages(column, roles)
     if pa.types.is_dictionary(kind):
         return as_text(column.cast(kind.value_type))
     if (pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_integer(

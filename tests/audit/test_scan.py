@@ -202,3 +202,17 @@ def test_files_with_the_same_name_get_distinct_fallback_ids(tmp_path):
     ids = [i for batch_ids, _ in iter_training_batches([a, b], "text") for i in batch_ids]
     assert len(set(ids)) == 2 and ids[0].endswith("d1/train.jsonl:1")
     assert [i for i, _ in iter_training_batches(a, "text")] == [["train:1"]]
+
+
+def test_a_chat_training_field_is_read_with_the_roles_asked(tmp_path):
+    from splitforge.audit.scan import iter_training_batches
+    from tests.conftest import write_jsonl
+
+    path = write_jsonl(tmp_path / "chat.jsonl", [
+        {"m": [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]},
+        {"m": []},
+        {"m": [{"from": "human", "value": "H"}, {"from": "gpt", "value": "G"}]}])
+    [(_, default)] = list(iter_training_batches(path, "m"))
+    assert default.to_pylist() == ["user: U", "", "human: H\ngpt: G"]
+    [(_, asked)] = list(iter_training_batches(path, "m", roles=["system", "user"]))
+    assert asked.to_pylist() == ["system: S\nuser: U", "", "human: H"]
