@@ -225,6 +225,20 @@ def write_instruction_corpus(path: Path, rows: int, mode: str) -> None:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def words_of(record: dict[str, Any]) -> list[str]:
+    """The words of a record's user and assistant text (a CJK character is a word), lowercased."""
+    import re
+
+    text = record.get("text") or " ".join(m["content"] for m in record["messages"][1:])
+    return re.findall(r"[\u3400-\u9fff]|[^\W_]+", text.lower())
+
+
+def word_overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Shared distinct words over the distinct words of the shorter record."""
+    x, y = set(words_of(a)), set(words_of(b))
+    return len(x & y) / max(1, min(len(x), len(y)))
+
+
 def instruction_bench(args: argparse.Namespace, mode: str) -> None:
     """Build real instruction rows with the init recipe; print time, memory, audit and shares."""
     import pyarrow.parquet as pq
@@ -268,6 +282,15 @@ def instruction_bench(args: argparse.Namespace, mode: str) -> None:
     apart = [(p, o) for p, o in planted if p in where and o in where and where[p] != where[o]]
     print(f"  planted near copies: {len(planted)}, in another split than their original: "
           f"{len(apart)}{' e.g. ' + str(apart[:3]) if apart else ''}")
+    links = [r for r in pq.read_table(folder / "removed.parquet").to_pylist()
+             if r["sf_reason"] == "leak_link"]
+    rows = {r["id"]: r for r in map(json.loads, data.open(encoding="utf-8"))}
+    loose = [(r["id"], r["sf_kept_id"]) for r in links
+             if word_overlap(rows[r["id"]], rows[r["sf_kept_id"]]) < 0.5]
+    short = [r for r in links if len(words_of(rows[r["id"]])) <= 12]
+    print(f"  leak links: {len(links)} removed ({len(short)} with <= 12 words); sharing fewer "
+          f"than half their words with the linked row: {len(loose)} "
+          f"({len(loose) / max(1, len(links)):.1%}){' e.g. ' + str(loose[:3]) if loose else ''}")
     for name in ("boilerplate", "similarity"):
         if name in manifest["stages"]:
             print(f"  {name}: {json.dumps(manifest['stages'][name])[:600]}")

@@ -43,7 +43,7 @@ from splitforge.normalize.shingles import (
     _combine,
     _decode,
     _word_token_hashes,
-    is_cjk,
+    cjk_texts,
     text_buffers,
 )
 from splitforge.normalize.text import _buffer_hashes, normalize_text
@@ -226,13 +226,8 @@ class TrainingBatch:
 
     @cached_property
     def cjk(self) -> np.ndarray:
-        """Per row, whether ``unit: auto`` cuts it into characters (``is_cjk``)."""
-        data, offsets = self.buffers
-        out = np.zeros(len(self), dtype=bool)
-        _, doc = self.char_tokens
-        for row in np.unique(doc).tolist():
-            out[row] = is_cjk(_decode(data, offsets, row))
-        return out
+        """Per row, whether ``unit: auto`` cuts it into characters (``is_cjk``, on the bytes)."""
+        return cjk_texts(*self.buffers)
 
     def shingles(self, n_word: int, n_char: int, unit: str = "auto") -> Shingles:
         """``shingle_hashes(norm, n_word, n_char, unit)``, from the batch's cached token hashes."""

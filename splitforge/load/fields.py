@@ -367,10 +367,9 @@ def parse_messages(column: pa.ChunkedArray, path: Path | str, name: str) -> pa.C
             pa.types.is_struct(kind.value_type) or pa.types.is_null(kind.value_type)):
         raise InputError(f"expected a list of {{role, content}} or {{from, value}} objects, got "
                          f"{kind}", path=path, field=name)
-    if pa.types.is_struct(kind.value_type):
+    if pa.types.is_struct(kind.value_type) and not is_chat(kind):
         keys = [f.name for f in kind.value_type]
-        if not any(r in keys and c in keys for r, c in _ROLE_KEYS):
-            raise InputError(f"chat messages need role/content or from/value keys, found "
+        raise InputError(f"chat messages need role/content or from/value keys, found "
                              f"{', '.join(keys)}", path=path, field=name)
     return column
 
