@@ -156,3 +156,26 @@ def test_twenty_thousand_rows_sharing_a_block_audit_in_bounded_memory(tmp_path):
     assert planted <= copies and len(copies - planted) < 20  # real 5-word runs recur, rarely
     contaminated = {i for i, v in found["v"].items() if v == "contaminated"}
     assert contaminated == copies  # the tails decide; look-alike 5-word tails: suspect at most
+
+
+def test_the_cli_turns_detection_off_and_leaves_named_spans_out(tmp_path):
+    rows = alpaca()
+    train, held = rows[:-60], rows[-60:]
+    write_jsonl(tmp_path / "train.jsonl", [{"id": f"t{i}", "text": TEMPLATE.format(**r)}
+                                           for i, r in enumerate(train)])
+    write_jsonl(tmp_path / "eval.jsonl", [{"id": f"e{i}", "text": TEMPLATE.format(**r)}
+                                          for i, r in enumerate(held)])
+    base = ["audit", "--train", str(tmp_path / "train.jsonl"), "--eval",
+            str(tmp_path / "eval.jsonl"), "--text", "text", "--id", "id", "--fail-on", "never"]
+
+    def flagged(*extra: str) -> int:
+        report = tmp_path / f"r{len(list(tmp_path.iterdir()))}"
+        result = CliRunner().invoke(app, [*base, *extra, "--report", str(report)])
+        assert result.exit_code == 0, result.output
+        summary = json.loads((report / "audit.json").read_text(encoding="utf-8"))
+        return summary["verdicts"]["suspect"] + summary["verdicts"]["contaminated"]
+
+    blind = flagged("--no-boilerplate")
+    named = flagged("--no-boilerplate", "--ignore", TEMPLATE.split("\n\n### Instruction")[0],
+                    "--ignore", "### Instruction:", "--ignore", "### Response:")
+    assert blind > 10 and named < blind / 3 and flagged() < blind / 3
