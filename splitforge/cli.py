@@ -188,6 +188,16 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
                       f"{removed['leak_link']:,} linked to a train or val row "
                       f"(split:leak_link), {removed['contaminated']:,} found in audit.against "
                       f"(audit:contaminated); see removed.parquet")
+    dedup = manifest.get("stages", {}).get("dedup", {})
+    chains = (dedup.get("chained_clusters") or {}).get("count")
+    if chains:
+        giant = (dedup.get("giant_clusters") or {}).get("clusters") or 0
+        out.print(f"{chains:,} duplicate clusters grew by chaining: only direct copies of a kept "
+                  f"row were removed, the rest placed together"
+                  + (f"; {giant:,} giant ones placed row by row" if giant else "")
+                  + " (report.md, Duplicates)")
+    for warning in manifest.get("stages", {}).get("split", {}).get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {warning}")
     spans = manifest.get("stages", {}).get("boilerplate", {}).get("spans") or []
     if spans:
         out.print("boilerplate left out of similarity: " + "; ".join(

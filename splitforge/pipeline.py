@@ -1033,21 +1033,33 @@ def load_control(config: SourceConfig, fields: Any, base: Path, data: pa.Table,
 
 def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
                               ) -> tuple[DedupResult, dict[str, Any]]:
-    """Remove every data row that shares a duplicate cluster with a control item.
+    """Remove every data row that is a direct copy of a control item.
 
-    Control items never enter the split; their exact and near duplicates in the data are removed
-    too (``dedup:control_duplicate``, ``sf_kept_id`` the control item's id), whichever member
-    dedup had kept, so no copy of a control item can train. Control rows never appear in
-    ``removed.parquet``.
+    Control items never enter the split; the data rows with a control item's normalized text, or
+    linked to it directly by a near-duplicate method, are removed too (``dedup:control_duplicate``,
+    ``sf_kept_id`` the control item's id), whichever member dedup had kept, so no copy of a control
+    item can train. A row that only resembles such a copy stays (the audit of the control items
+    against train still sees it). Control rows never appear in ``removed.parquet``.
     """
     table = deduped.table
-    clusters = table.column(C.CLUSTER).to_numpy(zero_copy_only=False)
     ids = table.column(C.ID).to_numpy(zero_copy_only=False)
-    control_of: dict[str, str] = {}
-    for cluster, item in sorted(zip(clusters[is_control].tolist(), ids[is_control].tolist(),
-                                    strict=True)):
-        control_of.setdefault(cluster, item)
-    hit = np.isin(clusters, np.array(list(control_of), dtype=object)) & ~is_control
+    n = len(ids)
+    root = deduped.same_text if deduped.same_text is not None else np.arange(n)
+    control_of: dict[int, str] = {}  # exact-group root -> the smallest control id it copies
+    for r, item in sorted(zip(root[is_control].tolist(), ids[is_control].tolist(), strict=True),
+                          key=lambda pair: pair[1]):
+        control_of.setdefault(r, item)
+    if deduped.near_pairs is not None:
+        left, right = (root[np.asarray(side, np.int64)] for side in deduped.near_pairs)
+        linked_to: dict[int, str] = {}
+        for a, b in zip(left.tolist(), right.tolist(), strict=True):
+            for mine, other in ((a, b), (b, a)):
+                if other in control_of and mine not in control_of:
+                    item = control_of[other]
+                    if mine not in linked_to or item < linked_to[mine]:
+                        linked_to[mine] = item
+        control_of.update(linked_to)
+    hit = np.isin(root, np.array(sorted(control_of), dtype=np.int64)) & ~is_control
     keep = deduped.keep & ~hit
     rows = np.flatnonzero(hit)
     linked = take_table(table, rows)
@@ -1055,13 +1067,14 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     linked = linked.append_column("sf_reason", pa.array(["control_duplicate"] * len(rows),
                                                         pa.string()))
     linked = linked.append_column("sf_kept_id", pa.array(
-        [control_of[c] for c in clusters[rows].tolist()], pa.string()))
+        [control_of[r] for r in root[rows].tolist()], pa.string()))
     removed = deduped.removed
     drop = pc.is_in(removed.column(C.ID), value_set=pa.array(ids[is_control | hit].tolist()))
     removed = _concat([removed.filter(pc.invert(drop)), linked])
     info = {"rows": int(is_control.sum()), "data_rows_removed": len(rows)}
     return DedupResult(table=table, keep=keep, removed=removed, clusters=deduped.clusters,
-                       stats=deduped.stats), info
+                       stats=deduped.stats, same_text=deduped.same_text,
+                       near_pairs=deduped.near_pairs), info
 
 
 def _stored_build(folder: Path) -> dict[str, Any]:

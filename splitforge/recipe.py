@@ -220,7 +220,12 @@ class SemanticConfig(_Model):
 
 
 class DedupConfig(_Model):
-    """Duplicate removal. A cluster's survivor is its earliest member, then the smallest id."""
+    """Duplicate removal and placement.
+
+    A row is removed only when it is a verified copy of a kept row (a direct pair, not a chain);
+    a cluster's kept rows are placed in one split. A cluster's survivor is its earliest member,
+    then the smallest id.
+    """
 
     exact: bool = Field(
         True, description="Remove exact duplicates of the normalized text (NFKC, casefold, "
@@ -236,6 +241,12 @@ class DedupConfig(_Model):
         "earliest", description="Which member of a duplicate cluster survives: earliest (time, "
         "then smallest id; what keeps temporal splits leakage-free), longest text, or first-seen "
         "(input order). Ties go to the smallest id."
+    )
+    max_cluster_share: float = Field(
+        0.01, gt=0, le=1, description="A cluster is placed whole in one split unless its kept "
+        "rows exceed this share of all kept rows and number more than 10 (templated data can "
+        "chain many distinct rows); the kept rows of a larger cluster are placed one by one, and "
+        "the build's audit removes any eval row still linked to train (split:leak_link)."
     )
 
 

@@ -1,7 +1,9 @@
 """The dedup stage: every enabled method links rows and the links merge into clusters.
 
-Each cluster keeps its survivor (see ``clusters.py``). Removed rows keep the id they duplicate and
-the method that linked them.
+A cluster decides where its rows go; removal is per row (see ``clusters.py``): a row is removed
+only as a direct, verified copy of a row that is kept. Removed rows keep the id they duplicate and
+the method and score of that link. Clusters that grew by chaining (more than one kept row) are
+counted with their weakest link; a giant one (``max_cluster_share``) is not placed whole.
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splitforge import columns as C
-from splitforge.dedup.clusters import Clusters, UnionFind, survivors
+from splitforge.dedup.clusters import Clusters, UnionFind, direct_pair_removal, survivors
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import DedupConfig
 from splitforge.registry import Registry
-from splitforge.tables import take_rows
+from splitforge.tables import take_rows, take_table
 
 DEDUPERS: Registry[type[Deduper]] = Registry("dedup method")
 TEXT_PREVIEW = 300
+CHAINS_SHOWN = 10  # chained clusters listed in the manifest and report
+GIANT_MIN_KEPT = 10  # a cluster keeping at most this many rows is always placed whole
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,19 @@ class Deduper(ABC):
 
 @dataclass
 class DedupResult:
-    """The table with ``sf_cluster``, which rows survive, the removed rows, and counts."""
+    """The table with ``sf_cluster``, which rows survive, the removed rows, and counts.
+
+    ``same_text`` holds per row a row with the identical normalized text (itself if none), and
+    ``near_pairs`` the verified near-duplicate links (exact ones are in ``same_text``).
+    """
 
     table: pa.Table
     keep: np.ndarray
     removed: pa.Table
     clusters: pa.Table
     stats: dict[str, Any] = field(default_factory=dict)
+    same_text: np.ndarray | None = None
+    near_pairs: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def kept(self) -> pa.Table:
@@ -77,59 +87,116 @@ def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
 
 def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PROGRESS
                 ) -> DedupResult:
-    """Run every enabled method, merge their clusters and split off the non-survivors."""
+    """Run every enabled method, merge their clusters and split off the direct copies."""
     n = table.num_rows
-    union = UnionFind(n)
-    reason = np.full(n, None, dtype=object)
-    method = np.full(n, None, dtype=object)
-    score = np.full(n, np.nan)
+    union, same_text = UnionFind(n), UnionFind(n)
+    dedupers = enabled_dedupers(config)
+    near: list[tuple[np.ndarray, ...]] = []
     per_method: dict[str, int] = {}
-    for deduper in enabled_dedupers(config):
+    for index, deduper in enumerate(dedupers):
         links = deduper.find_links(table, progress)
         union.union(links.left, links.right)
-        best = np.full(n, -np.inf)
-        np.maximum.at(best, links.left, links.score)
-        np.maximum.at(best, links.right, links.score)
-        new = np.isfinite(best) & (method == None)  # noqa: E711 (elementwise)
-        reason[new], method[new], score[new] = deduper.reason, deduper.method, best[new]
+        if deduper.method == "exact":
+            same_text.union(links.left, links.right)
+        else:
+            near.append((links.left, links.right, links.score,
+                         np.full(len(links.left), index, dtype=np.int64)))
         per_method[deduper.method] = int(len(links.left))
     clusters: Clusters = survivors(table, union.find_all(), config.keep)
-    table = table.append_column(C.CLUSTER, take_rows(table.column(C.ID), clusters.label))
-    keep = clusters.is_survivor
-    removed = table.filter(pa.array(~keep))
-    removed_reason = reason[~keep]
-    removed = removed.append_column("sf_stage", pa.array(["dedup"] * removed.num_rows, pa.string()))
-    removed = removed.append_column("sf_reason", pa.array(removed_reason.tolist(), pa.string()))
-    removed = removed.append_column("sf_kept_id", removed.column(C.CLUSTER))
-    sizes = np.bincount(clusters.label, minlength=n)
+    same_text_root = same_text.find_all()
+    left, right, score, via = (np.concatenate(parts) for parts in zip(*near, strict=True)) \
+        if near else (np.zeros(0, np.int64),) * 2 + (np.zeros(0), np.zeros(0, np.int64))
+    exact_via = next((i for i, d in enumerate(dedupers) if d.method == "exact"), -1)
+    removal = direct_pair_removal(clusters.preference, same_text_root, left, right, score,
+                                  via, exact_via)
+    keep = removal.keep
+    ids = table.column(C.ID)
+    methods = np.array([d.method for d in dedupers] + [None], dtype=object)
+    reasons = np.array([d.reason for d in dedupers] + [None], dtype=object)
+    method, reason = methods[removal.via], reasons[removal.via]  # -1 (kept) reads None
+    label = clusters.label
+    chains = chained_clusters(table, label, keep, np.concatenate((left, right)),
+                              np.concatenate((score, score)))
+    giant = giant_rows(label, keep, config.max_cluster_share)
+    placement = label.copy()
+    placement[giant] = np.flatnonzero(giant)  # placed one by one
+    table = table.append_column(C.CLUSTER, take_rows(ids, placement))
+    gone = np.flatnonzero(~keep)
+    removed = take_table(table, gone)
+    removed = removed.append_column("sf_stage", pa.array(["dedup"] * len(gone), pa.string()))
+    removed = removed.append_column("sf_reason", pa.array(reason[gone].tolist(), pa.string()))
+    removed = removed.append_column("sf_kept_id", take_rows(ids, removal.kept_for[gone]))
+    sizes = np.bincount(label, minlength=n)
     sizes = sizes[sizes > 1]
     stats = {
         "rows_in": n,
         "rows_kept": int(keep.sum()),
-        "rows_removed": int((~keep).sum()),
+        "rows_removed": int(len(gone)),
         "links": per_method,
         "duplicate_clusters": int(len(sizes)),
         "largest_cluster": int(sizes.max()) if len(sizes) else 1,
-        "removed_by_reason": _counts(removed_reason),
+        "removed_by_reason": _counts(reason[gone]),
+        "chained_clusters": chains,
+        "giant_clusters": {"max_share": config.max_cluster_share,
+                           "clusters": int(len(np.unique(label[giant]))),
+                           "rows_placed_one_by_one": int(giant.sum())},
     }
-    members = cluster_members(table, clusters, method, score)
-    return DedupResult(table=table, keep=keep, removed=removed, clusters=members, stats=stats)
+    members = cluster_members(table, label, keep, removal, method)
+    return DedupResult(table=table, keep=keep, removed=removed, clusters=members, stats=stats,
+                       same_text=same_text_root, near_pairs=(left, right))
 
 
-def cluster_members(table: pa.Table, clusters: Clusters, method: np.ndarray,
-                    score: np.ndarray) -> pa.Table:
-    """One row per member of every duplicate cluster: the method and score that linked it."""
-    sizes = np.bincount(clusters.label, minlength=table.num_rows)[clusters.label]
+def chained_clusters(table: pa.Table, label: np.ndarray, keep: np.ndarray, ends: np.ndarray,
+                     scores: np.ndarray) -> dict[str, Any]:
+    """Clusters that grew by chaining: more than one kept row, so not all members are copies.
+
+    Each is listed (largest first, then by id) with its size, its kept rows and its weakest
+    near-duplicate link, the lowest score on any link inside it.
+    """
+    n = len(label)
+    kept_per = np.bincount(label[keep], minlength=n)
+    chained = np.flatnonzero(kept_per > 1)
+    info: dict[str, Any] = {"count": int(len(chained)),
+                            "rows": int(np.isin(label, chained).sum()) if len(chained) else 0,
+                            "largest": []}
+    if not len(chained):
+        return info
+    sizes = np.bincount(label, minlength=n)
+    weakest = np.full(n, np.inf)
+    np.minimum.at(weakest, label[ends], scores)
+    shown = chained[np.lexsort((take_rows(table.column(C.ID), chained).to_numpy(
+        zero_copy_only=False), -sizes[chained]))][:CHAINS_SHOWN]
+    ids = take_rows(table.column(C.ID), shown).to_pylist()
+    info["largest"] = [
+        {"cluster": cid, "rows": int(sizes[row]), "kept": int(kept_per[row]),
+         "weakest_link": round(float(weakest[row]), 4) if np.isfinite(weakest[row]) else None}
+        for cid, row in zip(ids, shown.tolist(), strict=True)]
+    return info
+
+
+def giant_rows(label: np.ndarray, keep: np.ndarray, max_share: float) -> np.ndarray:
+    """Kept rows of clusters keeping more than ``max_share`` of all kept rows (and > 10 rows)."""
+    kept_per = np.bincount(label[keep], minlength=len(label))
+    too_big = kept_per > max(GIANT_MIN_KEPT, max_share * int(keep.sum()))
+    return keep & too_big[label]
+
+
+def cluster_members(table: pa.Table, label: np.ndarray, keep: np.ndarray, removal: Any,
+                    method: np.ndarray) -> pa.Table:
+    """One row per member of every duplicate cluster: kept or the kept row it copies, and how."""
+    sizes = np.bincount(label, minlength=table.num_rows)[label]
     rows = np.flatnonzero(sizes > 1)
+    ids = table.column(C.ID)
     text = pc.utf8_slice_codeunits(take_rows(table.column(C.TEXT), rows), 0, TEXT_PREVIEW)
+    gone = ~keep[rows]
+    partner = take_rows(ids, np.where(gone, removal.kept_for[rows], rows))
     members = pa.table({
-        C.CLUSTER: take_rows(table.column(C.CLUSTER), rows),
-        C.ID: take_rows(table.column(C.ID), rows),
-        "sf_kept": pa.array(clusters.is_survivor[rows]),
-        "sf_method": pa.array(np.where(clusters.is_survivor[rows], None, method[rows]).tolist(),
-                              pa.string()),
-        "sf_score": pa.array(np.where(clusters.is_survivor[rows], np.nan, score[rows]),
-                             pa.float64(), from_pandas=True),
+        C.CLUSTER: take_rows(ids, label[rows]),
+        C.ID: take_rows(ids, rows),
+        "sf_kept": pa.array(keep[rows]),
+        "sf_kept_id": pc.if_else(pa.array(gone), partner, pa.nulls(len(rows), partner.type)),
+        "sf_method": pa.array(method[rows].tolist(), pa.string()),
+        "sf_score": pa.array(removal.score[rows], pa.float64(), from_pandas=True),
         "sf_cluster_size": pa.array(sizes[rows], pa.int64()),
         "sf_text": text,
     })

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from splitforge.dedup.clusters import UnionFind
 from splitforge.errors import InputError, LeakageError
 from splitforge.recipe import SPLITS, SplitConfig
 from splitforge.registry import Registry
@@ -59,8 +60,14 @@ class SplitFrame:
 
     @property
     def units(self) -> np.ndarray:
-        """Each row's unit of assignment: its group when groups are mapped, else its cluster."""
-        return self.groups if self.groups is not None else self.clusters
+        """Each row's unit of assignment: its cluster, or when groups are mapped its group.
+
+        Groups that share a duplicate cluster (its kept rows, linked by chaining, sit in two
+        groups) are one unit, named by the smallest of their keys.
+        """
+        if self.groups is None:
+            return self.clusters
+        return merged_groups(self.groups, self.clusters)
 
     def take(self, rows: np.ndarray) -> SplitFrame:
         """The frame restricted to (or reordered by) ``rows``, an index or boolean mask."""
@@ -179,8 +186,6 @@ class Splitter(ABC):
                     _refuse_missing(frame.ids, np.isnan(times), "times")
                 raise InputError(f"split times must be int64 microseconds since the epoch, got "
                                  f"dtype {times.dtype}")
-        if frame.groups is not None:
-            _refuse_clusters_across_groups(frame)
 
     def units(self, frame: SplitFrame) -> tuple[np.ndarray, np.ndarray]:
         """Each row's unit index and the distinct unit keys (groups if mapped, else clusters)."""
@@ -205,20 +210,25 @@ def _refuse_missing(ids: np.ndarray, missing: np.ndarray, role: str) -> None:
                          f"{shown}); the split needs it on every row")
 
 
-def _refuse_clusters_across_groups(frame: SplitFrame) -> None:
-    """A duplicate cluster whose rows sit in two groups could not be kept in one split."""
-    cluster, cluster_keys = pd.factorize(frame.clusters)
+def merged_groups(groups: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Each row's group, where groups joined by a shared cluster take the smallest key of them."""
+    cluster, cluster_keys = pd.factorize(clusters)
     if len(cluster_keys) == len(cluster):
-        return  # one row per cluster, the usual case after dedup
-    group, _ = pd.factorize(frame.groups)
-    pairs = np.unique(cluster.astype(np.int64) * (int(group.max()) + 1) + group)
-    if len(pairs) == len(cluster_keys):
-        return
-    spread = np.bincount(pairs // (int(group.max()) + 1), minlength=len(cluster_keys)) > 1
-    shown = ", ".join(sorted(map(str, cluster_keys[spread]))[:_SHOWN])
-    raise InputError(f"{int(spread.sum())} duplicate clusters have rows in more than one group "
-                     f"({shown}); keep one row per cluster (dedup does) or give duplicates the "
-                     f"same group")
+        return groups  # one row per cluster: nothing joins two groups
+    group, group_keys = pd.factorize(groups)
+    order = np.argsort(cluster, kind="stable")
+    same = cluster[order][1:] == cluster[order][:-1]
+    union = UnionFind(len(group_keys))
+    union.union(group[order][:-1][same], group[order][1:][same])
+    root = union.find_all()
+    if np.array_equal(root, np.arange(len(group_keys))):
+        return groups
+    by_name = np.argsort(np.asarray(group_keys, dtype=str), kind="stable")
+    rank = np.empty(len(group_keys), dtype=np.int64)
+    rank[by_name] = np.arange(len(group_keys))
+    first = np.full(len(group_keys), len(group_keys), dtype=np.int64)
+    np.minimum.at(first, root, rank)
+    return np.asarray(group_keys, dtype=object)[by_name[first[root]]][group]
 
 
 def _reason_counts(reasons: np.ndarray) -> dict[str, int]:

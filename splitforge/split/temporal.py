@@ -10,11 +10,14 @@ A row is train if ``t < c_val - gap``, val if ``c_val <= t < c_test - gap``, tes
 ``t >= c_test``; rows in ``[c - gap, c)`` for either cutoff are dropped (reason ``temporal_gap``).
 Without a val cutoff there is no val window, only train and test.
 
-The cutoffs come from ``split.cutoffs`` or from the ratios on the sorted times: with ``n`` rows,
-``c_test`` is the time at index ``n - round(n * r.test)``, so test holds the newest ~``r.test``
-share (rows sharing that timestamp all go to test); ``c_val`` is the time ``round(n * r.val)`` rows
-before the first row earlier than ``c_test - gap``, so val holds ~``r.val`` of all rows; train is
-what lies before ``c_val - gap``.
+The cutoffs come from ``split.cutoffs`` or from the ratios. From the ratios, with ``n`` rows in
+time order, ``c_test`` starts at the time at index ``n - round(n * r.test)`` (rows sharing that
+timestamp all go to test) and ``c_val`` ``round(n * r.val)`` rows before the first row earlier than
+``c_test - gap``. Both are then moved (a binary search per cutoff, a few rounds) until the rows
+that are **kept**, after the gap rows and the straddling units below are dropped, meet the ratios
+as closely as the data allows: the ratios describe what the user gets, not what was read. A split
+that still drops more than 5% of its rows adds a warning (``info["warnings"]``) naming the reason
+and the fix.
 
 A unit (group if mapped, else duplicate cluster) whose rows fall in several windows goes whole to
 the window holding most of its non-gap rows (ties: the earliest); its rows in other windows are
@@ -25,6 +28,7 @@ never moved, so the time order of the windows survives.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -47,6 +51,7 @@ from splitforge.split.base import (
 GAP_REASON = "temporal_gap"
 STRADDLE_REASON = "group_straddles_cutoff"
 CLUSTER_STRADDLE_REASON = "cluster_straddles_cutoff"
+DROP_WARNING = 0.05  # a temporal split dropping more than this share of its rows warns
 _US = timedelta(microseconds=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -102,6 +107,7 @@ class TemporalSplitter(Splitter):
     """
 
     method = "temporal"
+    version: ClassVar[str] = "2"  # 2: ratio cutoffs fitted to the kept rows' shares
     needs = ("times",)
 
     def __init__(self, config: SplitConfig, seed: int) -> None:
@@ -122,8 +128,14 @@ class TemporalSplitter(Splitter):
         """The embargo in microseconds (0 without a gap)."""
         return self._gap
 
-    def cutoffs(self, times: np.ndarray) -> tuple[int | None, int | None]:
+    def cutoffs(self, times: np.ndarray, units: np.ndarray | None = None
+                ) -> tuple[int | None, int | None]:
         """The (val, test) cutoffs in microseconds for these times; None where a split is empty.
+
+        Cutoffs from the ratios start at the row counts the ratios give; with ``units`` (each
+        row's group or cluster) they are then moved until the rows **kept** (after the gap and
+        the units that straddle a cutoff are dropped) meet the ratios as closely as the data
+        allows, so dropped rows do not shrink val and test.
 
         Raises:
             InputError: The cutoffs leave no row for train.
@@ -153,6 +165,9 @@ class TemporalSplitter(Splitter):
         first_held_out = c_val if c_val is not None else c_test
         if first_held_out is not None and int(ordered[0]) >= first_held_out - self._gap:
             self._too_few(ordered, "train")
+        if units is not None and c_test is not None:
+            c_val, c_test = _ShareFit(times, units, self._gap, self.ratios).fit(
+                n - n_test, n_val)
         return c_val, c_test
 
     def _too_few(self, ordered: np.ndarray, left: str) -> None:
@@ -168,7 +183,8 @@ class TemporalSplitter(Splitter):
 
     def _assign(self, frame: SplitFrame) -> Assignment:
         times = np.asarray(frame.times).astype(np.int64, copy=False)
-        c_val, c_test = self.cutoffs(times)
+        units = frame.units if frame.groups is not None else frame.clusters
+        c_val, c_test = self.cutoffs(times, units)
         codes = np.full(len(times), TRAIN, dtype=np.int8)
         for cutoff, code in ((c_val, VAL), (c_test, TEST)):
             if cutoff is not None:
@@ -177,7 +193,7 @@ class TemporalSplitter(Splitter):
         reasons = np.full(len(times), None, dtype=object)
         reasons[codes == DROPPED] = GAP_REASON
         if frame.groups is not None:
-            keep_units_whole(frame.groups, codes, reasons, STRADDLE_REASON)
+            keep_units_whole(frame.units, codes, reasons, STRADDLE_REASON)
         else:
             keep_units_whole(frame.clusters, codes, reasons, CLUSTER_STRADDLE_REASON)
         info = {
@@ -187,7 +203,121 @@ class TemporalSplitter(Splitter):
             "gap": str(self.config.gap) if self.config.gap is not None else None,
             "gap_seconds": self._gap / 1e6,
         }
+        dropped = int(np.count_nonzero(codes == DROPPED))
+        if len(codes) and dropped > DROP_WARNING * len(codes):
+            info["warnings"] = [drop_warning(reasons[codes == DROPPED], len(codes))]
         return Assignment(codes, reasons, info)
+
+
+def drop_warning(reasons: np.ndarray, n: int) -> str:
+    """The line printed when a temporal split drops more than 5% of its rows: why, and the fix."""
+    names, counts = np.unique(reasons.astype(str), return_counts=True)
+    top = names[np.argmax(counts)]
+    fix = {
+        GAP_REASON: "shorten split.gap",
+        STRADDLE_REASON: "map a finer fields.group (groups active across a cutoff lose their "
+                         "rows on the far side), or use split.method: group",
+        CLUSTER_STRADDLE_REASON: "raise dedup.minhash.threshold or turn dedup.minhash off "
+                                 "(chained near-duplicate clusters span a cutoff)",
+    }[str(top)]
+    parts = ", ".join(f"{c} {name}" for name, c in zip(names.tolist(), counts.tolist(),
+                                                      strict=True))
+    return (f"the temporal split dropped {len(reasons)} of {n} rows "
+            f"({len(reasons) / n:.1%}: {parts}); to keep more, {fix}")
+
+
+class _ShareFit:
+    """Moves the two cutoffs until the kept rows of each split meet the ratios.
+
+    ``evaluate`` counts the kept rows per split for a pair of cutoffs in O(rows); ``fit`` searches
+    the test cutoff for the test share, then the val window for the val share, a few rounds, and
+    keeps the best pair seen (smallest worst error of val and test, then the starting pair).
+    """
+
+    ROUNDS = 4
+
+    def __init__(self, times: np.ndarray, units: np.ndarray, gap: int, ratios: Any) -> None:
+        order = np.argsort(times, kind="stable")
+        self.ordered = times[order]
+        index, keys = pd.factorize(units)
+        self.units = index[order]
+        self.n_units = len(keys)
+        self.whole = len(keys) == len(units)  # one row per unit: nothing straddles
+        self.gap = gap
+        self.target = np.array([ratios.train, ratios.val, ratios.test])
+        self.memo: dict[tuple[int, int], np.ndarray] = {}
+
+    def cut(self, i_test: int, k_val: int) -> tuple[int | None, int]:
+        """Cutoffs for the test cutoff at sorted row ``i_test`` and ``k_val`` val-window rows."""
+        c_test = int(self.ordered[i_test])
+        if not k_val:
+            return None, c_test
+        before = int(np.searchsorted(self.ordered, c_test - self.gap))
+        return int(self.ordered[max(before - k_val, 0)]), c_test
+
+    def kept(self, i_test: int, k_val: int) -> np.ndarray:
+        """Rows kept per split (train, val, test) for these cutoffs; O(rows), memoized."""
+        key = (i_test, k_val)
+        if key not in self.memo:
+            c_val, c_test = self.cut(i_test, k_val)
+            o = self.ordered
+            d = int(np.searchsorted(o, c_test))
+            a = b = c = int(np.searchsorted(o, c_test - self.gap))
+            if c_val is not None:
+                a, b = int(np.searchsorted(o, c_val - self.gap)), int(np.searchsorted(o, c_val))
+            windows = ((0, a), (b, c), (d, len(o)))
+            if self.whole:
+                kept = np.array([hi - lo for lo, hi in windows], dtype=float)
+            else:
+                counts = np.stack([np.bincount(self.units[lo:hi], minlength=self.n_units)
+                                   for lo, hi in windows])
+                home = counts.argmax(axis=0)  # ties: the earliest split, as keep_units_whole
+                kept = np.array([counts[w, home == w].sum() for w in range(3)], dtype=float)
+            self.memo[key] = kept
+        return self.memo[key]
+
+    def error(self, i_test: int, k_val: int) -> float:
+        """The worst share error of val and test; inf where train would be empty."""
+        kept = self.kept(i_test, k_val)
+        if not kept[0]:
+            return np.inf
+        wanted = [1, 2] if k_val else [2]
+        return float(np.abs(kept / kept.sum() - self.target)[wanted].max())
+
+    def share(self, i_test: int, k_val: int, split: int) -> float:
+        kept = self.kept(i_test, k_val)
+        return float(kept[split] / kept.sum()) if kept.sum() else 0.0
+
+    @staticmethod
+    def _search(lo: int, hi: int, above: Any) -> None:
+        """Binary search of the integer in [lo, hi] where ``above`` turns from > 0 to <= 0."""
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if above(mid) > 0:
+                lo = mid + 1
+            else:
+                hi = mid
+
+    def best(self, start: tuple[int, int]) -> tuple[int, int]:
+        """The evaluated cutoffs with the smallest error (the start wins ties)."""
+        return min(self.memo, key=lambda key: (self.error(*key), key != start, key))
+
+    def fit(self, i_test: int, k_val: int) -> tuple[int | None, int]:
+        """The best cutoffs found from the start ``(i_test, k_val)``."""
+        n = len(self.ordered)
+        start = (i_test, k_val)
+        self.kept(*start)
+        for _ in range(self.ROUNDS):
+            # A later test cutoff shrinks test: find where its share falls to the target.
+            self._search(1, n - 1, lambda i, k=k_val: self.share(i, k, 2) - self.target[2])
+            i_test = self.best(start)[0]
+            if k_val:
+                before = int(np.searchsorted(self.ordered, int(self.ordered[i_test]) - self.gap))
+                self._search(1, max(before - 1, 1),
+                             lambda k, i=i_test: self.target[1] - self.share(i, k, 1))
+            i_test, k_val = self.best(start)
+        best = self.best(start)
+        return self.cut(*(best if np.isfinite(self.error(*best)) else start))
 
 
 def keep_units_whole(units: np.ndarray, codes: np.ndarray, reasons: np.ndarray,

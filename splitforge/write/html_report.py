@@ -127,10 +127,18 @@ def render_html(folder: Path, manifest: dict[str, Any]) -> str:
         # the 10 largest clusters, their survivor and 4 more members
         rows = [m for _, members in largest_clusters(clusters, 10) for m in members[:5]]
         parts += ["<h2>Largest duplicate clusters</h2>", _table(
-            ["cluster", "id", "kept", "method", "score", "text"],
-            [[r[C.CLUSTER], r[C.ID], "yes" if r["sf_kept"] else "", r["sf_method"] or "",
+            ["cluster", "id", "kept", "copy of", "method", "score", "text"],
+            [[r[C.CLUSTER], r[C.ID], "yes" if r["sf_kept"] else "", r.get("sf_kept_id") or "",
+              r["sf_method"] or "",
               "" if r["sf_score"] is None or r["sf_kept"] else f"{r['sf_score']:.2f}",
               r["sf_text"]] for r in rows], "clusters")]
+    chains = (manifest["stages"]["dedup"].get("chained_clusters") or {}).get("largest") or []
+    if chains:
+        parts += ["<h2>Clusters grown by chaining</h2>", _table(
+            ["cluster", "rows", "kept", "weakest link"],
+            [[c["cluster"], c["rows"], c["kept"],
+              "" if c["weakest_link"] is None else f"{c['weakest_link']:.2f}"] for c in chains],
+            "chains")]
     spans = (manifest["stages"].get("boilerplate") or {}).get("spans") or []
     if spans:
         parts += ["<h2>Boilerplate left out of similarity</h2>", _table(

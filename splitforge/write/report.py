@@ -66,8 +66,10 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
     dedup = manifest["stages"]["dedup"]
     out += ["", "## Duplicates", "",
             f"{dedup['duplicate_clusters']} duplicate clusters; the largest has "
-            f"{dedup['largest_cluster']} rows. Each cluster keeps its earliest member (then the "
-            f"smallest id) and sits whole in one split.", ""]
+            f"{dedup['largest_cluster']} rows. A row is removed only as a direct copy of a row "
+            f"that is kept (the earliest, then the smallest id); a cluster's kept rows sit in one "
+            f"split.", ""]
+    out += chains_section(dedup)
     if clusters is not None and clusters.num_rows:
         out += _largest_clusters(clusters)
     split_info = manifest["stages"]["split"]
@@ -78,6 +80,8 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
         ])
         gap = split_info.get("gap") or "none"
         out += ["", f"Embargo gap: {gap} (rows this close before a cutoff are dropped).", ""]
+    for warning in split_info.get("warnings") or []:
+        out += [f"**Warning:** {warning}.", ""]
     if "challenge" in manifest["stages"]:
         out += _challenge_section(manifest["stages"]["challenge"])
     if "audit" in manifest["stages"]:
@@ -181,6 +185,29 @@ def _cell(text: str, width: int = 120) -> str:
     return text.replace("|", "\\|")
 
 
+def chains_section(dedup: dict[str, Any]) -> list[str]:
+    """Clusters that grew by chaining (several kept rows) and giant ones placed row by row."""
+    chains = dedup.get("chained_clusters") or {}
+    out: list[str] = []
+    if chains.get("count"):
+        out += [f"{chains['count']} clusters grew by chaining ({chains['rows']} rows): their "
+                f"members resemble each other in a chain, not all one row, so several rows of each "
+                f"are kept. The largest:", ""]
+        out += _table(["cluster", "rows", "kept", "weakest link"], [
+            [c["cluster"], c["rows"], c["kept"],
+             "" if c["weakest_link"] is None else f"{c['weakest_link']:.2f}"]
+            for c in chains["largest"]])
+        out.append("")
+    giant = dedup.get("giant_clusters") or {}
+    if giant.get("clusters"):
+        out += [f"{giant['clusters']} giant clusters (keeping more than "
+                f"{giant['max_share']:.0%} of the rows) were not forced into one split: their "
+                f"{giant['rows_placed_one_by_one']} kept rows were placed one by one, and the "
+                f"build's audit removes any eval row still linked to train "
+                f"(`split:leak_link`).", ""]
+    return out
+
+
 def largest_clusters(clusters: pa.Table, n: int) -> list[tuple[str, list[dict[str, Any]]]]:
     """The ``n`` largest duplicate clusters (ties by cluster id), members survivor first.
 
@@ -200,13 +227,14 @@ def _largest_clusters(clusters: pa.Table) -> list[str]:
     out = [f"### The {len(largest)} largest duplicate clusters", ""]
     for cluster, members in largest:
         out += [f"**{cluster}** ({len(members)} rows)", ""]
-        out += _table(["id", "kept", "method", "score", "text"], [
-            [m["sf_id"], "yes" if m["sf_kept"] else "", m["sf_method"] or "",
-             "" if m["sf_kept"] else f"{m['sf_score']:.2f}", _cell(m["sf_text"])]
+        out += _table(["id", "kept", "copy of", "method", "score", "text"], [
+            [m["sf_id"], "yes" if m["sf_kept"] else "", m.get("sf_kept_id") or "",
+             m["sf_method"] or "", "" if m["sf_kept"] else f"{m['sf_score']:.2f}",
+             _cell(m["sf_text"])]
             for m in members[:6]
         ])
         if len(members) > 6:
-            out.append(f"| … {len(members) - 6} more | | | | |")
+            out.append(f"| … {len(members) - 6} more | | | | | |")
         out.append("")
     return out
 

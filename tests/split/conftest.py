@@ -79,7 +79,10 @@ def assert_valid(frame: SplitFrame, config: SplitConfig, assignment) -> None:
     dropped = codes == DROPPED
     assert all(isinstance(r, str) and r for r in assignment.reasons[dropped])
     assert all(r is None for r in assignment.reasons[~dropped])
-    kept = pd.DataFrame({"unit": frame.units[~dropped], "split": codes[~dropped]})
+    kept = pd.DataFrame({"unit": frame.units[~dropped], "split": codes[~dropped],
+                         "cluster": frame.clusters[~dropped]})
     assert (kept.groupby("unit")["split"].nunique() == 1).all()
+    # Linked rows (a duplicate cluster, chained or not) never straddle splits.
+    assert (kept.groupby("cluster")["split"].nunique() == 1).all()
     info = assignment.info
     assert sum(info["rows"].values()) + sum(info["dropped"].values()) == len(frame)

@@ -157,13 +157,20 @@ def test_missing_keys_and_ragged_columns_are_input_errors(method):
                                                                    "labels": frame.labels[:-1]}))
 
 
-def test_a_cluster_spread_over_two_groups_is_an_input_error():
-    frame = make_frame(10, groups=3)
+@pytest.mark.parametrize("method", METHODS)
+def test_groups_joined_by_a_cluster_are_placed_as_one(method):
+    # A chained cluster whose kept rows sit in two groups joins those groups.
+    frame = make_frame(3000, groups=300)
     clusters = frame.clusters.copy()
-    clusters[:] = "same"
-    with pytest.raises(InputError, match="1 duplicate clusters have rows in more than one group"):
-        make_splitter(config_for("random"), 0).assign(SplitFrame(**{**frame.__dict__,
-                                                                    "clusters": clusters}))
+    g = frame.groups
+    a, b = sorted(set(g))[:2]
+    clusters[np.flatnonzero(g == a)[0]] = clusters[np.flatnonzero(g == b)[0]] = "joined"
+    joined = SplitFrame(**{**frame.__dict__, "clusters": clusters})
+    assert set(joined.units[(g == a) | (g == b)]) == {a}
+    result = make_splitter(config_for(method), 0).assign(joined)
+    kept = result.split != DROPPED
+    assert len(set(result.split[((g == a) | (g == b)) & kept])) <= 1
+    assert_valid(joined, config_for(method), result)
 
 
 def test_temporal_refuses_float_times():

@@ -57,9 +57,10 @@ def test_ratio_cutoffs_place_the_counts_and_keep_equal_times_together():
     config = temporal(ratios={"train": .7, "val": .1, "test": .2}, gap="3d")
     a = make_splitter(config, 0).assign(frame)
     assert_valid(frame, config, a)
-    # test: the newest 20 rows (days 80-99); val: 10 rows before day 77 (67-76); train < day 64
-    assert a.split.tolist() == [T] * 64 + [D] * 3 + [V] * 10 + [D] * 3 + [X] * 20
-    assert a.info["cutoffs"]["test"].startswith("2024-03-21") and a.info["cutoffs_from"] == "ratios"
+    # The 6 gap rows are dropped; the cutoffs are placed so the 94 kept rows meet 70/10/20:
+    # test days 81-99, val 69-77, train < day 66 (66/9/19 = 70.2/9.6/20.2%).
+    assert a.split.tolist() == [T] * 66 + [D] * 3 + [V] * 9 + [D] * 3 + [X] * 19
+    assert a.info["cutoffs"]["test"].startswith("2024-03-22") and a.info["cutoffs_from"] == "ratios"
 
     tied = frame_from_days([0] * 10 + [1] * 10 + [2] * 10)
     b = make_splitter(temporal(ratios={"train": .5, "val": .2, "test": .3}), 0).assign(tied)

@@ -13,8 +13,8 @@ from tests.conftest import REPO
 PLOTS = {"rows per split over time", "text length per split (characters)",
          "duplicate cluster sizes", "contamination scores per eval set",
          "challenge set composition", "OOD scores of the ood set"}
-TABLES = {"splits", "rows removed", "boilerplate", "clusters", "contamination", "challenge-edge",
-          "challenge-ood", "challenge-temporal", "challenge-adversarial"}
+TABLES = {"splits", "rows removed", "boilerplate", "clusters", "chains", "contamination",
+          "challenge-edge", "challenge-ood", "challenge-temporal", "challenge-adversarial"}
 
 
 class Page(HTMLParser):
