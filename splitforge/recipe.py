@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
+import typing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,8 +33,43 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+MAX_NAME = 100  # characters of a recipe or source name (it names a folder)
+MAX_DEPTH = 40  # nesting levels a recipe file may have
+
+
+def _number_kind(annotation: Any) -> str | None:
+    """What a field holding only numbers or bools expects ("an integer", ...); None otherwise."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Annotated:
+        return _number_kind(args[0])
+    if args:
+        kinds = [_number_kind(a) for a in args if a is not type(None)]
+        return kinds[0] if kinds and all(kinds) else None
+    return {int: "an integer", float: "a number", bool: "true or false"}.get(annotation)
+
+
+def _plain_scalar(text: str) -> Any:
+    """What ``text`` would be in YAML without quotes."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_quoted_numbers(cls, value: Any, info: Any) -> Any:
+        """``seed: "7"`` is a string in YAML: refuse it rather than guess."""
+        field = cls.model_fields.get(info.field_name) if info.field_name else None
+        kind = _number_kind(field.annotation) if field is not None else None
+        if isinstance(value, str) and kind is not None:
+            quoted = isinstance(_plain_scalar(value), int | float | bool)
+            raise ValueError(f"expected {kind}, got the string {value!r}"
+                             + (" (write it without quotes)" if quoted else ""))
+        return value
 
 
 def parse_duration(value: str | int | float) -> timedelta:
@@ -289,7 +325,7 @@ class Ratios(_Model):
     def _sum_to_one(self) -> Ratios:
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"must sum to 1, got {round(total, 6):g}")
+            raise ValueError(f"must sum to 1, got {total:.10g}")
         if self.train <= 0:
             raise ValueError("train must be greater than 0")
         return self
@@ -427,7 +463,7 @@ class SliceWhere(_Model):
 class EdgeSlice(_Model):
     """A user-defined slice: the rows a team worries about most."""
 
-    name: Annotated[str, Field(pattern=_NAME_PATTERN)] = Field(
+    name: Annotated[str, Field(pattern=_NAME_PATTERN, max_length=MAX_NAME)] = Field(
         description="Names the slice in sf_reason (slice:<name>)."
     )
     where: SliceWhere = Field(description="The conditions a row of the slice meets.")
@@ -533,7 +569,7 @@ class ChallengeMix(_Model):
     def _sums_to_one(self) -> ChallengeMix:
         total = self.edge + self.ood + self.temporal + self.adversarial
         if abs(total - 1) > 1e-9:
-            raise ValueError(f"must sum to 1, got {total:g}")
+            raise ValueError(f"must sum to 1, got {total:.10g}")
         return self
 
 
@@ -647,7 +683,7 @@ class OutputConfig(_Model):
 class Recipe(_Model):
     """A splitforge build recipe."""
 
-    name: Annotated[str, Field(pattern=_NAME_PATTERN)] = Field(
+    name: Annotated[str, Field(pattern=_NAME_PATTERN, max_length=MAX_NAME)] = Field(
         description="Names the output folder: letters, digits, '.', '_' and '-'."
     )
     seed: int = Field(0, description="The one seed every stage derives its randomness from.")
@@ -799,13 +835,45 @@ def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return data
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping and very deep nesting."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, typing.Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping (lines {seen[key]} and "
+                    f"{line}); YAML would silently keep the last, so keep one", key_node.start_mark)
+            if isinstance(key, typing.Hashable):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep; a recipe needs a few",
+                    mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def read_recipe_file(path: str | Path) -> dict[str, Any]:
     """Read a recipe YAML file into a mapping, with clear errors for a missing or broken file."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError([f"recipe file not found: {path}"], None)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_RecipeLoader)  # noqa: S506
+    except RecursionError:
+        raise RecipeError([f"nested more than {MAX_DEPTH} levels deep; a recipe needs a few"],
+                          path) from None
     except UnicodeDecodeError as exc:
         raise RecipeError([f"not UTF-8 text ({exc.reason} at byte {exc.start})"], path) from None
     except yaml.YAMLError as exc:
@@ -835,6 +903,12 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     if isinstance(control, dict) and isinstance(control.get("path"), str) and not resolve_path(
             base, control["path"]).exists():
         missing.append(f"control.path: no such file or folder: {control['path']}")
+    output = data.get("output") if isinstance(data, dict) else None
+    out_dir = output.get("dir") if isinstance(output, dict) else None
+    if isinstance(out_dir, str) and resolve_path(base, out_dir).exists() and not resolve_path(
+            base, out_dir).is_dir():
+        missing.append(f"output.dir: {out_dir} is a file, not a folder; builds are written "
+                       f"into a folder there")
     try:
         recipe = validate_recipe(data, path)
     except RecipeError as exc:

@@ -111,8 +111,8 @@ def test_load_recipe_reports_missing_sources_with_schema_errors(tmp_path: Path):
     path.write_text(yaml.safe_dump({**BASE, "seed": "x"}))
     with pytest.raises(RecipeError) as info:
         load_recipe(path)
-    assert info.value.problems == ["seed: Input should be a valid integer, unable to parse string "
-                                   "as an integer", "sources[0].path: no such file or folder: a.jsonl"]
+    assert info.value.problems == ["seed: expected an integer, got the string 'x'",
+                                   "sources[0].path: no such file or folder: a.jsonl"]
 
 
 def test_load_recipe_resolves_against_its_folder_and_applies_overrides(tmp_path: Path):

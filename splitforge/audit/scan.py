@@ -157,7 +157,8 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
         Each batch's ids and texts (an Arrow string array; a missing text is null).
 
     Raises:
-        InputError: A file that cannot be read, or a field that is missing or not text.
+        InputError: A file that cannot be read, holds no rows, or a field that is missing or not
+            text.
     """
     if isinstance(sources, str | Path | pa.Table):
         sources = [sources]
@@ -201,6 +202,9 @@ def iter_training_batches(sources: Source | Sequence[Source], text_field: str,
                 ids = fallback
             row += n
             yield ids, texts
+        if not row and not isinstance(source, pa.Table):
+            raise InputError("holds no rows; a training file must hold the text to audit "
+                             "against (an empty file would pass every gate)", path=where)
 
 
 def _rebatch(record_batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:

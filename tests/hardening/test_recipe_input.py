@@ -1,0 +1,83 @@
+"""Recipes that YAML or pydantic would read wrongly are refused with the key and what was expected
+(hardening #16 items 6, 7, 14; #24 item 10)."""
+
+import pytest
+from typer.testing import CliRunner
+
+from splitforge.cli import app
+from splitforge.errors import RecipeError
+from splitforge.recipe import load_recipe
+
+HEAD = "name: r\nsources: [{path: d.jsonl}]\nfields: {text: text}\n"
+
+
+def _recipe(tmp_path, body: str):
+    (tmp_path / "d.jsonl").write_text('{"text": "a"}\n', encoding="utf-8")
+    path = tmp_path / "recipe.yaml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _problems(tmp_path, body: str) -> str:
+    with pytest.raises(RecipeError) as error:
+        load_recipe(_recipe(tmp_path, body))
+    return str(error.value)
+
+
+def test_a_key_given_twice_names_both_lines(tmp_path):
+    message = _problems(tmp_path, HEAD + "seed: 1\nsplit: {method: random}\nseed: 2\n")
+    assert "key 'seed' appears twice in one mapping (lines 4 and 6)" in message
+    nested = _problems(tmp_path, HEAD + "split:\n  method: random\n  method: group\n")
+    assert "key 'method' appears twice" in nested and "lines 5 and 6" in nested
+
+
+def test_deep_nesting_is_a_message_not_a_recursion_error(tmp_path):
+    message = _problems(tmp_path, HEAD + "x: " + "[" * 3000 + "]" * 3000 + "\n")
+    assert "nested more than 40 levels deep" in message
+    mapping = _problems(tmp_path, HEAD + "x: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n")
+    assert "nested more than 40 levels deep" in mapping
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ('seed: "7"\n', "seed: expected an integer, got the string '7' (write it without quotes)"),
+    ('split: {ratios: {train: "0.8", val: 0.1, test: 0.1}}\n',
+     "split.ratios.train: expected a number, got the string '0.8'"),
+    ('dedup: {exact: "false"}\n', "dedup.exact: expected true or false, got the string 'false'"),
+])
+def test_quoted_numbers_are_refused_not_coerced(tmp_path, body, expected):
+    assert expected in _problems(tmp_path, HEAD + body)
+
+
+def test_unquoted_numbers_still_read(tmp_path):
+    recipe = load_recipe(_recipe(tmp_path, HEAD + "seed: 7\nsplit: {ratios: {train: 1, val: 0, "
+                                                   "test: 0}}\n"))
+    assert recipe.seed == 7 and recipe.split.resolved_ratios.train == 1.0
+
+
+def test_nan_and_infinite_ratios_say_so(tmp_path):
+    for value in (".nan", ".inf"):
+        message = _problems(tmp_path, HEAD + f"split: {{ratios: {{train: {value}, val: 0.1, "
+                                             f"test: 0.1}}}}\n")
+        assert "split.ratios.train: Input should be a finite number" in message
+
+
+def test_a_sum_just_off_one_shows_its_digits(tmp_path):
+    message = _problems(tmp_path, HEAD + "split: {ratios: {train: 0.80001, val: 0.1, "
+                                         "test: 0.1}}\n")
+    assert "must sum to 1, got 1.00001" in message
+
+
+def test_a_long_name_fails_validate_not_the_os(tmp_path):
+    path = _recipe(tmp_path, HEAD.replace("name: r", "name: " + "n" * 300))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "name: String should have at most 100 characters" in result.output
+
+
+def test_an_output_dir_that_is_a_file_fails_validate(tmp_path):
+    (tmp_path / "out").write_text("not a folder", encoding="utf-8")
+    path = _recipe(tmp_path, HEAD + "output: {dir: out}\n")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "output.dir: out is a file, not a folder" in result.output
+    assert (tmp_path / "out").read_text(encoding="utf-8") == "not a folder"
