@@ -8,6 +8,8 @@ misspelt key. Relative paths in a recipe are relative to the recipe file's folde
 from __future__ import annotations
 
 import difflib
+import errno
+import os
 import re
 import string
 import typing
@@ -893,16 +895,29 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     if overrides and isinstance(data, dict):
         data = apply_overrides(data, overrides)
     base = Path(path).resolve().parent
-    missing = [
-        f"sources[{i}].path: no such file or folder: {src['path']}"
-        for i, src in enumerate(data.get("sources") or [] if isinstance(data, dict) else [])
-        if isinstance(src, dict) and isinstance(src.get("path"), str)
-        and not resolve_path(base, src["path"]).exists()
-    ]
+    missing: list[str] = []
+    seen: dict[Path, str] = {}
+    sources = data.get("sources") or [] if isinstance(data, dict) else []
     control = data.get("control") if isinstance(data, dict) else None
-    if isinstance(control, dict) and isinstance(control.get("path"), str) and not resolve_path(
-            base, control["path"]).exists():
-        missing.append(f"control.path: no such file or folder: {control['path']}")
+    audit = data.get("audit") if isinstance(data, dict) else None
+    listed = [(f"sources[{i}].path", src.get("path")) for i, src in enumerate(sources)
+              if isinstance(src, dict)]
+    if isinstance(control, dict):
+        listed.append(("control.path", control.get("path")))
+    if isinstance(audit, dict) and isinstance(audit.get("against"), list):
+        listed += [(f"audit.against[{i}]", p) for i, p in enumerate(audit["against"])]
+    for key, value in listed:
+        if not isinstance(value, str):
+            continue
+        problem = path_problem(resolve_path(base, value), value)
+        if problem:
+            missing.append(f"{key}: {problem}")
+            continue
+        real = resolve_path(base, value).resolve()
+        if real in seen and key.startswith("sources"):
+            missing.append(f"{key}: {value} is listed twice (also {seen[real]}); list each file "
+                           f"once")
+        seen.setdefault(real, key)
     output = data.get("output") if isinstance(data, dict) else None
     out_dir = output.get("dir") if isinstance(output, dict) else None
     if isinstance(out_dir, str) and resolve_path(base, out_dir).exists() and not resolve_path(
@@ -916,6 +931,29 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     if missing:
         raise RecipeError(missing, path)
     return recipe
+
+
+def path_problem(path: Path, shown: str) -> str | None:
+    """Why an input path cannot be read as a file or folder of data, or None when it can."""
+    try:
+        try:
+            os.stat(path)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return f"{shown} is a symbolic link loop (a link that points back to itself)"
+        if not path.exists():
+            if path.is_symlink():
+                return f"{shown} is a broken symbolic link (its target does not exist)"
+            if any(c in shown for c in "*?["):
+                return (f"no such file or folder: {shown} (globs are not expanded; list each "
+                        f"file, or give the folder that holds them)")
+            return f"no such file or folder: {shown}"
+        if not (path.is_file() or path.is_dir()):
+            return (f"{shown} is not a regular file or a folder (a FIFO, socket or device would "
+                    f"hang or change while it is read); copy the data into a file")
+    except OSError as error:  # a link loop, a name too long
+        return f"{shown}: {error.strerror or error}"
+    return None
 
 
 def resolve_path(base: Path, value: str) -> Path:

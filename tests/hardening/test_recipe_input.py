@@ -1,6 +1,8 @@
 """Recipes that YAML or pydantic would read wrongly are refused with the key and what was expected
 (hardening #16 items 6, 7, 14; #24 item 10)."""
 
+import os
+
 import pytest
 from typer.testing import CliRunner
 
@@ -81,3 +83,38 @@ def test_an_output_dir_that_is_a_file_fails_validate(tmp_path):
     assert result.exit_code == 2
     assert "output.dir: out is a file, not a folder" in result.output
     assert (tmp_path / "out").read_text(encoding="utf-8") == "not a folder"
+
+
+def _validate(tmp_path, sources: str):
+    (tmp_path / "c.jsonl").write_text('{"text": "a b c"}\n', encoding="utf-8")
+    path = tmp_path / "recipe.yaml"
+    path.write_text(f"name: r\nsources: {sources}\nfields: {{text: text}}\n", encoding="utf-8")
+    return CliRunner().invoke(app, ["validate", str(path)])
+
+
+def test_a_source_listed_twice_is_named_as_such(tmp_path):
+    result = _validate(tmp_path, "[{path: c.jsonl}, {path: ./c.jsonl}]")
+    assert result.exit_code == 2
+    assert "sources[1].path: ./c.jsonl is listed twice (also sources[0].path)" in result.output
+
+
+def test_a_glob_says_globs_are_not_expanded(tmp_path):
+    result = _validate(tmp_path, "[{path: '*.jsonl'}]")
+    assert result.exit_code == 2 and "globs are not expanded" in result.output
+
+
+def test_a_fifo_is_refused_before_anything_reads_it(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    result = _validate(tmp_path, "[{path: pipe.jsonl}]")  # would hang if opened
+    assert result.exit_code == 2
+    assert "pipe.jsonl is not a regular file or a folder" in result.output
+
+
+def test_a_link_loop_and_a_broken_link_say_what_they_are(tmp_path):
+    (tmp_path / "a.jsonl").symlink_to(tmp_path / "b.jsonl")
+    (tmp_path / "b.jsonl").symlink_to(tmp_path / "a.jsonl")
+    (tmp_path / "gone.jsonl").symlink_to(tmp_path / "nothing.jsonl")
+    loop = _validate(tmp_path, "[{path: a.jsonl}]")
+    assert loop.exit_code == 2 and "a.jsonl is a symbolic link loop" in loop.output
+    broken = _validate(tmp_path, "[{path: gone.jsonl}]")
+    assert broken.exit_code == 2 and "gone.jsonl is a broken symbolic link" in broken.output
