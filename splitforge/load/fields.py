@@ -123,6 +123,8 @@ def find_bad_rows(
         column = table.column(name)
         if column.null_count:
             mark(pc.is_null(column), name, "missing_field")
+        if pa.types.is_floating(column.type):  # NaN is no label, group or id
+            mark(pc.fill_null(pc.is_nan(column), False), name, "missing_field")
     if times is not None and fields.time:
         raw = table.column(fields.time)
         mark(pc.and_(pc.is_null(times), pc.is_valid(raw)), fields.time, "bad_timestamp")
@@ -142,7 +144,8 @@ def find_bad_rows(
 
 def _describe(table: pa.Table, row: int, name: str, reason: str) -> str:
     if reason == "missing_field":
-        return "missing or null"
+        value = table.column(name)[row].as_py()
+        return "NaN, which is no value" if isinstance(value, float) else "missing or null"
     if reason == "empty_text":
         if name in table.column_names and is_chat(table.column(name).type) and \
                 table.column(name)[row].as_py():

@@ -359,7 +359,7 @@ def _json_line_problem(raw: bytes) -> tuple[str, str] | None:
 
 def _json_kind(value: Any) -> str:
     kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number",
-             float: "a number", type(None): "null"}
+             float: "a number", dict: "an object", type(None): "null"}
     return kinds.get(type(value), type(value).__name__)
 
 
@@ -377,25 +377,41 @@ def _parse_lines(lines: list[bytes]) -> pa.Table:
         return records_to_table([json.loads(line) for line in lines])
 
 
+CONVERTED = b"splitforge:converted"  # field metadata: the kinds of values made text
+
+
 def records_to_table(records: list[dict[str, Any]]) -> pa.Table:
     """Build a table from dicts, one column per key of any record.
 
     A field whose values have mixed types (a number here, a string there) becomes text: strings
-    as they are, other values as JSON. Keys missing from a record are null.
+    as they are, other values as JSON (NaN as null, which JSON has no NaN for). Such a field
+    carries the kinds it mixed in its metadata (``CONVERTED``), so the load can say so. Keys
+    missing from a record are null.
     """
     names = list(dict.fromkeys(k for r in records for k in r))
-    columns = {}
+    columns: list[pa.Array] = []
+    schema: list[pa.Field] = []
     for name in names:
         values = [r.get(name) for r in records]
         try:
-            columns[name] = pa.array(values)
+            columns.append(pa.array(values))
+            schema.append(pa.field(name, columns[-1].type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-            columns[name] = pa.array(
-                [v if isinstance(v, str) or v is None else json.dumps(v, ensure_ascii=False)
-                 for v in values], pa.string())
+            kinds = sorted({_json_kind(v) for v in values if v is not None})
+            columns.append(pa.array([_as_text(v) for v in values], pa.string()))
+            schema.append(pa.field(name, pa.string(),
+                                   metadata={CONVERTED: ", ".join(kinds).encode()}))
     if not columns:
         return pa.table({})
-    return pa.table(columns)
+    return pa.Table.from_arrays(columns, schema=pa.schema(schema))
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:
+        return None
+    return json.dumps(value, ensure_ascii=False)
 
 
 # -- JSON --------------------------------------------------------------------------------------

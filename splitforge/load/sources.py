@@ -8,7 +8,7 @@ across all sources; content-hash ids of identical records get ``-2``, ``-3``... 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from splitforge.load.fields import (
     check_columns,
     content_ids,
     find_bad_rows,
+    is_chat,
     parse_messages,
     parse_times,
     reserved_columns,
@@ -32,8 +33,10 @@ from splitforge.load.fields import (
     unique_content_ids,
 )
 from splitforge.load.hashing import check_unchanged
-from splitforge.load.readers import ReadResult, detect_format, read_source
-from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path
+from splitforge.load.readers import CONVERTED, ReadResult, detect_format, read_source
+from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path, template_fields
+
+ACROSS = b"across sources: "  # CONVERTED metadata of a field that clashed between sources
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class SourceInfo:
     """What was read from one source.
 
     ``rows_read`` counts every record found, bad ones included; ``rows_rejected`` those dropped
-    by ``on_error: skip``.
+    by ``on_error: skip``; ``notes`` say what was converted to read it (a field mixing numbers
+    and strings is written as text; a number used as the text).
     """
 
     path: str
@@ -49,6 +53,7 @@ class SourceInfo:
     sha256: str
     rows_read: int
     rows_rejected: int
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -86,6 +91,12 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
         infos.append(info)
         rejected.extend(bad)
     table = concat_sources(tables, [s.path for s in sources])
+    across = [f.name for f in table.schema if f.metadata and CONVERTED in f.metadata
+              and f.metadata[CONVERTED].startswith(ACROSS)]
+    if across:
+        note = (f"fields {', '.join(map(repr, across))} have different types in different "
+                f"sources: written as text in every source")
+        infos = [replace(info, notes=(*info.notes, note)) for info in infos]
     if fields.id is None:
         table = table.set_column(table.column_names.index(C.ID), C.ID,
                                  unique_content_ids(table.column(C.ID)))
@@ -140,10 +151,30 @@ def load_source(
         if table.num_rows == 0:
             raise InputError(f"no rows: every row was rejected ({len(rejected)})",
                              path=source.path)
+    notes = conversion_notes(table, fields)
     table = add_role_columns(table, fields, source, times, texts, lines)
     info = SourceInfo(source.path, read.format, _sha256(read, path), read.rows_read,
-                      len(rejected))
+                      len(rejected), notes)
     return table, info, rejected
+
+
+def conversion_notes(table: pa.Table, fields: FieldsConfig) -> tuple[str, ...]:
+    """What the load converted in the mapped fields, said plainly (the output keeps the rest)."""
+    notes = []
+    text_fields = set(template_fields(fields.text)) if fields.text else set()
+    for name in fields.source_fields():
+        f = table.schema.field(name)
+        if f.metadata and CONVERTED in f.metadata:
+            kinds = f.metadata[CONVERTED].decode()
+            notes.append(f"field {name!r} mixes kinds of values ({kinds}): written as text in "
+                         f"the output (a number 1 reads \"1\", a list or object as its JSON)")
+        elif name in text_fields and not (pa.types.is_string(f.type)
+                                          or pa.types.is_large_string(f.type)
+                                          or is_chat(f.type)):
+            notes.append(f"field {name!r} is used as text but holds {f.type} values: read as "
+                         f"their text (JSON for lists and objects); the output keeps them as "
+                         f"they were")
+    return tuple(notes)
 
 
 def _sha256(read: ReadResult, path: Path) -> str:
@@ -199,7 +230,8 @@ def concat_sources(tables: list[pa.Table], names: list[str]) -> pa.Table:
         for name in clash:
             if name in table.column_names:
                 i = table.column_names.index(name)
-                table = table.set_column(i, name, as_text(table.column(name)))
+                table = table.set_column(i, pa.field(name, pa.string(), metadata={
+                    CONVERTED: ACROSS + b"types"}), as_text(table.column(name)))
         fixed.append(table)
     try:
         return pa.concat_tables(fixed, promote_options="permissive")

@@ -1,0 +1,63 @@
+"""What the load converts it says (#16 items 9, 10): mixed id types, numbers as text, NaN labels."""
+
+import pytest
+
+from splitforge.errors import InputError
+from splitforge.load import load_sources
+from splitforge.recipe import FieldsConfig, SourceConfig
+from tests.conftest import write_jsonl
+
+
+def _load(tmp_path, rows, on_error="fail", **fields):
+    write_jsonl(tmp_path / "d.jsonl", rows)
+    return load_sources([SourceConfig(path="d.jsonl", on_error=on_error)],
+                        FieldsConfig(**{"text": "text", **fields}), tmp_path)
+
+
+def test_ids_mixing_numbers_and_strings_are_converted_and_said(tmp_path):
+    loaded = _load(tmp_path, [{"id": 1, "text": "alpha beta"}, {"id": "b", "text": "gamma"}],
+                   id="id")
+    [note] = loaded.sources[0].notes
+    assert "field 'id' mixes kinds of values (a number, a string): written as text" in note
+    assert loaded.table.column("id").to_pylist() == ["1", "b"]
+
+
+def test_uniform_ids_keep_their_type_and_say_nothing(tmp_path):
+    loaded = _load(tmp_path, [{"id": 1, "text": "alpha beta"}, {"id": 2, "text": "gamma"}],
+                   id="id")
+    assert loaded.sources[0].notes == ()
+    assert loaded.table.column("id").to_pylist() == [1, 2]
+
+
+def test_a_number_used_as_text_is_said(tmp_path):
+    loaded = _load(tmp_path, [{"text": 42}, {"text": 7}])
+    [note] = loaded.sources[0].notes
+    assert "field 'text' is used as text but holds int64 values" in note
+    assert loaded.table.column("text").to_pylist() == [42, 7]  # the original field as read
+
+
+def test_text_mixing_strings_and_lists_is_said(tmp_path):
+    loaded = _load(tmp_path, [{"text": "alpha beta"}, {"text": ["a", "b"]}])
+    [note] = loaded.sources[0].notes
+    assert "field 'text' mixes kinds of values (a list, a string)" in note
+
+
+def test_sources_with_clashing_types_say_so(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "text": "alpha beta"}])
+    write_jsonl(tmp_path / "b.jsonl", [{"id": "x", "text": "gamma delta"}])
+    loaded = load_sources([SourceConfig(path="a.jsonl"), SourceConfig(path="b.jsonl")],
+                          FieldsConfig(id="id", text="text"), tmp_path)
+    for info in loaded.sources:
+        assert any("'id'" in n and "different types in different sources" in n
+                   for n in info.notes)
+
+
+def test_a_nan_label_is_no_class(tmp_path):
+    rows = [{"text": "alpha beta", "label": 1.0}, {"text": "gamma delta", "label": float("nan")}]
+    with pytest.raises(InputError, match=r"d.jsonl:2: field 'label': NaN, which is no value"):
+        _load(tmp_path, rows, label="label")
+    skipped = _load(tmp_path, rows, on_error="skip", label="label")
+    assert skipped.table.num_rows == 1 and skipped.rejected[0]["line"] == 2
+    mixed = [{"text": "alpha beta", "label": "x"}, {"text": "gamma delta", "label": float("nan")}]
+    with pytest.raises(InputError, match=r"d.jsonl:2: field 'label': missing or null"):
+        _load(tmp_path, mixed, label="label")
