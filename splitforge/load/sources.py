@@ -9,7 +9,7 @@ across all sources; content-hash ids of identical records get ``-2``, ``-3``... 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -158,6 +158,18 @@ def load_source(
     return table, info, rejected
 
 
+def source_name(path: str) -> str:
+    """How ``sf_source`` names a source: as the recipe wrote it, relative to the recipe.
+
+    An absolute path would put the user's folders into every output row and make the same data
+    at another place give other bytes: it is recorded by its last two parts (folder and file).
+    """
+    p = PurePath(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    return PurePath(*p.parts[-2:]).as_posix() if len(p.parts) > 2 else p.name
+
+
 def conversion_notes(table: pa.Table, fields: FieldsConfig) -> tuple[str, ...]:
     """What the load converted in the mapped fields, said plainly (the output keeps the rest)."""
     notes = []
@@ -201,7 +213,8 @@ def add_role_columns(
         out = out.append_column(C.GROUP, as_text(table.column(fields.group)))
     if fields.label:
         out = out.append_column(C.LABEL, as_text(table.column(fields.label)))
-    out = out.append_column(C.SOURCE, pa.repeat(pa.scalar(source.path, pa.string()),
+    out = out.append_column(C.SOURCE, pa.repeat(pa.scalar(source_name(source.path),
+                                                           pa.string()),
                                                  table.num_rows))
     return out.append_column(C.LINE, pa.array(lines, pa.int64()))
 

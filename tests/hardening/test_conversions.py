@@ -61,3 +61,26 @@ def test_a_nan_label_is_no_class(tmp_path):
     mixed = [{"text": "alpha beta", "label": "x"}, {"text": "gamma delta", "label": float("nan")}]
     with pytest.raises(InputError, match=r"d.jsonl:2: field 'label': missing or null"):
         _load(tmp_path, mixed, label="label")
+
+
+def test_absolute_source_paths_stay_out_of_the_output(tmp_path):
+    # The same data under two absolute folders: the split files are byte-identical (#16.13).
+    from splitforge import build
+    from tests.conftest import folder_bytes, write_recipe
+
+    rows = [{"id": f"r{i}", "text": f"ticket {i} says the login page fails after update {i}"}
+            for i in range(40)]
+    built = []
+    for place in ("home/alice/data", "srv/shared/data"):
+        folder = tmp_path / place
+        folder.mkdir(parents=True)
+        write_jsonl(folder / "d.jsonl", rows)
+        recipe = write_recipe(tmp_path / place.split("/")[0], name="abs",
+                              sources=[{"path": str(folder / "d.jsonl")}],
+                              fields={"id": "id", "text": "text"},
+                              output={"dir": str(tmp_path / place.split("/")[0] / "out")})
+        built.append(build(recipe).path)
+    a, b = (folder_bytes(p) for p in built)
+    split_files = [f for f in a if f.endswith(".parquet")]
+    assert split_files and all(a[f] == b[f] for f in split_files)
+    assert b"alice" not in a["train.parquet"] and b"data/d.jsonl" in a["train.parquet"]
