@@ -123,7 +123,7 @@ def main() -> None:
                         help="plant MMLU items one by one, not by passage group (siblings "
                         "sharing a passage are then planted or not independently)")
     args = parser.parse_args()
-    from splitforge.pipeline import audit_files
+    from splitforge.audit.run import audit_files
 
     parity = 0 if args.plant == "even" else 1
     alpaca = read_jsonl(DATA / "instruct" / "alpaca_en_zh_52k.jsonl.gz")[:args.train_rows]

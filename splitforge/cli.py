@@ -250,7 +250,7 @@ def dedup(
     force: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
 ) -> None:
     """Run only the dedup stage on one file: deduplicated rows, removed rows and clusters."""
-    from splitforge.pipeline import dedup_file
+    from splitforge.dedup.run import dedup_file
 
     methods = tuple(m.strip() for m in method.split(",") if m.strip())
     minhash = {"threshold": threshold} if threshold is not None else {}
@@ -276,7 +276,7 @@ def challenge(
     Uses the build's recipe (challenge defaults when it had none); extra arguments override it:
     --challenge.size 200 --challenge.from '[val, test]'.
     """
-    from splitforge.pipeline import challenge_build
+    from splitforge.challenge.run import challenge_build
 
     overrides = parse_overrides(ctx.args)
     result = _guard(lambda: challenge_build(build_dir, out=out_dir, force=force,
@@ -334,7 +334,7 @@ def audit(
     A chat field (a list of role/content or from/value turns) is read as its turns, the system
     turns left out.
     """
-    from splitforge.pipeline import audit_files
+    from splitforge.audit.run import audit_files
 
     if fail_on not in ("contaminated", "suspect", "never"):
         err.print(f"[red]error:[/] --fail-on: expected contaminated, suspect or never, got "
@@ -415,7 +415,7 @@ def report(
     build_dir: Annotated[Path, typer.Argument(help="A build folder (out/<name>/<build_id>).")],
 ) -> None:
     """Rebuild report.md and report.html of a build from its files."""
-    from splitforge.pipeline import rebuild_reports
+    from splitforge.write.build_folder import rebuild_reports
 
     path = _guard(lambda: rebuild_reports(build_dir))
     out.print(f"wrote {_shown(path)} and report.md")

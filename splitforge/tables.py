@@ -1,4 +1,4 @@
-"""Row selection on Arrow tables that never copies a whole column.
+"""Row selection on Arrow tables that never copies a whole column, and table concatenation.
 
 ``ChunkedArray.take`` (and so ``Table.take``) concatenates every chunk before it takes, which
 copies a whole text column (gigabytes for a million long documents) to pick a few rows. These
@@ -40,3 +40,8 @@ def take_table(table: pa.Table, rows: np.ndarray | pa.Array) -> pa.Table:
     """``table.take(rows)``, column by column with ``take_rows``."""
     return pa.Table.from_arrays([take_rows(column, rows) for column in table.columns],
                                 schema=table.schema)
+
+
+def concat_tables(tables: list[pa.Table]) -> pa.Table:
+    """``pa.concat_tables`` with ``promote_options="permissive"`` (schemas are unified)."""
+    return pa.concat_tables(tables, promote_options="permissive")

@@ -92,6 +92,23 @@ def check_target(target: Path, force: bool, inputs: Iterable[Path] = (),
         raise OutputError(f"{target} already exists; pass --force to replace it")
 
 
+def output_target(out: str | Path, force: bool, inputs: Iterable[Path], kind: str,
+                  reads: Path | None = None) -> Path:
+    """The folder a command writes ``kind`` output to, checked before any work.
+
+    Raises:
+        OutputError: It is, holds or lies inside the build folder ``reads`` that the command
+            reads; or, as ``check_target``, one of the ``inputs`` or the current folder; or it
+            exists and ``force`` is not set, or is not ``kind`` output of splitforge's.
+    """
+    target = Path(out)
+    if reads is not None and (within(target, reads) or within(reads, target)):
+        raise OutputError(f"{target}: would write into the build folder {reads} that it "
+                          f"reads; choose a folder outside it")
+    check_target(target, force, inputs, kind)
+    return target
+
+
 @contextmanager
 def staging_folder(root: Path, name: str, kind: str = "build") -> Iterator[Path]:
     """A fresh hidden folder beside the final one, with a ``kind`` marker; removed on failure."""

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from splitforge.audit import ExactCheck, MinHashCheck, NgramOverlapCheck
 from splitforge.audit.base import SHARED_CAP
 from splitforge.audit.exact import _rarest_anchors
+from splitforge.audit.run import audit_files
 from splitforge.cli import app
 from splitforge.normalize import normalize_text
 from splitforge.normalize.shingles import shingle_hashes64
-from splitforge.pipeline import audit_files
 from tests.audit.conftest import norm_all, run
 from tests.conftest import REPO, real_data, write_jsonl
 
@@ -140,7 +140,7 @@ def test_twenty_thousand_rows_sharing_a_block_audit_in_bounded_memory(tmp_path):
              for i in range(2_000)]
     write_jsonl(tmp_path / "train.jsonl", train)
     write_jsonl(tmp_path / "eval.jsonl", evals)
-    script = ("import json, resource, sys; from splitforge.pipeline import audit_files; "
+    script = ("import json, resource, sys; from splitforge.audit.run import audit_files; "
               "r = audit_files([sys.argv[1]], [sys.argv[2]], text='text', id_field='id'); "
               "v = dict(zip(r.table.column('eval_id').to_pylist(), "
               "r.table.column('verdict').to_pylist())); "

@@ -122,7 +122,7 @@ def test_near_copies_that_exact_dedup_let_through_never_reach_val_or_test(tmp_pa
     val = set(pq.read_table(built.path / "val.parquet").column("sf_id").to_pylist())
     assert all(r["sf_stage"] == "split" and r["sf_kept_id"] in train | val for r in gone)
     # the same rows, audited again from the stored build against its own train split: clean
-    from splitforge.pipeline import audit_files
+    from splitforge.audit.run import audit_files
 
     again = audit_files([built.path / "train.parquet"], [], build_dir=built.path,
                         text="question")
@@ -184,7 +184,7 @@ def test_rows_kept_after_removal_audit_clean_again_from_the_stored_build(tmp_pat
     # Triples of one real problem: T, T plus a word, T with every 9th word changed. A training
     # text counts for the eval item it resembles most, so removing that item can uncover the
     # next: the build scans again until the rows it keeps audit clean.
-    from splitforge.pipeline import audit_files
+    from splitforge.audit.run import audit_files
 
     rows = []
     for r in gsm8k(150):

@@ -7,9 +7,9 @@ import random
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
+from splitforge.audit.run import audit_files
 from splitforge.audit.verdict import VERDICTS
 from splitforge.cli import app
-from splitforge.pipeline import audit_files
 from tests.conftest import real_data, write_jsonl
 
 runner = CliRunner()

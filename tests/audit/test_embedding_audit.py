@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from splitforge.audit import EmbeddingCheck, scan_training
 from splitforge.audit.embedding import alignment, flag, gram_counts, views
+from splitforge.audit.run import audit_checks
 from splitforge.cli import app
 from splitforge.errors import InputError
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_text
-from splitforge.pipeline import audit_checks
 from splitforge.recipe import AuditThresholdsConfig
 from tests.audit.conftest import mmlu_pairs
 from tests.conftest import real_data, write_jsonl

@@ -5,8 +5,8 @@ import pytest
 
 from splitforge.audit import MinHashCheck
 from splitforge.audit.base import TrainingBatch, closest_group
+from splitforge.audit.run import audit_checks
 from splitforge.normalize.shingles import shingle_hashes
-from splitforge.pipeline import audit_checks
 from splitforge.recipe import AuditThresholdsConfig
 from tests.audit.conftest import mmlu_pairs, run
 

@@ -7,9 +7,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from splitforge.audit.run import audit_files
 from splitforge.cli import app
 from splitforge.normalize import normalize_text
-from splitforge.pipeline import audit_files, build
+from splitforge.pipeline import build
 from tests.conftest import real_data, write_jsonl, write_recipe
 
 runner = CliRunner()

@@ -9,9 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from splitforge.audit.run import audit_files
 from splitforge.cli import app
 from splitforge.errors import InputError
-from splitforge.pipeline import audit_files, build
+from splitforge.pipeline import build
 from splitforge.progress import NO_PROGRESS
 from tests.conftest import real_data, write_jsonl, write_recipe
 
@@ -298,8 +299,8 @@ def test_a_training_folder_is_a_message_not_a_traceback(tmp_path):
 
 
 def test_blank_eval_texts_that_bypass_the_loader_are_refused_by_id():
+    from splitforge.audit.run import _scan_audit
     from splitforge.audit.verdict import Thresholds
-    from splitforge.pipeline import _scan_audit
 
     with pytest.raises(InputError, match=r"1 eval item\(s\) have an empty or blank text \(b\)"):
         _scan_audit(["a", "b"], ["a real question about models", "\u200b \v"], [],

@@ -1,0 +1,496 @@
+"""The runner of the ``splitforge audit`` command, and the build's own audit stage.
+
+``audit_files`` audits eval files (or a stored build's eval rows) against training files;
+``audit_build`` audits a build's val and test rows against its train rows, and ``drop_leaked``
+takes the rows it removed out of the split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from splitforge import columns as C
+from splitforge.audit import CHECKS, iter_training_batches, scan_training
+from splitforge.audit.report import write_audit_report
+from splitforge.audit.verdict import (
+    Thresholds,
+    fails,
+    verdict_counts,
+    verdict_table,
+)
+from splitforge.challenge import ChallengeResult
+from splitforge.errors import InputError, LeakageError, RecipeError
+from splitforge.fingerprint import fingerprint, sha256_path
+from splitforge.load import load_sources
+from splitforge.normalize import normalize_text
+from splitforge.normalize.boilerplate import (
+    NO_BOILERPLATE,
+    Boilerplate,
+    BoilerplateSettings,
+    detect_boilerplate,
+)
+from splitforge.progress import NO_PROGRESS, Progress, Reporter, SilentReporter, Timed
+from splitforge.recipe import (
+    Recipe,
+    SourceConfig,
+    resolve_path,
+    template_fields,
+    validate_fields,
+)
+from splitforge.split import SPLIT_NAMES
+from splitforge.tables import take_rows
+from splitforge.write import output_target, publish, staging_folder
+from splitforge.write.build_folder import stored_build
+
+AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash",
+                 "embedding": "embedding"}
+
+
+def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Thresholds,
+                 texts: list[str] | None = None, model: str = "minilm",
+                 groups: list[int] | None = None) -> list[Any]:
+    """The audit checks named by ``methods``, indexed over the normalized eval texts.
+
+    MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
+    levels see them; the embedding check cuts the raw ``texts`` into sentences, and ``groups``
+    tells both which texts belong to one item (an input and its answer).
+    """
+    options: dict[str, dict[str, Any]] = {
+        "exact": {"n": ngram},
+        "ngram": {"n": ngram},
+        "minhash": {"threshold": thresholds.minhash_suspect, "groups": groups},
+        "embedding": {"threshold": thresholds.embedding_suspect,
+                      "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
+                      "alignment": thresholds.embedding_alignment,
+                      "standout": thresholds.embedding_standout,
+                      "model": model, "eval_texts": texts, "groups": groups},
+    }
+    return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]
+
+
+@dataclass
+class AuditRunResult:
+    """An audit's per-item table, its summary, whether the gate failed, and the report folder."""
+
+    table: pa.Table
+    summary: dict[str, Any]
+    failed: bool
+    report: Path | None = None
+    removed_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    removed_reasons: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+    removed_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+
+
+def audit_files(
+    train: list[str | Path],
+    eval_paths: list[str | Path],
+    *,
+    text: str | None = None,
+    train_text: str | None = None,
+    eval_text: str | None = None,
+    id_field: str | None = None,
+    answer: str | None = None,
+    methods: tuple[str, ...] = ("exact", "ngram", "minhash"),
+    ngram: int = 13,
+    thresholds: Thresholds | None = None,
+    embedding_model: str = "minilm",
+    fail_on: Literal["contaminated", "suspect", "never"] = "contaminated",
+    report: str | Path | None = None,
+    force: bool = False,
+    num_proc: int | None = None,
+    reporter: Reporter | None = None,
+    build_dir: str | Path | None = None,
+    boilerplate: bool = True,
+    ignore: Sequence[str] = (),
+) -> AuditRunResult:
+    """Audit eval files against training files: a verdict and evidence per eval item.
+
+    Spans that recur in the eval items (``normalize.boilerplate``: a prompt template, a system
+    prompt; with ``build_dir``, found with the build recipe's ``boilerplate`` settings) and the
+    ``ignore`` spans are left out of every check, on both sides; ``boilerplate=False`` finds
+    none. A chat field is read as its turns without the system ones.
+
+    With ``build_dir`` the eval items are a stored build's val, test and control rows (ids
+    ``<set>:<sf_id>``, text from its recipe's ``fields``), and the report goes, unless ``report``
+    says otherwise, to ``<name>/audits/<build_id>/<training fingerprint>/`` beside the version:
+    a record of what that version was audited against, which leaves the version itself (and
+    ``splitforge verify``) untouched.
+
+    The eval side is read whole with the project's loader (any format, a template over fields);
+    the training side is streamed in batches through indexes of the eval items, so memory follows
+    the eval set. ``failed`` is True when an item reaches ``fail_on``.
+
+    With ``answer`` (the eval field holding the reference answer), the answers are audited in
+    the same scan as the inputs: ``answer_verdict`` beside ``verdict`` (the input's), and
+    ``leaked`` says ``input and answer`` (a solved example is in training), ``input only`` or
+    ``answer only`` (common with short answers), or ``nothing``.
+
+    Raises:
+        RecipeError: An unknown method, or no text field given.
+        InputError: A missing or malformed file or field.
+        OutputError: ``report`` exists and ``force`` is not set.
+    """
+    timed = Timed(reporter or SilentReporter())
+    thresholds = thresholds or Thresholds()
+    unknown = [m for m in methods if m not in AUDIT_METHODS]
+    if unknown or not methods:
+        raise RecipeError([f"--methods: unknown {', '.join(unknown) or '(none given)'}; valid: "
+                           f"{', '.join(AUDIT_METHODS)}"])
+    built = stored_build(Path(build_dir)) if build_dir is not None else None
+    if built is not None:
+        if eval_paths or eval_text:
+            raise RecipeError(["--eval / --eval-text: not with --build, whose eval rows and "
+                               "text come from the build and its recipe"])
+        recipe_text = built["recipe"].fields.text
+        text, eval_text = text or recipe_text, recipe_text or "-"
+    train_field, eval_field = train_text or text, eval_text or text
+    if not train_field or not eval_field:
+        raise RecipeError(["--text: name the text field (or --train-text and --eval-text)"])
+    try:
+        template_fields(train_field)
+    except ValueError as error:
+        raise RecipeError([f"--train-text: {error}"]) from None
+    read = [Path(p) for p in [*train, *eval_paths]]
+    reads = Path(build_dir) if build_dir is not None else None
+    target = None if report is None else output_target(report, force, read, "audit", reads)
+    trained_on = [sha256_path(Path(p)) for p in train]
+    eval_hashes = [sha256_path(Path(p)) for p in eval_paths]
+    if built is not None and report is None:
+        key = fingerprint(trained_on, train_field, list(methods), ngram, thresholds.model_dump(),
+                          answer, *([embedding_model] if "embedding" in methods else []))
+        # beside the version (resolved: `latest` or `.` name the same version), never in it
+        report = Path(build_dir).resolve().parent / "audits" / built["build_id"] / key[:12]
+        target = output_target(report, force, read, "audit", reads)
+    with timed.stage("load eval"):
+        if built is not None:
+            loaded_table = built["table"]
+        else:
+            loaded_table = load_sources([SourceConfig(path=str(p)) for p in eval_paths],
+                                        validate_fields({"id": id_field, "text": eval_field}),
+                                        Path.cwd(), expected_sha256=eval_hashes,
+                                        during="the audit").table
+        ids = loaded_table.column(C.ID).to_pylist()
+        texts = loaded_table.column(C.TEXT).to_pylist()
+        if answer is not None:
+            if answer not in loaded_table.column_names:
+                present = [c for c in loaded_table.column_names if not c.startswith(C.PREFIX)]
+                raise InputError(f"--answer: no field {answer!r} in the eval data (its fields: "
+                                 f"{', '.join(present)})")
+            answers = ["" if a is None else str(a)
+                       for a in loaded_table.column(answer).to_pylist()]
+            texts = texts + answers
+    settings = built["recipe"].boilerplate.settings() if built is not None else \
+        BoilerplateSettings()
+    settings = replace(settings, detect=settings.detect and boilerplate,
+                       ignore=(*settings.ignore, *ignore))
+    with timed.stage("boilerplate"):
+        found = detect_boilerplate([normalize_text(t) for t in texts[:len(ids)]], settings)
+    with timed.stage("scan training") as progress:
+        table, summary = _scan_audit(
+            ids, texts, iter_training_batches([Path(p) for p in train], train_field, id_field,
+                                              sha256=trained_on),
+            methods=methods, ngram=ngram, thresholds=thresholds, model=embedding_model,
+            fail_on=fail_on, progress=progress, num_proc=num_proc, answers=answer is not None,
+            boilerplate=found)
+    summary["boilerplate"] = found.summary
+    failed = summary["failed"]
+    summary = {
+        **summary,
+        **({"answer": answer, "leaked": {k: table.column("leaked").to_pylist().count(k) for k in
+                                          ("input and answer", "input only", "answer only",
+                                           "nothing")}} if answer is not None else {}),
+        **({"build_id": built["build_id"], "build_folder": str(build_dir)}
+           if built is not None else {}),
+        "inputs": {"train": [{"path": str(p), "sha256": h} for p, h in zip(train, trained_on,
+                                                                          strict=True)],
+                   "eval": [{"path": str(p), "sha256": h}
+                            for p, h in zip(eval_paths, eval_hashes, strict=True)]},
+    }
+    if target is not None:
+        with timed.stage("write"), staging_folder(target.parent, target.name, "audit") as staging:
+            write_audit_report(staging, table, summary)
+            publish(staging, target, force, latest=False)
+    return AuditRunResult(table, summary, failed, target)
+
+
+def audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest keeps of the build's audit (the per-check details stay in audit.json)."""
+    keep = ("eval_items", "eval_sets", "train_rows", "checks", "verdicts", "fail_on", "failed",
+            "on_contaminated", "removed", "rounds",
+            "thresholds", "ngram", "against", "challenge_items_from_flagged_rows")
+    return {k: summary[k] for k in keep if k in summary}
+
+
+LEAK_LINK_REASON = "leak_link"
+CONTAMINATED_REASON = "audit:contaminated"
+
+
+def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Recipe, base: Path,
+                progress: Progress = NO_PROGRESS,
+                control_rows: np.ndarray | None = None,
+                boilerplate: Boilerplate = NO_BOILERPLATE) -> AuditRunResult:
+    """Audit the build's val and test rows against its train rows (and ``audit.against``).
+
+    Every text, of both sides, is compared without the build's ``boilerplate``. With
+    ``audit.on_contaminated: remove`` (the default) a contaminated val/test row is marked
+    ``removed`` in the table's ``action`` column (``drop_leaked`` drops it from the split), and
+    the verdict counts and the gate read the rows that stay, so the build's own audit reports 0
+    contaminated; control rows are never removed.
+
+    Raises:
+        LeakageError: An item that stays reaches ``audit.fail_on``; the message names the first
+            ones with their evidence, and nothing is written.
+    """
+    config = recipe.audit
+    names = ("train", "val", "test")
+    eval_rows: list[np.ndarray] = []
+    eval_sets: list[str] = []
+    for code in (1, 2):
+        picked = rows[codes == code]
+        eval_rows.append(picked)
+        eval_sets += [names[code]] * len(picked)
+    if control_rows is not None and len(control_rows):
+        eval_rows.append(control_rows)
+        eval_sets += ["control"] * len(control_rows)
+    picked_rows = np.concatenate(eval_rows) if eval_rows else np.zeros(0, np.int64)
+    eval_ids = take_rows(table.column(C.ID), picked_rows).to_pylist()
+    eval_texts = take_rows(table.column(C.TEXT), picked_rows).to_pylist()
+    train_rows = rows[codes == 0]
+    against = [resolve_path(base, p) for p in config.against]
+    against_hashes = [sha256_path(p) for p in against]
+
+    def batches() -> Iterator[tuple[list[str], pa.Array]]:
+        for start in range(0, len(train_rows), 16_384):
+            part = train_rows[start:start + 16_384]
+            yield (take_rows(table.column(C.ID), part).to_pylist(),
+                   take_rows(table.column(C.TEXT), part))
+        if config.against:
+            field_name = config.against_text or recipe.fields.text or ""
+            yield from iter_training_batches(against, field_name, sha256=against_hashes,
+                                             roles=recipe.fields.roles)
+
+    labels = [f"{s}:{i}" for s, i in zip(eval_sets, eval_ids, strict=True)]
+    sets = {s: eval_sets.count(s) for s in ("val", "test", "control")
+            if s != "control" or s in eval_sets}
+    options = {"methods": config.methods, "ngram": config.ngram,
+               "thresholds": config.thresholds, "model": config.embedding_model,
+               "fail_on": "never", "boilerplate": boilerplate}
+
+    def scan(items: np.ndarray, progress: Progress = NO_PROGRESS) -> pa.Table:
+        found, info = _scan_audit(
+            [labels[i] for i in items], [eval_texts[i] for i in items], batches(),
+            progress=progress, total_rows=0 if config.against else len(train_rows),
+            sets=sets, **options)
+        scanned.append(info)
+        return found
+
+    n = len(labels)
+    scanned: list[dict[str, Any]] = []
+    held_out = np.array([s != "control" for s in eval_sets], dtype=bool)
+    is_test = np.array([s == "test" for s in eval_sets], dtype=bool)
+    removing = config.on_contaminated == "remove"
+    remove = np.zeros(n, dtype=bool)
+    evidence: list[Any] = [None] * n
+    passes: list[pa.Table] = []  # each scan's table; an item's row comes from its last scan
+    aside = np.zeros(n, dtype=np.int64)  # training texts attributed to another item
+    source = np.zeros((n, 2), dtype=np.int64)
+    own = set(take_rows(table.column(C.ID), train_rows).to_pylist()) if removing else set()
+    current = np.arange(n)
+    found = scan(current, progress)
+    rounds = 0
+    while True:
+        # A copy is removed; the rows that stay are scanned again, since a removed item may
+        # have been the one a training text was attributed to (closest_group).
+        rounds += 1
+        passes.append(found)
+        source[current, 0], source[current, 1] = len(passes) - 1, np.arange(len(current))
+        verdict = found.column("verdict").to_pylist()
+        found_id = found.column("evidence_id").to_pylist()
+        aside[current] = sum((np.asarray(found.column(c).to_numpy(zero_copy_only=False),
+                                         dtype=np.int64) for c in found.column_names
+                              if c.endswith("_set_aside")), np.zeros(len(current), np.int64))
+        fresh = 0
+        for j, item in enumerate(current.tolist()):
+            if removing and held_out[item] and verdict[j] == "contaminated":
+                remove[item], evidence[item] = True, found_id[j]
+                fresh += 1
+        if removing:  # test rows linked to val rows: never in two splits
+            fresh += _unlink_test_from_val(
+                table, rows[codes == 1][~remove[:int(np.count_nonzero(codes == 1))]],
+                np.flatnonzero(is_test & ~remove), labels, eval_texts, remove, evidence,
+                options, own)
+        # only an item that lost a training text to another item can change: scanned alone,
+        # the staying ones it lost to are out of the contest, so its score can only rise
+        current = np.flatnonzero(~remove & (aside > 0))
+        if not fresh or not len(current) or rounds >= MAX_LEAK_ROUNDS:
+            break
+        found = scan(current)
+    summary = scanned[0]
+    pieces = [passes[k].take(pa.array(source[source[:, 0] == k, 1])) for k in range(len(passes))]
+    order = np.argsort(np.concatenate([np.flatnonzero(source[:, 0] == k)
+                                       for k in range(len(passes))]), kind="stable")
+    audited = pa.concat_tables(pieces, promote_options="permissive").take(pa.array(order))
+    audited = audited.add_column(1, "eval_set", pa.array(eval_sets, pa.string()))
+    action = np.where(remove, "removed", "kept")
+    audited = audited.add_column(2, "action", pa.array(action.tolist(), pa.string()))
+    audited = audited.add_column(3, "linked_id", pa.array(
+        [e if r else None for e, r in zip(evidence, remove.tolist(), strict=True)], pa.string()))
+    summary["rounds"] = rounds
+    staying = audited.filter(pa.array(~remove))
+    summary["verdicts"] = verdict_counts(staying)
+    summary["failed"] = failed = fails(staying, config.fail_on) or (
+        config.on_contaminated == "fail" and summary["verdicts"]["contaminated"] > 0)
+    summary["fail_on"] = config.fail_on
+    summary["on_contaminated"] = config.on_contaminated
+    reasons = [LEAK_LINK_REASON if evidence[i] in own or not config.against
+               else CONTAMINATED_REASON for i in np.flatnonzero(remove).tolist()]
+    summary["removed"] = {"leak_link": reasons.count(LEAK_LINK_REASON),
+                          "contaminated": reasons.count(CONTAMINATED_REASON)}
+    summary["against"] = [{"path": p, "sha256": h}
+                          for p, h in zip(config.against, against_hashes, strict=True)]
+    if failed:
+        records = staying.to_pylist()
+        worst = [r for r in records if r["verdict"] == "contaminated"] or \
+            [r for r in records if r["verdict"] != "clean"]
+        shown = "; ".join(f"{r['eval_id']} ~ train {r['evidence_id']} ({r['evidence_method']} "
+                          f"{r['evidence_score']:.2f})" for r in worst[:5])
+        fix = {"fail": "set audit.on_contaminated: remove to drop contaminated val/test rows "
+                       "from the build (removed.parquet names each one's evidence), or "
+                       "on_contaminated: keep with audit.fail_on: never to write the build and "
+                       "read audit/audit.md",
+               "keep": "set audit.on_contaminated: remove to drop contaminated val/test rows "
+                       "from the build (removed.parquet names each one's evidence), or "
+                       "audit.fail_on: never to write the build and read audit/audit.md",
+               "remove": "raise audit.fail_on to contaminated (contaminated val/test rows are "
+                         "removed already), or set it to never and read audit/audit.md"
+               }[config.on_contaminated]
+        raise LeakageError(f"the build's own audit found {summary['verdicts']['contaminated']} "
+                           f"contaminated and {summary['verdicts']['suspect']} suspect eval "
+                           f"items (fail_on: {config.fail_on}, on_contaminated: "
+                           f"{config.on_contaminated}): {shown}; nothing was written. To go on, "
+                           f"{fix}")
+    return AuditRunResult(audited, summary, failed, None, picked_rows[remove],
+                          np.array(reasons, dtype=object),
+                          np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],
+                                   dtype=object))
+
+
+MAX_LEAK_ROUNDS = 10
+
+
+def _unlink_test_from_val(table: pa.Table, val_rows: np.ndarray, test_items: np.ndarray,
+                          labels: list[str], texts: list[str], remove: np.ndarray,
+                          evidence: list[Any], options: dict[str, Any], own: set[str]) -> int:
+    """Mark the test items that the audit finds in the val rows as removed; how many."""
+    if not len(val_rows) or not len(test_items):
+        return 0
+    val_ids = take_rows(table.column(C.ID), val_rows).to_pylist()
+    linked, _ = _scan_audit([labels[i] for i in test_items], [texts[i] for i in test_items],
+                            [(val_ids, take_rows(table.column(C.TEXT), val_rows))],
+                            progress=NO_PROGRESS, **options)
+    hit = np.array(linked.column("verdict").to_pylist(), dtype=object) == "contaminated"
+    own.update(val_ids)
+    val_evidence = linked.column("evidence_id").to_pylist()
+    for item, found in zip(test_items[hit].tolist(), np.flatnonzero(hit).tolist(), strict=True):
+        remove[item], evidence[item] = True, val_evidence[found]
+    return int(hit.sum())
+
+
+def drop_leaked(assignment: Any, rows: np.ndarray, audited: AuditRunResult) -> Any:
+    """The assignment with the rows ``audit_build`` removed dropped, each with its reason."""
+    removed = audited.removed_rows
+    if not len(removed):
+        return assignment
+    position = np.searchsorted(rows, removed)  # rows are sorted row indices
+    codes, reasons = assignment.split.copy(), assignment.reasons.copy()
+    linked = assignment.linked.copy()
+    codes[position] = -1
+    reasons[position] = audited.removed_reasons
+    linked[position] = audited.removed_evidence
+    info = {**assignment.info, "removed_by_audit": audited.summary["removed"],
+            "rows": {name: int(np.count_nonzero(codes == i))
+                     for i, name in enumerate(SPLIT_NAMES)}}
+    return type(assignment)(codes, reasons, info, linked)
+
+
+def flagged_sources(audited: AuditRunResult, challenges: ChallengeResult) -> int:
+    """Challenge items whose source row the audit flagged (suspect) and the build kept."""
+    table = audited.table
+    flagged = {label.split(":", 1)[1] for label, v, a in zip(
+        table.column("eval_id").to_pylist(), table.column("verdict").to_pylist(),
+        table.column("action").to_pylist(), strict=True) if v != "clean" and a == "kept"}
+    sources = challenges.tables["all"].column(C.SOURCE_ID).to_pylist()
+    return sum(source in flagged for source in sources)
+
+
+def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, Any]], *,
+                methods: Any, ngram: int, thresholds: Thresholds, model: str, fail_on: str,
+                progress: Progress, num_proc: int | None = None, total_rows: int = 0,
+                answers: bool = False, sets: dict[str, int] | None = None,
+                boilerplate: Boilerplate = NO_BOILERPLATE
+                ) -> tuple[pa.Table, dict[str, Any]]:
+    """Index the eval texts, stream the training batches past them: verdicts and summary.
+
+    Both sides are compared without ``boilerplate`` (the eval texts here, the training batches
+    in ``scan_training``).
+
+    With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
+    each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the
+    summary after ``eval_items``. An empty eval side scans nothing.
+
+    Raises:
+        InputError: An eval item's text is empty or blank: no check can find it in training,
+            so it would pass as clean (the loader refuses such rows; a build or table made
+            otherwise can still hold them).
+    """
+    norm = [normalize_text(t) for t in texts]
+    blank = [i for i, t in zip(ids, norm[:len(ids)], strict=True) if not t]  # inputs, not answers
+    if blank:
+        raise InputError(f"{len(blank)} eval item(s) have an empty or blank text "
+                         f"({', '.join(map(str, blank[:5]))}): no check can find an empty "
+                         f"item in training, so it would pass as clean; remove or fill them")
+    norm = boilerplate.strip_texts(norm)
+    checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
+                          groups=list(range(len(ids))) * 2 if answers else None)
+    results = scan_training(checks, batches, progress, num_proc=num_proc,
+                            total_rows=total_rows, boilerplate=boilerplate) if texts else []
+    if answers:
+        table = _with_answer(ids, texts, results, thresholds)
+    else:
+        table = verdict_table(ids, texts, results, thresholds)
+    failed = fails(table, fail_on)
+    return table, {
+        "eval_items": len(ids),
+        **({"eval_sets": sets} if sets is not None else {}),
+        "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
+        "checks": [r.name for r in results],
+        "verdicts": verdict_counts(table),
+        "per_check": {r.name: r.summary for r in results},
+        "thresholds": thresholds.model_dump(),
+        "ngram": ngram,
+        "fail_on": fail_on,
+        "failed": failed,
+    }
+
+
+def _with_answer(ids: list[str], texts: list[str], results: list[Any],
+                 thresholds: Thresholds) -> pa.Table:
+    """Verdicts of the inputs (first half of the eval list), with their answers' beside them."""
+    both = verdict_table(ids + ids, texts, results, thresholds)
+    n = len(ids)
+    inputs, answers = both.slice(0, n), both.slice(n, n)
+    first = inputs.column("verdict").to_pylist()
+    second = answers.column("verdict").to_pylist()
+    leaked = [{(True, True): "input and answer", (True, False): "input only",
+               (False, True): "answer only", (False, False): "nothing"}[(a != "clean",
+                                                                          b != "clean")]
+              for a, b in zip(first, second, strict=True)]
+    table = inputs.add_column(2, "answer_verdict", pa.array(second, pa.string()))
+    table = table.add_column(3, "leaked", pa.array(leaked, pa.string()))
+    return table.add_column(4, "answer_evidence_id", answers.column("evidence_id"))

@@ -1,0 +1,102 @@
+"""The runner of the ``splitforge challenge`` command: challenge sets for a stored build.
+
+``write_challenges`` writes the sets, for this command and for the build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from splitforge import columns as C
+from splitforge.challenge import ChallengeResult, challenge_pool, run_challenges
+from splitforge.errors import InputError
+from splitforge.load.fields import text_column
+from splitforge.normalize import add_normalized
+from splitforge.progress import Reporter, SilentReporter, Timed
+from splitforge.recipe import apply_overrides, validate_recipe
+from splitforge.split import SPLIT_NAMES
+from splitforge.versions import stage_versions
+from splitforge.write import output_target, publish, staging_folder, write_batches, write_manifest
+from splitforge.write.manifest import read_manifest
+
+
+@dataclass
+class ChallengeRunResult:
+    """What ``challenge_build`` wrote: the folder, the build it came from, and the counts."""
+
+    path: Path
+    build_id: str
+    info: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def challenge_build(
+    build_dir: str | Path,
+    *,
+    out: str | Path,
+    force: bool = False,
+    overrides: dict[str, Any] | None = None,
+    reporter: Reporter | None = None,
+) -> ChallengeRunResult:
+    """Challenge sets for an existing build, from its held-out split files, into ``out``.
+
+    The recipe is the build's own (``manifest.json``), with ``challenge`` defaults when it had
+    none and ``overrides`` applied (``{"challenge.size": 100}``). The build folder is never
+    changed: the sets go to ``out`` (which must not exist unless ``force``), with a
+    ``manifest.json`` of their own naming the build they were drawn from.
+    """
+    timed = Timed(reporter or SilentReporter())
+    folder = Path(build_dir)
+    manifest_path = folder / "manifest.json"
+    manifest = read_manifest(folder)
+    data = manifest["recipe"]
+    if data.get("challenge") is None:
+        data["challenge"] = {}
+    recipe = validate_recipe(apply_overrides(data, overrides or {}), manifest_path)
+    assert recipe.challenge is not None
+    target = output_target(out, force, [], "challenge", reads=folder)
+    with timed.stage("load"):
+        parts = []
+        for code, name in enumerate(SPLIT_NAMES):
+            path = folder / f"{name}.parquet"
+            if not path.is_file():
+                raise InputError(f"the build has no {name}.parquet", path=folder)
+            part = pq.read_table(path)
+            parts.append(part.append_column("_code", pa.array(np.full(part.num_rows, code,
+                                                                      np.int8))))
+        table = pa.concat_tables(parts, promote_options="permissive")
+        codes = table.column("_code").to_numpy()
+        table = table.drop_columns(["_code", C.SPLIT])
+        table = table.append_column(C.TEXT, text_column(table, recipe.fields))
+    with timed.stage("normalize") as progress:
+        table = add_normalized(table, progress=progress)
+    with timed.stage("challenge") as progress:
+        pool = challenge_pool(table, np.arange(table.num_rows), codes, recipe.challenge.from_,
+                              recipe.seed)
+        result = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
+    with timed.stage("write"), staging_folder(target.parent, target.name, "challenge") as staging:
+        rows = write_challenges(staging, result, recipe.output.formats)
+        write_manifest(staging, {"build_id": manifest.get("build_id"),
+                                 "build_folder": str(folder), "seed": recipe.seed,
+                                 "challenge_recipe": recipe.challenge.model_dump(
+                                     mode="json", by_alias=True),
+                                 "stage_versions": stage_versions(recipe),
+                                 "challenge": result.info}, rows)
+        publish(staging, target, force, latest=False)
+    return ChallengeRunResult(target, str(manifest.get("build_id")), result.info, timed.timings)
+
+
+def write_challenges(folder: Path, result: ChallengeResult, formats: list[str]) -> dict[str, int]:
+    """``<kind>.parquet`` for every kind and ``all.parquet`` in ``folder``; rows per file."""
+    folder.mkdir(exist_ok=True)
+    rows: dict[str, int] = {}
+    for name, table in result.tables.items():
+        n = write_batches([table], table.schema, folder, name, formats)
+        rows.update({f"{name}.{fmt}": n for fmt in formats})
+    return rows
