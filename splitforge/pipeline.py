@@ -1,5 +1,4 @@
-"""The build, top to bottom: load -> normalize -> boilerplate -> dedup -> split -> audit ->
-challenge -> write.
+"""The build, top to bottom: load, normalize, boilerplate, dedup, split, audit, challenge, write.
 
 Each stage reads the table and adds columns; nothing goes back. The build id is known before any
 data is read (it hashes the inputs' bytes and the resolved recipe), so an unchanged build is
