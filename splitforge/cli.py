@@ -196,6 +196,9 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
                   f"row were removed, the rest placed together"
                   + (f"; {giant:,} giant ones placed row by row" if giant else "")
                   + " (report.md, Duplicates)")
+    for source in manifest.get("inputs", []):
+        for note in source.get("notes", []):
+            out.print(f"[yellow]note:[/] {source['path']}: {note}")
     for warning in manifest.get("stages", {}).get("split", {}).get("warnings") or []:
         out.print(f"[yellow]warning:[/] {warning}")
     spans = manifest.get("stages", {}).get("boilerplate", {}).get("spans") or []

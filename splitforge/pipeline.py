@@ -217,7 +217,7 @@ def build(
             "stage_fingerprints": stage_fingerprints(resolved, input_hashes, versions),
             "inputs": [
                 {"path": s.path, "format": s.format, "sha256": h, "rows_read": s.rows_read,
-                 "rows_rejected": s.rows_rejected}
+                 "rows_rejected": s.rows_rejected, **({"notes": list(s.notes)} if s.notes else {})}
                 for s, h in zip(sources, input_hashes[:len(sources)], strict=True)
             ],
             **({"control": control_info} if control_info is not None else {}),

@@ -54,6 +54,9 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
         [s["path"], s["format"], s["rows_read"], s["rows_rejected"], s["sha256"][:16]]
         for s in manifest["inputs"]
     ])
+    notes = [f"- `{s['path']}`: {note}" for s in manifest["inputs"] for note in s.get("notes", [])]
+    if notes:
+        out += ["", "Converted while reading:", "", *notes]
     out += ["", "## Rows removed", ""]
     removed = counts["removed_by_reason"]
     if removed:

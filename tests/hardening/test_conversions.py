@@ -84,3 +84,22 @@ def test_absolute_source_paths_stay_out_of_the_output(tmp_path):
     split_files = [f for f in a if f.endswith(".parquet")]
     assert split_files and all(a[f] == b[f] for f in split_files)
     assert b"alice" not in a["train.parquet"] and b"data/d.jsonl" in a["train.parquet"]
+
+
+def test_the_build_prints_and_records_what_it_converted(tmp_path):
+    from typer.testing import CliRunner
+
+    from splitforge.cli import app
+    from tests.conftest import write_recipe
+
+    rows = [{"id": i if i % 2 else f"t{i}", "text": f"ticket {i}: the export button fails {i}"}
+            for i in range(30)]
+    write_jsonl(tmp_path / "d.jsonl", rows)
+    recipe = write_recipe(tmp_path, sources=[{"path": "d.jsonl"}],
+                          fields={"id": "id", "text": "text"})
+    result = CliRunner().invoke(app, ["build", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert "note: d.jsonl: field 'id' mixes kinds of values" in " ".join(result.output.split())
+    [folder] = [p for p in (tmp_path / "out" / "t").iterdir() if not p.is_symlink()]
+    report = (folder / "report.md").read_text(encoding="utf-8")
+    assert "Converted while reading:" in report and "field 'id' mixes kinds" in report
