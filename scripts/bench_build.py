@@ -16,6 +16,17 @@ answer). Printed: wall time, peak RSS, exit code, the own audit's verdicts, the 
 how many planted copies ended in another split than their original (must be 0).
 
     .venv/bin/python scripts/bench_build.py --chat --rows 100000
+
+``--commits`` and ``--titles`` build the 98k real commit messages (../shared/data/temporal) with
+the init recipe's exact dedup and default audit, a temporal split (80/10/10, 3-day gap) grouped by
+repository (``--commits``: subject and body) or by author (``--titles``: the subject only, a short
+title). 400 planted reposts copy a subject with one change each (case, punctuation, a year tag, a
+"Show HN:"-style prefix, one word changed), dated 1-60 days after their original, in its
+repository but by another author (so grouping by author does not keep a repost with its
+original). Printed as for the instruction modes, plus the planted reposts that straddle splits per
+kind of change, and the shares of the kept rows against the recipe's.
+
+    .venv/bin/python scripts/bench_build.py --titles
 """
 
 from __future__ import annotations
@@ -236,6 +247,8 @@ def words_of(record: dict[str, Any]) -> list[str]:
 def word_overlap(a: dict[str, Any], b: dict[str, Any]) -> float:
     """Shared distinct words over the distinct words of the shorter record."""
     x, y = set(words_of(a)), set(words_of(b))
+    if not x and not y:  # punctuation alone ("-", "?"): compare the texts
+        return 1.0 if (a.get("text") or "").strip() == (b.get("text") or "").strip() else 0.0
     return len(x & y) / max(1, min(len(x), len(y)))
 
 
@@ -296,20 +309,169 @@ def instruction_bench(args: argparse.Namespace, mode: str) -> None:
             print(f"  {name}: {json.dumps(manifest['stages'][name])[:600]}")
 
 
+COMMITS = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "temporal"
+           / "oss_commit_messages.jsonl.gz")
+TEMPORAL_RECIPE = """\
+name: {name}
+seed: 7
+sources:
+  - path: {path}
+fields:
+  id: id
+  text: {text}
+  time: time
+  group: {group}
+dedup:
+  exact: true
+split:
+  method: temporal
+  ratios: {{train: 0.8, val: 0.1, test: 0.1}}
+  gap: 3d
+output:
+  dir: {out}
+  formats: [parquet]
+"""
+REPOST_KINDS = ("case", "punct", "tag", "prefix", "word")
+
+
+def _repost(subject: str, kind: str, vocab: list[str], rng: random.Random) -> str | None:
+    """One planted change of a subject line, or None when the kind does not apply."""
+    if kind == "case":
+        changed = subject.upper() if subject != subject.upper() else subject.lower()
+    elif kind == "punct":
+        changed = subject.rstrip(".!?") + rng.choice(["!", "?", ".", " ..."])
+    elif kind == "tag":
+        changed = f"{subject} ({rng.choice(['2019', '2021', 'v2', '#1234'])})"
+    elif kind == "prefix":
+        changed = rng.choice(["Show HN: ", "Re: ", "[WIP] ", "fixup: "]) + subject
+    else:
+        words = subject.split()
+        if len(words) < 3:
+            return None
+        words[rng.randrange(len(words))] = rng.choice(vocab)
+        changed = " ".join(words)
+    return changed if changed != subject else None
+
+
+def write_commit_corpus(path: Path, mode: str, seed: int = 0) -> None:
+    """The real commit messages as JSONL (id, subject, body, time, repo, author) with reposts."""
+    import gzip
+    from datetime import datetime
+
+    with gzip.open(COMMITS, "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    rows = [{"id": r["sha"], "subject": r["subject"], "body": r["body"], "time": r["commit_date"],
+             "repo": r["repo"], "author": r["author"]} for r in records if r["subject"].strip()]
+    rng = random.Random(seed)
+    vocab = sorted({w for r in rows[:5000] for w in r["subject"].split() if w.isalpha()})
+    planted = 0
+    for original in rng.sample(rows, 2000):
+        if planted >= 400:
+            break
+        kind = REPOST_KINDS[planted % len(REPOST_KINDS)]
+        changed = _repost(original["subject"], kind, vocab, rng)
+        if changed is None:
+            continue
+        when = datetime.fromisoformat(original["time"]) + timedelta(days=rng.randint(1, 60))
+        rows.append({**original, "id": f"repost-{planted:04d}", "subject": changed,
+                     "time": when.isoformat(), "planted_of": original["id"],
+                     "planted_kind": kind, "author": f"reposter-{planted:04d}"})
+        planted += 1
+    with open(path, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def commits_bench(args: argparse.Namespace, mode: str) -> None:
+    """Build the commit messages with the init recipe, temporal and grouped; print the figures."""
+    import pyarrow.parquet as pq
+
+    data = args.workdir / f"{mode}.jsonl"
+    if not data.exists():
+        in_fresh_process(write_commit_corpus, data, mode)
+    text, group = ("'{subject}\\n\\n{body}'", "repo") if mode == "commits" else ("subject",
+                                                                                 "author")
+    recipe = args.workdir / f"{mode}.yaml"
+    out = args.workdir / f"out-{mode}"
+    recipe.write_text(TEMPORAL_RECIPE.format(name=mode, path=data, text=text, group=group,
+                                             out=out), encoding="utf-8")
+    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force"]
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    code = os.waitstatus_to_exitcode(status)
+    rows = {r["id"]: r for r in map(json.loads, data.open(encoding="utf-8"))}
+    print(f"splitforge build --{mode}: {len(rows):,} rows in {seconds:.1f}s, peak RSS "
+          f"{usage.ru_maxrss / 1024:,.0f} MB, exit {code}")
+    for line in output.splitlines():
+        if line.startswith(("warning", "note")):
+            print("  " + line)
+    if code != 0:
+        print(output[-2000:])
+        return
+    folder = (out / mode / "latest").resolve()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    print(f"  own audit: {manifest['stages']['audit']['verdicts']}")
+    splits = manifest["counts"]["splits"]
+    total = sum(splits.values())
+    print("  shares of the kept rows: " + ", ".join(f"{k} {v / total:.3f}"
+                                                     for k, v in splits.items())
+          + f" of {total:,} (asked 0.8/0.1/0.1); removed {manifest['counts']['removed_by_reason']}")
+    where: dict[str, str] = {}
+    for name in ("train", "val", "test"):
+        for i in pq.read_table(folder / f"{name}.parquet", columns=["id"]).column(0).to_pylist():
+            where[i] = name
+    by_kind = {k: [0, 0] for k in REPOST_KINDS}
+    apart = []
+    for r in rows.values():
+        if "planted_of" in r:
+            by_kind[r["planted_kind"]][0] += 1
+            a, b = where.get(r["id"]), where.get(r["planted_of"])
+            if a and b and a != b:
+                by_kind[r["planted_kind"]][1] += 1
+                apart.append((r["id"], r["subject"][:50], rows[r["planted_of"]]["subject"][:50]))
+    print("  planted reposts in another split than their original, per kind: "
+          + ", ".join(f"{k} {n[1]}/{n[0]}" for k, n in by_kind.items())
+          + (f"; e.g. {apart[:3]}" if apart else ""))
+
+    def record(i: str) -> dict[str, Any]:
+        r = rows[i]
+        return {"text": r["subject"] if mode == "titles" else r["subject"] + " " + r["body"]}
+
+    gone = pq.read_table(folder / "removed.parquet").to_pylist()
+    linked = [r for r in gone if r["sf_reason"] in ("leak_link", "exact_duplicate")]
+    loose = [(r["id"], r["sf_kept_id"]) for r in linked if r["sf_kept_id"] in rows
+             and word_overlap(record(r["id"]), record(r["sf_kept_id"])) < 0.5]
+    print(f"  removed or linked as similar: {len(linked)}; sharing fewer than half their words "
+          f"with their partner: {len(loose)} ({len(loose) / max(1, len(linked)):.1%})"
+          + (f" e.g. {[(record(a)['text'][:40], record(b)['text'][:40]) for a, b in loose[:3]]}"
+             if loose else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     for mode in ("chat", "template", "zh"):
         parser.add_argument(f"--{mode}", action="store_true",
                             help=f"real instruction rows, {mode} form (see the docstring)")
+    for mode in ("commits", "titles"):
+        parser.add_argument(f"--{mode}", action="store_true",
+                            help=f"real commit messages, {mode} (see the docstring)")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "sf-bench")
     parser.add_argument("--no-baseline", action="store_true", help="skip the pandas baseline")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     modes = [m for m in ("chat", "template", "zh") if getattr(args, m)]
-    if modes:
+    temporal = [m for m in ("commits", "titles") if getattr(args, m)]
+    if modes or temporal:
         for mode in modes:
             instruction_bench(args, mode)
+        for mode in temporal:
+            commits_bench(args, mode)
         return
     data = args.workdir / f"synthetic_{args.rows}.jsonl"
     if not data.exists():

@@ -213,6 +213,12 @@ class MinHashConfig(_Model):
         "auto", description="auto: character shingles for CJK text, word shingles otherwise."
     )
     seed: int = Field(1, description="Seed of the permutations (datasketch.MinHash's seed).")
+    min_tokens: int = Field(
+        8, ge=1, description="A pair whose shorter text has fewer words (a CJK character counts "
+        "as one) is a near duplicate only when it holds the same words but for a prefix or a "
+        "trailing tag (\"Show HN:\", \"(2019)\"): on short text one changed word often makes a "
+        "different text, and no similarity threshold tells them apart."
+    )
     num_proc: int | None = Field(
         None, ge=1, description="Processes for the signatures (default: all cores); used from "
         "50,000 rows up. Results do not depend on it."

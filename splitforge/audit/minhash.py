@@ -59,6 +59,8 @@ from splitforge.audit.base import (
     merge_best,
 )
 from splitforge.dedup.minhash import band_keys, lsh_params, permutations, signatures
+from splitforge.normalize.affixes import MAX_TOKENS as AFFIX_MAX_TOKENS
+from splitforge.normalize.affixes import affix_copies
 from splitforge.normalize.shingles import reading_lengths, shingle_hashes
 
 _PAIR_CHUNK = 1 << 16
@@ -70,6 +72,9 @@ class MinHashResult(CheckResult):
 
     Attributes:
         candidates: LSH candidate training texts verified per eval item (over all batches).
+        affix_copy: whether an item of at most 15 tokens has a candidate holding the same words
+            but for a prefix or trailing tag (``normalize/affixes.py``); its evidence is that
+            candidate.
         set_aside: Candidate training rows per eval item that another item resembles more (not
             evidence).
         tokens: the item's length in words, a CJK character counting as one.
@@ -78,6 +83,7 @@ class MinHashResult(CheckResult):
     candidates: np.ndarray
     set_aside: np.ndarray
     tokens: np.ndarray
+    affix_copy: np.ndarray
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """Jaccard against ``minhash_contaminated`` / ``minhash_suspect``.
@@ -85,11 +91,13 @@ class MinHashResult(CheckResult):
         An item shorter than ``min_tokens`` is at most suspect, as ``exact`` has it: two
         five-word phrases that share four words ("how much money does he" / "... she") reach
         any Jaccard threshold without one being a copy of the other. An equal short text is
-        still contaminated, by ``exact``.
+        still contaminated, by ``exact``, and so is a short item whose training text holds the
+        same words but for a prefix or a trailing tag (``affix_copy``: "Show HN: …", "… (2019)").
         """
         level = graded(self.score, thresholds.minhash_suspect, thresholds.minhash_contaminated)
         short = np.asarray(self.tokens) < thresholds.min_tokens
         level[short & (level == CONTAMINATED)] = SUSPECT
+        level[short & np.asarray(self.affix_copy, dtype=bool)] = CONTAMINATED
         return level
 
     @property
@@ -154,6 +162,8 @@ class MinHashCheck(AuditCheck):
             self._band_items.append(order[small])
         self._best_equal = np.full(items, -1, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
+        self._copy_equal = np.full(items, -1, dtype=np.int64)
+        self._copy_id = np.full(items, None, dtype=object)
         self._candidates = np.zeros(items, dtype=np.int64)
         self._set_aside = np.zeros(items, dtype=np.int64)
 
@@ -188,28 +198,55 @@ class MinHashCheck(AuditCheck):
         mine = closest_group(local, self.groups[item], equal)
         set_aside = np.bincount(item[~mine], minlength=len(self.eval_norm))
         item, row, equal = item[mine], rows[local[mine]], equal[mine]
+        copies = self._affix_copies(batch, item, row, equal)
         order = np.lexsort((batch.id_rank[row], -equal, item))
         item, row, equal = item[order], row[order], equal[order]
         first = np.ones(len(item), dtype=bool)
         first[1:] = item[1:] != item[:-1]
         ids = np.array(batch.ids, dtype=object)
         return {"best": (item[first], equal[first], ids[row[first]]),
-                "candidates": candidates, "set_aside": set_aside}
+                "candidates": candidates, "set_aside": set_aside, "copies": copies}
+
+    def _affix_copies(self, batch: TrainingBatch, item: np.ndarray, row: np.ndarray,
+                      equal: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Among the candidates of short items, the training texts that are affix copies.
+
+        Returns per copied item its best such candidate (most equal values, then the smallest
+        id): ``(items, equal, ids)``.
+        """
+        short = self._tokens[item] <= AFFIX_MAX_TOKENS
+        if not short.any():
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype=object)
+        item, row, equal = item[short], row[short], equal[short]
+        same = affix_copies([self.eval_norm[i] for i in item.tolist()],
+                            [batch.text(r) for r in row.tolist()])
+        item, row, equal = item[same], row[same], equal[same]
+        order = np.lexsort((batch.id_rank[row], -equal, item))
+        item, row, equal = item[order], row[order], equal[order]
+        first = np.ones(len(item), dtype=bool)
+        first[1:] = item[1:] != item[:-1]
+        return item[first], equal[first], np.array(batch.ids, dtype=object)[row[first]]
 
     def _merge(self, payload: dict[str, Any]) -> None:
         if not payload:
             return
         merge_best(self._best_equal, self._best_id, *payload["best"])
+        merge_best(self._copy_equal, self._copy_id, *payload["copies"])
         self._candidates += payload["candidates"]
         self._set_aside += payload["set_aside"]
 
     def _result(self) -> MinHashResult:
-        score = np.maximum(self._best_equal, 0) / self.num_perm
+        copied = self._copy_equal >= 0
+        best_equal = np.where(copied, self._copy_equal, self._best_equal)
+        best_id = np.where(copied, self._copy_id, self._best_id)
+        score = np.maximum(best_equal, 0) / self.num_perm
         summary = {"threshold": self.threshold, "num_perm": self.num_perm, "bands": self.bands,
                    "rows": self.rows, "ngram": self.ngram, "char_ngram": self.char_ngram,
                    "seed": self.seed, "candidates": int(self._candidates.sum()),
                    "buckets_over_cap": self._over_cap, "shared_cap": SHARED_CAP,
-                   "items_with_candidates_set_aside": int((self._set_aside > 0).sum())}
-        return MinHashResult(self.name, score >= self.threshold, score.astype(np.float64),
-                             self._best_id.tolist(), summary, self._candidates.copy(),
-                             self._set_aside.copy(), self._tokens.copy())
+                   "items_with_candidates_set_aside": int((self._set_aside > 0).sum()),
+                   "affix_copies": int(copied.sum())}
+        return MinHashResult(self.name, (score >= self.threshold) | copied,
+                             score.astype(np.float64), best_id.tolist(), summary,
+                             self._candidates.copy(), self._set_aside.copy(), self._tokens.copy(),
+                             copied)

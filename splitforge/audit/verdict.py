@@ -12,7 +12,9 @@ mean the same thing), and the item takes the worst verdict any check gives it::
                    n-gram of all its words)
     minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4);
                    about 12% of the words edited, or less)   an item shorter than min_tokens
-                   and at least ``min_tokens`` tokens        at any Jaccard
+                   and at least ``min_tokens`` tokens; a     at any Jaccard
+                   shorter item only as an affix copy (the
+                   same words but for a prefix or a tag)
     embedding      cosine >= embedding_contaminated (0.9)    cosine >= embedding_suspect (0.85),
                    with a retrieved training text, tokens    or >= embedding_floor (0.7) and
                    aligned as for suspect                    embedding_margin (0.1) above the

@@ -27,10 +27,12 @@ import pyarrow as pa
 
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
-from splitforge.normalize.shingles import buffer_batches, fmix64, shingle_hashes
+from splitforge.normalize.affixes import affix_copies
+from splitforge.normalize.shingles import buffer_batches, fmix64, reading_lengths, shingle_hashes
 from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Advance, Progress
 from splitforge.recipe import MinHashConfig
+from splitforge.tables import take_rows
 
 _MAX = np.uint32(0xFFFFFFFF)
 _PAIR_CHUNK = 1 << 16
@@ -157,7 +159,7 @@ class MinHashDeduper(Deduper):
 
     method = "minhash"
     reason = "near_duplicate"
-    version: ClassVar[str] = "3"  # 3: punctuation not hashed; sf_sim (boilerplate left out)
+    version: ClassVar[str] = "4"  # 4: short pairs only as affix copies (min_tokens)
     batch_rows: ClassVar[int] = 4096
     parallel_above: ClassVar[int] = 50_000
 
@@ -190,4 +192,27 @@ class MinHashDeduper(Deduper):
         left, right = candidate_pairs(sig, bands, rows, resolve_processes(self.config.num_proc))
         score = estimated_jaccard(sig, left, right)
         ok = score >= self.config.threshold
-        return Links(left=left[ok], right=right[ok], score=score[ok], method=self.method)
+        left, right, score = left[ok], right[ok], score[ok]
+        keep = self.short_pairs_ok(table.column(text), left, right)
+        return Links(left=left[keep], right=right[keep], score=score[keep], method=self.method)
+
+    def short_pairs_ok(self, texts: pa.ChunkedArray | pa.Array, left: np.ndarray,
+                       right: np.ndarray) -> np.ndarray:
+        """Per pair: False when its shorter text is short and the pair is no affix copy.
+
+        Short means fewer than ``min_tokens`` tokens; an affix copy holds the same words but for
+        a prefix or a trailing tag (``normalize/affixes.py``).
+        """
+        keep = np.ones(len(left), dtype=bool)
+        if not len(left):
+            return keep
+        rows = np.unique(np.concatenate((left, right)))
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        lengths[rows] = reading_lengths(take_rows(texts, rows))
+        short = np.flatnonzero(np.minimum(lengths[left], lengths[right]) < self.config.min_tokens)
+        if len(short):
+            pairs = np.unique(np.concatenate((left[short], right[short])))
+            norm = dict(zip(pairs.tolist(), take_rows(texts, pairs).to_pylist(), strict=True))
+            keep[short] = affix_copies([norm[i] for i in left[short].tolist()],
+                                       [norm[i] for i in right[short].tolist()])
+        return keep

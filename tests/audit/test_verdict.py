@@ -18,11 +18,17 @@ def test_each_check_applies_its_own_thresholds_and_the_worst_verdict_wins():
     ids = [None, "t1", "t2"]
     minhash = MinHashResult("minhash", np.array([False, True, True]), np.array([0.1, 0.45, 0.65]),
                             ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]),
-                            np.array([9, 9, 9]))
+                            np.array([9, 9, 9]), np.zeros(3, dtype=bool))
     assert [r["verdict"] for r in _rows([minhash])] == ["clean", "suspect", "contaminated"]
     short = MinHashResult("minhash", np.array([False, True, True]), np.array([0.1, 0.45, 0.65]),
-                          ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]), np.array([9, 9, 7]))
+                          ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]), np.array([9, 9, 7]),
+                          np.zeros(3, dtype=bool))
     assert [r["verdict"] for r in _rows([short])] == ["clean", "suspect", "suspect"]
+    # a short item whose training text is the same words but for an affix is a copy
+    affix = MinHashResult("minhash", np.array([False, True, True]), np.array([0.1, 0.45, 0.65]),
+                          ids, {}, np.array([0, 1, 1]), np.array([0, 0, 0]), np.array([9, 5, 7]),
+                          np.array([False, True, False]))
+    assert [r["verdict"] for r in _rows([affix])] == ["clean", "contaminated", "suspect"]
     # contained in training: 8 tokens or more is contaminated, fewer is suspect
     exact = ExactResult("exact", np.array([True, True, False]), np.array([1.0, 1.0, 0.0]),
                         ["e0", "e1", None], {}, np.array([False, False, False]),
