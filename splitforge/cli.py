@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 a failed gate (leakage), 2 bad usage or bad input.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from splitforge.errors import SplitforgeError
+from splitforge.templates import read_escapes
 
 app = typer.Typer(
     name="splitforge",
@@ -52,18 +52,6 @@ def _guard(fn: Callable[[], T]) -> T:
 
 
 TEMPLATE_KEYS = frozenset({"fields.text", "audit.against_text"})
-_ESCAPES = re.compile(r"\\([\\nt])")
-
-
-def template_option(value: str | None) -> str | None:
-    r"""A text field or template given on the command line, with ``\n``, ``\t`` and ``\\`` read.
-
-    A shell passes ``'{question}\n{answer}'`` as a backslash and an ``n``; a recipe's
-    double-quoted YAML reads it as a newline, and so does the command line.
-    """
-    if value is None:
-        return None
-    return _ESCAPES.sub(lambda m: {"n": "\n", "t": "\t", "\\": "\\"}[m.group(1)], value)
 
 
 def parse_overrides(args: list[str]) -> dict[str, Any]:
@@ -87,7 +75,7 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
             parsed = value
         if key in TEMPLATE_KEYS and not isinstance(parsed, str):
             parsed = value  # '{question}' is a template, not a YAML mapping
-        overrides[key] = template_option(parsed) if key in TEMPLATE_KEYS else parsed
+        overrides[key] = read_escapes(parsed) if key in TEMPLATE_KEYS else parsed
         i += 1
     return overrides
 
@@ -257,7 +245,7 @@ def dedup(
 
     methods = tuple(m.strip() for m in method.split(",") if m.strip())
     minhash = {"threshold": threshold} if threshold is not None else {}
-    result = _guard(lambda: dedup_file(source, text=template_option(text), out=out_dir,
+    result = _guard(lambda: dedup_file(source, text=read_escapes(text), out=out_dir,
                                        id_field=id_field, methods=methods, minhash=minhash,
                                        keep=keep, force=force, reporter=RichReporter()))
     stats = result.stats
@@ -348,11 +336,11 @@ def audit(
         err.print("[red]error:[/] give --eval FILE (one or more) or --build DIR")
         raise typer.Exit(2)
     result = _guard(lambda: audit_files(
-        train, eval_files or [], build_dir=build_dir, text=template_option(text),
-        train_text=template_option(train_text), eval_text=template_option(eval_text),
+        train, eval_files or [], build_dir=build_dir, text=read_escapes(text),
+        train_text=read_escapes(train_text), eval_text=read_escapes(eval_text),
         id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
         embedding_model=embedding_model, fail_on=fail_on, force=force, reporter=RichReporter(),
-        boilerplate=boilerplate, ignore=tuple(template_option(i) for i in ignore or [])))
+        boilerplate=boilerplate, ignore=tuple(read_escapes(i) for i in ignore or [])))
     _print_audit(result.table, result.summary)
     if result.report is not None:
         out.print(f"report: {_shown(result.report)}")

@@ -11,7 +11,6 @@ import difflib
 import errno
 import os
 import re
-import string
 import typing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from splitforge.errors import RecipeError
+from splitforge.templates import template_fields
 
 SPLITS = ("train", "val", "test")
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -91,26 +91,6 @@ def parse_duration(value: str | int | float) -> timedelta:
     if seconds < 0:
         raise ValueError(f"must not be negative, got {value!r}")
     return timedelta(seconds=seconds)
-
-
-def template_fields(template: str) -> list[str]:
-    r"""Field names of a text template: ``"{question}\n{answer}"`` -> ``["question", "answer"]``.
-
-    A value without braces is one field name.
-    """
-    if "{" not in template and "}" not in template:
-        return [template]
-    names = []
-    for _literal, name, spec, conversion in string.Formatter().parse(template):
-        if name is None:
-            continue
-        if not name or spec or conversion:
-            raise ValueError(
-                f"template fields are plain names such as {{question}}, got {{{name}"
-                f"{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
-            )
-        names.append(name)
-    return names
 
 
 class SourceConfig(_Model):

@@ -8,9 +8,9 @@ from splitforge.recipe import (
     apply_overrides,
     load_recipe,
     parse_duration,
-    template_fields,
     validate_recipe,
 )
+from splitforge.templates import template_fields
 
 BASE = {"name": "r", "sources": [{"path": "a.jsonl"}], "fields": {"text": "q"}}
 

@@ -40,11 +40,11 @@ from splitforge.recipe import (
     Recipe,
     SourceConfig,
     resolve_path,
-    template_fields,
     validate_fields,
 )
 from splitforge.split import SPLIT_NAMES
 from splitforge.tables import take_rows
+from splitforge.templates import template_fields
 from splitforge.write import output_target, publish, staging_folder
 from splitforge.write.build_folder import stored_build
 

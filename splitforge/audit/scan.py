@@ -30,14 +30,14 @@ import pyarrow.parquet as pq
 from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch, as_string_array
 from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_file
-from splitforge.load.fields import CHAT_KEYS, as_text, is_chat, render_template
+from splitforge.load.fields import CHAT_KEYS, as_text, is_chat
 from splitforge.load.hashing import check_unchanged, compressed_error, compression_of, open_stream
 from splitforge.normalize.boilerplate import NO_BOILERPLATE, Boilerplate
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_buffers
 from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Progress
-from splitforge.recipe import template_fields
+from splitforge.templates import render_template, template_fields
 
 Batch = tuple[Sequence[Any], pa.Array | pa.ChunkedArray | Sequence[str]]
 Source = str | Path | pa.Table

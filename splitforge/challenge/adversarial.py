@@ -19,9 +19,10 @@ import pyarrow as pa
 from splitforge import columns as C
 from splitforge.challenge.base import CHALLENGES, ChallengeKind, ChallengePool, Picked
 from splitforge.challenge.perturbations import get_perturbation, perturb_record
-from splitforge.recipe import AdversarialConfig, template_fields
+from splitforge.recipe import AdversarialConfig
 from splitforge.seeding import stable_uniform
 from splitforge.tables import take_table
+from splitforge.templates import template_fields
 
 
 def default_fields(text_template: str | None) -> list[str]:

@@ -12,8 +12,7 @@ import base64
 import difflib
 import hashlib
 import json
-import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,7 +28,8 @@ from splitforge import columns as C
 from splitforge.errors import InputError
 from splitforge.fingerprint import canonical_json
 from splitforge.normalize.text import BLANK_TEXT
-from splitforge.recipe import FieldsConfig, template_fields
+from splitforge.recipe import FieldsConfig
+from splitforge.templates import render_template, template_fields
 
 UTC_US = pa.timestamp("us", tz="UTC")
 
@@ -293,24 +293,6 @@ def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray
                                 else table.column(fields.messages), fields.roles)
     template = fields.text or ""
     return render_template(template, lambda name: as_text(table.column(name)))
-
-
-def render_template(template: str, column: Callable[[str], Any]) -> Any:
-    """Each row's text from a template over fields, or one field; ``column(name)`` is its text.
-
-    A row where a field is null gets null (use ``fill_null`` in ``column`` to read it as empty).
-    """
-    if template_fields(template) == [template]:
-        return column(template)
-    parts: list[Any] = []
-    for literal, name, _, _ in string.Formatter().parse(template):
-        if literal:
-            parts.append(pa.scalar(literal, pa.string()))
-        if name is not None:
-            parts.append(column(name))
-    if len(parts) == 1:
-        return parts[0]
-    return pc.binary_join_element_wise(*parts, "")
 
 
 def as_text(column: pa.ChunkedArray, roles: Sequence[str] | None = None) -> pa.ChunkedArray:

@@ -34,7 +34,8 @@ from splitforge.load.fields import (
 )
 from splitforge.load.hashing import check_unchanged
 from splitforge.load.readers import CONVERTED, ReadResult, detect_format, read_source
-from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path, template_fields
+from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path
+from splitforge.templates import template_fields
 
 ACROSS = b"across sources: "  # CONVERTED metadata of a field that clashed between sources
 

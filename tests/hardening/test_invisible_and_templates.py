@@ -122,7 +122,7 @@ def test_blank_text_pattern_agrees_with_normalize_text_on_every_code_point():
 
 
 def test_cli_templates_read_tab_and_backslash_too():
-    from splitforge.cli import template_option
+    from splitforge.templates import read_escapes as template_option
 
     assert template_option(r"{q}\t{a}") == "{q}\t{a}"
     assert template_option(r"{q}\\n{a}") == "{q}\\n{a}"  # an escaped backslash stays one
