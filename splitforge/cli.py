@@ -6,6 +6,8 @@ Exit codes: 0 success, 1 a failed gate (leakage), 2 bad usage or bad input.
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 import yaml
 from rich.console import Console
@@ -438,6 +441,42 @@ def schema() -> None:
     typer.echo(json.dumps(recipe_schema(), indent=2))
 
 
+class Stopped(BaseException):
+    """SIGTERM or Ctrl-C, raised where the program is, so that cleanup runs.
+
+    Unwinding stops the workers and removes the staging folder. It is no KeyboardInterrupt,
+    which typer would turn into a silent exit code.
+    """
+
+    def __init__(self, name: str, code: int) -> None:
+        super().__init__(name)
+        self.name, self.code = name, code
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    if signum == signal.SIGTERM:
+        raise Stopped("SIGTERM", 143)
+    raise Stopped("Ctrl-C", 130)
+
+
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point; SIGTERM and Ctrl-C exit 143 and 130 with one line.
+
+    Both unwind the program, so the workers are stopped and an unfinished output folder is
+    removed before the line is printed.
+    """
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        code = app(standalone_mode=False)
+    except Stopped as stop:
+        err.print(f"interrupted ({stop.name}): workers stopped, unfinished output removed")
+        sys.exit(stop.code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

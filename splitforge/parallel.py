@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -59,8 +62,9 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
     pending: deque[tuple[tuple[Any, ...], Future[T]]] = deque()
     context = multiprocessing.get_context("spawn")
     try:
-        pool = ProcessPoolExecutor(processes, mp_context=context, initializer=initializer,
-                                   initargs=initargs)
+        with _sigint_ignored():  # the resource tracker starts here
+            pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_start,
+                                       initargs=(initializer, initargs))
     except (OSError, RuntimeError) as error:  # no semaphores, no /dev/shm
         warnings.warn(f"worker processes unavailable ({error}); running in one process",
                       RuntimeWarning, stacklevel=2)
@@ -68,8 +72,14 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
         return
     with pool:
         try:
+            submitted = 0
             for batch in batches:
-                pending.append((batch, pool.submit(fn, *batch)))
+                if submitted < processes:  # submitting spawns the workers
+                    with _sigint_ignored():
+                        pending.append((batch, pool.submit(fn, *batch)))
+                else:
+                    pending.append((batch, pool.submit(fn, *batch)))
+                submitted += 1
                 if len(pending) >= 2 * processes:
                     yield _next_result(pending)
             while pending:
@@ -84,6 +94,46 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
                 yield fn(*batch)
             for batch in batches:
                 yield fn(*batch)
+        except BaseException:
+            stop_workers(pool)  # an error, Ctrl-C, SIGTERM or an abandoned map: workers end now
+            raise
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start; they inherit the setting.
+
+    A Ctrl-C that reaches the whole process group then cannot kill a worker halfway through its
+    imports (the parent stops them). Outside the main thread, where handlers cannot be set,
+    nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _worker_start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """In a worker: leave Ctrl-C to the parent (which stops the workers), then initialize."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the workers now, not after their current batch."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # no public handle
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _next_result(pending: deque[tuple[tuple[Any, ...], Future[T]]]) -> T:

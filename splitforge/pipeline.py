@@ -42,13 +42,14 @@ from splitforge.load.sources import concat_sources
 from splitforge.normalize import add_normalized
 from splitforge.normalize.boilerplate import detect_boilerplate
 from splitforge.progress import Reporter, SilentReporter, Timed
-from splitforge.recipe import load_recipe, resolve_path
+from splitforge.recipe import Recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SplitFrame, make_splitter
 from splitforge.tables import concat_tables, take_rows, take_table
 from splitforge.versions import stage_versions
 from splitforge.write import (
     BATCH_ROWS,
     LATEST,
+    build_lock,
     check_target,
     compute_build_id,
     dependency_versions,
@@ -133,7 +134,20 @@ def build(
                           f"build; move it away (splitforge never deletes what it did not write)")
     if dry_run:
         return BuildResult("dry-run", build_id, final, timings=timed.timings)
+    with build_lock(final.parent) as waited:
+        if waited and final.exists() and not force:  # a concurrent build of it just finished
+            with suppress(OutputError):
+                point_latest(final)
+            return BuildResult("unchanged", build_id, final, timings=timed.timings)
+        return _build_stages(recipe, base, resolved, input_hashes, versions, final, force,
+                             out_root, timed)
 
+
+def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_hashes: list[str],
+                  versions: dict[str, str], final: Path, force: bool, out_root: Path,
+                  timed: Timed) -> BuildResult:
+    """Every stage of a build whose id is known and whose folder is locked: load to publish."""
+    build_id = final.name
     with timed.stage("load"):
         loaded = load_sources(recipe.sources, recipe.fields, base,
                               expected_sha256=input_hashes[:len(recipe.sources)])

@@ -146,9 +146,10 @@ class FieldsConfig(_Model):
         "every message."
     )
     allow_any_time: bool = Field(
-        False, description="Accept times before 1971, from 2200 on, or more than a year after "
-        "the rest of the column (its newest 1%); refused by default, as such a time is usually "
-        "a unit or typing slip that would move the row across the temporal split."
+        False, description="Accept times before 1971, from 2200 on, or (among the newest 1%) "
+        "further ahead of the rest of the column than a year and than the rest's own span; "
+        "refused by default, as such a time is usually a unit or typing slip that would move "
+        "the row across the temporal split."
     )
 
     @field_validator("text")

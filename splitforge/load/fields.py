@@ -168,8 +168,9 @@ def _describe(table: pa.Table, row: int, name: str, reason: str) -> str:
         when = parse_times(pa.chunked_array([table.column(name).slice(row, 1).combine_chunks()
                                              ]))[0].as_py()
         return (f"{value!r} is {when.isoformat()}, outside the times splitforge accepts by "
-                f"default (from {EARLIEST_TIME.year}, before {LATEST_TIME.year}, at most a "
-                f"year after the rest of the column): usually a unit or typing slip. Fix the "
+                f"default (from {EARLIEST_TIME.year}, before {LATEST_TIME.year}, not further "
+                f"ahead of the rest of the column than a year and than the rest's span): usually "
+                f"a unit or typing slip. Fix the "
                 f"value, drop it with on_error: skip, or set fields.allow_any_time: true")
     shown = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
     return f"expected a list of {{role, content}} or {{from, value}} messages, got {shown!r}"
@@ -257,9 +258,10 @@ def minority_epoch_unit(column: pa.ChunkedArray) -> np.ndarray:
 def odd_times(times: pa.ChunkedArray) -> np.ndarray:
     """Parsed times outside the default window: before 1971, from 2200, or far ahead of the rest.
 
-    "Far ahead" is more than a year after the time below it, for the newest 1% of rows at most
-    (so never in a column of under 100 rows): one year-9999 or 2204-for-2024 slip is caught, a
-    column that simply spans decades is not.
+    "Far ahead" is, for the newest 1% of rows at most (so never in a column of under 100 rows), a
+    jump from the time below it of more than a year and more than the whole span of the times
+    below it: one year-9999 or 2204-for-2024 slip is caught, while a column that spans decades,
+    or a project that resumed after a quiet year or two, is not.
     """
     micros = pc.cast(times, pa.int64()).to_numpy(zero_copy_only=False)
     valid = pc.is_valid(times).to_numpy(zero_copy_only=False)
@@ -270,7 +272,8 @@ def odd_times(times: pa.ChunkedArray) -> np.ndarray:
     budget = int(len(inside) * _OUTLIER_SHARE)
     if budget:
         top = inside[len(inside) - budget - 1:]
-        jumps = np.flatnonzero(np.diff(top) > _AHEAD)
+        span = top[:-1] - inside[0]  # how far the times below each jump reach back
+        jumps = np.flatnonzero((np.diff(top) > _AHEAD) & (np.diff(top) > span))
         if len(jumps):
             odd |= valid & (micros >= top[jumps[0] + 1])
     return odd

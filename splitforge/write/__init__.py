@@ -19,6 +19,7 @@ from splitforge.write.report import render_report, write_report
 from splitforge.write.version import (
     LATEST,
     MARKER,
+    build_lock,
     check_target,
     output_target,
     publish,
@@ -28,6 +29,7 @@ from splitforge.write.version import (
 
 __all__ = [
     "BATCH_ROWS",
+    "build_lock",
     "LATEST",
     "MANIFEST",
     "MARKER",

@@ -9,9 +9,12 @@ command's inputs, nor the current folder or a parent of it (``check_target``).
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,6 +24,7 @@ from splitforge.errors import OutputError
 
 LATEST = "latest"
 MARKER = ".splitforge"
+LOCK = ".lock"
 KINDS = ("build", "dedup", "challenge", "audit")
 
 
@@ -110,15 +114,84 @@ def output_target(out: str | Path, force: bool, inputs: Iterable[Path], kind: st
 
 
 @contextmanager
+def build_lock(folder: Path) -> Iterator[bool]:
+    """Hold ``folder/.lock`` while writing there; yield whether another process held it first.
+
+    A second build of the same recipe waits here instead of doing all the work and then finding
+    the first one's output; when it gets the lock it looks again (``True``: it waited).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / LOCK, "a+b")  # noqa: SIM115 (held for the block)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {folder}: "
+                          f"{exc.strerror or exc}") from None
+    with handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks; builds then do not wait
+            yield False
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            waited = False
+        except BlockingIOError:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            waited = True
+        try:
+            yield waited
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(root: Path) -> list[Path]:
+    """Remove what killed runs left in ``root``: ``.tmp-*`` and ``.old-*`` folders of a dead pid.
+
+    Only folders with splitforge's marker and the pid of a process that no longer runs are
+    removed (a concurrent build's staging folder has a live pid); returns what was removed.
+    """
+    removed = []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        parts = entry.name.split("-")
+        if not (entry.name.startswith((".tmp-", ".old-")) and len(parts) >= 4
+                and parts[-2].isdigit()) or entry.is_symlink() or not entry.is_dir():
+            continue
+        if marker_kind(entry) is None or _alive(int(parts[-2])):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
+@contextmanager
 def staging_folder(root: Path, name: str, kind: str = "build") -> Iterator[Path]:
-    """A fresh hidden folder beside the final one, with a ``kind`` marker; removed on failure."""
+    """A fresh hidden folder beside the final one, with a ``kind`` marker; removed on failure.
+
+    Its name holds this process's pid, so a later run can tell the folder of a killed run
+    (``remove_stale``, called here) from a concurrent one's.
+    """
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the output folder {root}: {exc.strerror}") from None
-    staging = root / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
+    remove_stale(root)
+    staging = root / f".tmp-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
+        staging.mkdir()
         (staging / MARKER).write_text(f"splitforge {kind}\nwritten by splitforge: `--force` "
                                       f"may replace this folder with new {kind} output\n",
                                       encoding="utf-8")
@@ -128,14 +201,42 @@ def staging_folder(root: Path, name: str, kind: str = "build") -> Iterator[Path]
             shutil.rmtree(staging, ignore_errors=True)
 
 
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2``); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    if ctypes.get_errno() in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(a))
+
+
 def publish(staging: Path, final: Path, force: bool, latest: bool = True) -> None:
-    """Move a complete build into place; an existing one only as ``check_target`` allows."""
+    """Move a complete build into place; an existing one only as ``check_target`` allows.
+
+    Replacing swaps the two folders in one step where the system can (Linux), so there is no
+    moment without a build under the id; elsewhere the old folder is moved aside first.
+    """
     if final.exists() or final.is_symlink():
         check_target(final, force, kind=marker_kind(staging) or "build")
-        old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-        final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+        if _exchange(staging, final):
+            shutil.rmtree(staging, ignore_errors=True)  # now the old build
+        else:
+            old = final.with_name(f".old-{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+            final.rename(old)
+            staging.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
     else:
         staging.rename(final)
     if latest:

@@ -306,3 +306,18 @@ def test_blank_eval_texts_that_bypass_the_loader_are_refused_by_id():
         _scan_audit(["a", "b"], ["a real question about models", "\u200b \v"], [],
                     methods=["exact"], ngram=13, thresholds=Thresholds(), model="minilm",
                     fail_on="contaminated", progress=NO_PROGRESS)
+
+
+def test_a_commit_after_a_quiet_year_is_not_an_odd_time(tmp_path):
+    # Real history: among the shipped slice's first 3,000 git commits, one was committed in
+    # 2013, more than a year after all the others (2005-2011): late, but no typing slip.
+    import gzip
+
+    with gzip.open(real_data("temporal/oss_commit_messages.jsonl.gz"), "rt") as handle:
+        rows = [r for r in map(json.loads, handle) if r["subject"].strip()][:3000]
+    rows = [{"sha": r["sha"], "subject": r["subject"], "body": r["body"],
+             "t": int(datetime.fromisoformat(r["commit_date"]).timestamp())} for r in rows]
+    times = sorted(r["t"] for r in rows)
+    assert times[-1] - times[-2] > 365 * 86_400  # more than a year ahead of the rest
+    result = _build(tmp_path, rows)
+    assert result.exit_code == 0, result.output
