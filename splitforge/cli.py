@@ -426,7 +426,7 @@ def verify(
     if result.ok:
         out.print(f"ok: build {result.build_id}, {result.checked} files match the manifest")
         return
-    for kind in ("changed", "removed", "added"):
+    for kind in ("changed", "removed", "added", "manifest"):
         for rel in getattr(result, kind):
             out.print(f"{kind}: {rel}")
     err.print(f"[red]build {result.build_id} does not match its manifest[/]")

@@ -23,7 +23,7 @@ from splitforge.recipe import apply_overrides, validate_recipe
 from splitforge.split import SPLIT_NAMES
 from splitforge.versions import stage_versions
 from splitforge.write import output_target, publish, staging_folder, write_batches, write_manifest
-from splitforge.write.manifest import read_manifest
+from splitforge.write.manifest import read_intact_manifest
 
 
 @dataclass
@@ -54,7 +54,7 @@ def challenge_build(
     timed = Timed(reporter or SilentReporter())
     folder = Path(build_dir)
     manifest_path = folder / "manifest.json"
-    manifest = read_manifest(folder)
+    manifest = read_intact_manifest(folder)
     data = manifest["recipe"]
     if data.get("challenge") is None:
         data["challenge"] = {}

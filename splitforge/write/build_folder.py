@@ -20,8 +20,9 @@ from splitforge.load.fields import text_column
 from splitforge.load.sources import concat_sources
 from splitforge.recipe import validate_recipe
 from splitforge.write.card import HF_SPLITS
+from splitforge.write.files import write_text_atomic
 from splitforge.write.html_report import HTML, render_html
-from splitforge.write.manifest import output_file, read_manifest
+from splitforge.write.manifest import output_file, read_intact_manifest
 from splitforge.write.report import write_report
 
 REMOVED = "removed"
@@ -51,7 +52,7 @@ def save_hf_copy(folder: Path, target: Path) -> None:
 
 def stored_build(folder: Path) -> dict[str, Any]:
     """A stored build's recipe, id and eval rows (val, test, control) with ``sf_text``."""
-    manifest = read_manifest(folder)
+    manifest = read_intact_manifest(folder)
     recipe = validate_recipe(manifest["recipe"], folder / "manifest.json")
     parts = []
     for name in ("val", "test", CONTROL):
@@ -75,12 +76,9 @@ def rebuild_reports(folder: str | Path) -> Path:
     a report written by an older splitforge is brought up to date (and verify says so).
     """
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    for name in manifest["outputs"]:  # a damaged build is bad input, before anything is written
-        if name.endswith(".parquet"):
-            output_file(folder, manifest, name)
+    manifest = read_intact_manifest(folder)  # a damaged build is bad input, before any write
     page = render_html(folder, manifest)
     clusters_path = output_file(folder, manifest, f"{CLUSTERS}.parquet")
     write_report(folder, manifest, pq.read_table(clusters_path) if clusters_path else None)
-    (folder / HTML).write_text(page, encoding="utf-8")
+    write_text_atomic(folder / HTML, page)
     return folder / HTML

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from splitforge.recipe import SPLITS
+from splitforge.write.files import write_text_atomic
 from splitforge.write.report import KIND_ORDER, VERDICT_ORDER, ordered
 
 CARD = "README.md"
@@ -87,4 +88,4 @@ def _split_details(manifest: dict[str, Any]) -> str:
 
 def write_card(folder: Path, manifest: dict[str, Any]) -> None:
     """Write ``README.md`` into a build folder."""
-    (folder / CARD).write_text(render_card(manifest), encoding="utf-8")
+    write_text_atomic(folder / CARD, render_card(manifest))

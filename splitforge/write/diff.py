@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from splitforge import columns as C
 from splitforge.load.fields import content_ids
 from splitforge.recipe import SPLITS
-from splitforge.write.manifest import output_file, read_manifest
+from splitforge.write.manifest import output_file, read_intact_manifest
 
 EXAMPLES = 5
 
@@ -34,7 +34,7 @@ def _items(path: Path | None) -> dict[str, str]:
 
 def _build_items(folder: Path) -> tuple[dict[str, tuple[str, str]], dict[str, Any]]:
     """sf_id -> (split, content hash) over train, val and test; and the manifest."""
-    manifest = read_manifest(folder)  # a clear error when the folder is not a build
+    manifest = read_intact_manifest(folder)  # a clear error when the folder is not a build
     items: dict[str, tuple[str, str]] = {}
     for split in SPLITS:
         for item, content in _items(output_file(folder, manifest, f"{split}.parquet")).items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -91,3 +92,19 @@ def write_json(obj: Any, path: Path) -> None:
     """Pretty JSON with sorted keys, ending in a newline."""
     text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a text file whole or not at all, and never through a link.
+
+    The text goes to a hidden temporary file beside ``path``, which then replaces ``path`` in
+    one step: a reader never sees half a report, a full disk leaves the old one, and a
+    ``report.html`` that is a link to a file elsewhere is replaced as a link, its target left
+    alone.
+    """
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

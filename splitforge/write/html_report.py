@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from splitforge import columns as C
 from splitforge.load.fields import text_column
 from splitforge.recipe import SPLITS, validate_recipe
+from splitforge.write.files import write_text_atomic
 from splitforge.write.report import largest_clusters, ordered
 
 HTML = "report.html"
@@ -256,4 +257,4 @@ def _composition(ax: Any, everything: pa.Table) -> None:
 
 def write_html_report(folder: Path, manifest: dict[str, Any]) -> None:
     """Write ``report.html`` into a build folder."""
-    (folder / HTML).write_text(render_html(folder, manifest), encoding="utf-8")
+    write_text_atomic(folder / HTML, render_html(folder, manifest))

@@ -5,6 +5,7 @@ It holds no time and no absolute path, so the same build twice writes the same b
 
 from __future__ import annotations
 
+import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from splitforge.fingerprint import fingerprint, sha256_file
 from splitforge.write.files import write_json
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+SIDECAR = "manifest.sha256"  # the manifest's own hash: an edit to it is seen by verify
+MANIFEST_VERSION = 2  # 2: manifest.sha256 beside it
+_SAFE_ID = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$")
 KEY_DEPENDENCIES = ("datasets", "datasketch", "faiss-cpu", "numpy", "pandas", "pyarrow",
                     "pydantic", "scikit-learn")
 
@@ -63,15 +66,17 @@ def stage_fingerprints(resolved_recipe: dict[str, Any], input_hashes: list[str],
 
 
 def compute_build_id(resolved_recipe: dict[str, Any], input_hashes: list[str],
-                     stage_versions: dict[str, str], length: int = 12) -> str:
+                     stage_versions: dict[str, str], length: int = 12,
+                     version: str | None = None) -> str:
     """The build id: a hash of the inputs' bytes, the resolved recipe and the code version.
 
     ``output.dir`` is left out: where a build is written does not change what is written.
+    ``version`` is splitforge's (default: this one; ``verify`` passes the recorded one).
     """
     recipe = {k: v for k, v in resolved_recipe.items() if k != "output"}
     output = {k: v for k, v in resolved_recipe.get("output", {}).items() if k != "dir"}
-    return fingerprint("splitforge-build", splitforge_version(), stage_versions, recipe, output,
-                       input_hashes)[:length]
+    return fingerprint("splitforge-build", version or splitforge_version(), stage_versions,
+                       recipe, output, input_hashes)[:length]
 
 
 def file_entries(folder: Path) -> dict[str, dict[str, Any]]:
@@ -79,7 +84,7 @@ def file_entries(folder: Path) -> dict[str, dict[str, Any]]:
     entries = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        if rel == MANIFEST:
+        if rel in (MANIFEST, SIDECAR):
             continue
         entries[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     return entries
@@ -93,6 +98,8 @@ def write_manifest(folder: Path, manifest: dict[str, Any], rows: dict[str, int])
             entry["rows"] = rows[rel]
     manifest = {"manifest_version": MANIFEST_VERSION, **manifest, "outputs": outputs}
     write_json(manifest, folder / MANIFEST)
+    (folder / SIDECAR).write_text(f"{sha256_file(folder / MANIFEST)}  {MANIFEST}\n",
+                                  encoding="utf-8")
     return manifest
 
 
@@ -118,6 +125,44 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             or not isinstance(manifest.get("outputs"), dict):
         raise InputError("manifest.json is not a splitforge manifest (no recipe or outputs)",
                          path=path)
+    build_id = manifest.get("build_id")
+    if build_id is not None and not (isinstance(build_id, str) and _SAFE_ID.match(build_id)):
+        raise InputError(f"manifest.json: build_id {build_id!r} is not a build id (letters, "
+                         f"digits, '.', '_', '-'); the manifest was edited", path=path)
+    for rel in manifest["outputs"]:
+        parts = Path(str(rel)).parts
+        if Path(str(rel)).is_absolute() or ".." in parts or not parts:
+            raise InputError(f"manifest.json: output {rel!r} lies outside the build folder; the "
+                             f"manifest was edited", path=path)
+    return manifest
+
+
+def read_intact_manifest(folder: Path) -> dict[str, Any]:
+    """``read_manifest``, after checking that every data file it lists still has its hash.
+
+    Commands that read a build's tables (report, diff, challenge, audit --build) call this
+    first, so a damaged or edited file is one clear message, not a Parquet error halfway.
+
+    Raises:
+        InputError: As ``read_manifest``; or a listed Parquet or JSON Lines file is gone or its
+            bytes differ from the manifest.
+    """
+    from splitforge.errors import InputError
+
+    manifest = read_manifest(folder)
+    damaged = []
+    for rel, entry in sorted(manifest["outputs"].items()):
+        if not str(rel).endswith((".parquet", ".jsonl", ".arrow")):
+            continue
+        path = Path(folder) / rel
+        if not path.is_file() or path.is_symlink() or sha256_file(path) != (
+                entry or {}).get("sha256"):
+            damaged.append(str(rel))
+    if damaged:
+        shown = ", ".join(damaged[:5]) + (f" and {len(damaged) - 5} more" if len(damaged) > 5
+                                          else "")
+        raise InputError(f"the build's files differ from its manifest ({shown}); run "
+                         f"splitforge verify on it, or build it again", path=folder)
     return manifest
 
 

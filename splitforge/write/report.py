@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splitforge.recipe import SPLITS
+from splitforge.write.files import write_text_atomic
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -244,4 +245,4 @@ def _largest_clusters(clusters: pa.Table) -> list[str]:
 
 def write_report(folder: Path, manifest: dict[str, Any], clusters: pa.Table | None = None) -> None:
     """Write ``report.md`` into a build folder."""
-    (folder / "report.md").write_text(render_report(manifest, clusters), encoding="utf-8")
+    write_text_atomic(folder / "report.md", render_report(manifest, clusters))

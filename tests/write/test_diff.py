@@ -83,8 +83,8 @@ def test_diff_of_a_build_with_a_deleted_split_file_is_input_error(tmp_path):
     old = built(tmp_path, "old", gsm8k()[:200])
     (old / "val.parquet").unlink()
     result = runner.invoke(app, ["diff", str(old), str(old)])
-    assert result.exit_code == 2 and "val.parquet is listed in manifest.json but missing" in \
-        result.output
+    assert result.exit_code == 2 and "the build's files differ from its manifest (val.parquet)" \
+        in result.output and "splitforge verify" in result.output
 
 
 def test_redistributed_edge_items_are_counted_per_rule(tmp_path):
