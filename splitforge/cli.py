@@ -52,6 +52,12 @@ def _guard(fn: Callable[[], T]) -> T:
     except SplitforgeError as exc:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # a full disk, a read-only folder: the environment, not the data
+        where = exc.filename or "(output)"
+        err.print(f"[bold red]error:[/] {where}: {exc.strerror or exc}; nothing was left "
+                  f"behind (free space or choose a writable folder, then run it again)",
+                  markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 TEMPLATE_KEYS = frozenset({"fields.text", "audit.against_text"})

@@ -938,6 +938,8 @@ def path_problem(path: Path, shown: str) -> str | None:
         if not (path.is_file() or path.is_dir()):
             return (f"{shown} is not a regular file or a folder (a FIFO, socket or device would "
                     f"hang or change while it is read); copy the data into a file")
+        if not os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0)):
+            return f"{shown} cannot be read (permission denied)"
     except OSError as error:  # a link loop, a name too long
         return f"{shown}: {error.strerror or error}"
     return None

@@ -354,7 +354,20 @@ def _json_line_problem(raw: bytes) -> tuple[str, str] | None:
         return "invalid_json", f"invalid JSON: {_json_msg(exc)}"
     if not isinstance(value, dict):
         return "not_an_object", f"expected a JSON object, got {_json_kind(value)}"
+    if b"\\u" in raw and lone_surrogate(value):
+        return "lone_surrogate", ("holds a lone surrogate escape such as \\ud800, which is no "
+                                  "character and cannot be written as UTF-8; fix the value, or "
+                                  "drop the line with on_error: skip")
     return None
+
+
+def lone_surrogate(value: Any) -> bool:
+    """Whether a parsed JSON value holds half of a UTF-16 surrogate pair (``"\\ud800"``)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _json_kind(value: Any) -> str:

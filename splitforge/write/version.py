@@ -191,7 +191,11 @@ def staging_folder(root: Path, name: str, kind: str = "build") -> Iterator[Path]
     remove_stale(root)
     staging = root / f".tmp-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        staging.mkdir()
+        try:
+            staging.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write into {root} (for {name}): "
+                              f"{exc.strerror or exc}; choose a writable folder") from None
         (staging / MARKER).write_text(f"splitforge {kind}\nwritten by splitforge: `--force` "
                                       f"may replace this folder with new {kind} output\n",
                                       encoding="utf-8")
