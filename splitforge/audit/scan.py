@@ -260,6 +260,7 @@ def _read_file(path: Path, text_fields: list[str], id_field: str | None, batch_r
         reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=_JSON_BLOCK),
                               parse_options=options)
         for record_batch in reader:
+            record_batch.validate(full=True)  # Arrow's reader can build bad list offsets
             for name in columns:
                 seen[name] = seen[name] or record_batch.column(name).null_count < len(record_batch)
             if first:  # a mistyped field: say so now, not after the whole corpus

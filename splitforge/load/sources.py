@@ -122,6 +122,7 @@ def load_source(
     except InputError as exc:  # name the source as the recipe wrote it
         raise InputError(exc.detail, path=source.path, line=exc.line, field=exc.field) from None
     table, lines = reserved_columns(read.table, source.path), read.lines
+    table, stored_notes = storable(table)
     rejected = [{"source": source.path, **r} for r in read.rejected]
     if table.num_rows == 0:
         why = "every row was rejected" if rejected else "the source is empty"
@@ -152,11 +153,33 @@ def load_source(
         if table.num_rows == 0:
             raise InputError(f"no rows: every row was rejected ({len(rejected)})",
                              path=source.path)
-    notes = conversion_notes(table, fields)
+    notes = stored_notes + conversion_notes(table, fields)
     table = add_role_columns(table, fields, source, times, texts, lines)
     info = SourceInfo(source.path, read.format, _sha256(read, path), read.rows_read,
                       len(rejected), notes)
     return table, info, rejected
+
+
+def _unstorable(kind: pa.DataType) -> bool:
+    """Whether Parquet cannot store a type: a struct without fields, at any depth."""
+    if pa.types.is_struct(kind):
+        return kind.num_fields == 0 or any(_unstorable(f.type) for f in kind)
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _unstorable(kind.value_type)
+    return False
+
+
+def storable(table: pa.Table) -> tuple[pa.Table, tuple[str, ...]]:
+    """The table with every column Parquet cannot store (empty objects ``{}``) as JSON text."""
+    notes = []
+    for i, f in enumerate(table.schema):
+        if _unstorable(f.type):
+            values = [None if v is None else to_json(v) for v in table.column(i).to_pylist()]
+            table = table.set_column(i, pa.field(f.name, pa.string()),
+                                     pa.array(values, pa.string()))
+            notes.append(f"field {f.name!r} holds empty objects ({{}}), which Parquet cannot "
+                         f"store: written as JSON text")
+    return table, tuple(notes)
 
 
 def source_name(path: str) -> str:
