@@ -367,7 +367,7 @@ def _json_line_problem(raw: bytes) -> tuple[str, str] | None:
 
 
 def lone_surrogate(value: Any) -> bool:
-    """Whether a parsed JSON value holds half of a UTF-16 surrogate pair (``"\\ud800"``)."""
+    r"""Whether a parsed JSON value holds half of a UTF-16 surrogate pair (``"\ud800"``)."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
