@@ -12,6 +12,7 @@ import base64
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -156,6 +157,10 @@ def _describe(table: pa.Table, row: int, name: str, reason: str) -> str:
                 "be deduplicated, split or audited: fill it in, or drop it with on_error: skip")
     value = table.column(name)[row].as_py()
     if reason == "bad_timestamp":
+        if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d+)?\s*", value):
+            return (f"{value!r} is an epoch number, but the column holds ISO 8601 text too "
+                    f"(read as text, where a number is no time); a column must hold one kind: "
+                    f"write this value as ISO 8601, or the whole column as epoch numbers")
         return (f"cannot parse {value!r} as a timestamp (ISO 8601, date, or epoch "
                 f"seconds/ms)")
     if reason == "mixed_epoch_units":

@@ -321,3 +321,14 @@ def test_a_commit_after_a_quiet_year_is_not_an_odd_time(tmp_path):
     assert times[-1] - times[-2] > 365 * 86_400  # more than a year ahead of the rest
     result = _build(tmp_path, rows)
     assert result.exit_code == 0, result.output
+
+
+def test_a_mixed_iso_and_epoch_column_names_the_odd_kind_not_a_parse_failure(tmp_path):
+    rows = commits(60)
+    for r in rows:
+        r["t"] = datetime.fromtimestamp(r["t"], UTC).isoformat()
+    rows[7]["t"] = 1117000000  # an epoch number among ISO strings
+    result = _build(tmp_path, rows)
+    assert result.exit_code == 2 and "c.jsonl:8" in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "'1117000000' is an epoch number, but the column holds ISO 8601 text too" in message
