@@ -114,6 +114,10 @@ class SourceConfig(_Model):
         "fail", description="fail: stop at the first bad row with its file, line and field. "
         "skip: drop bad rows, count them in the manifest and write them to rejected.jsonl."
     )
+    max_line_mb: float = Field(
+        16, gt=0, description="The longest JSON line read, in MB (parsing holds many times a "
+        "line in memory); a longer one is a bad row (line_too_long)."
+    )
 
 
 class FieldsConfig(_Model):

@@ -42,6 +42,7 @@ _GZIP_OK = ("jsonl", "json", "csv")
 SUPPORTED = ".jsonl, .ndjson, .json, .csv (each optionally .gz), .parquet, or a datasets folder"
 _BLOCK = 32 << 20          # pyarrow block: a JSON line must fit in one, so it is retried larger
 _MAX_BLOCK = 1 << 30
+MAX_LINE = 16 << 20  # default bound of one JSON line (sources[].max_line_mb)
 _SCAN = 64 << 20           # bytes per chunk when scanning a file for line numbers and UTF-8
 
 
@@ -84,10 +85,14 @@ def detect_format(path: Path, declared: str) -> str:
 
 
 def read_source(path: Path, fmt: str, on_error: str, split: str | None = None,
-                declared: str = "auto") -> ReadResult:
-    """Read one source of the given format (``on_error`` is ``fail`` or ``skip``)."""
+                declared: str = "auto", max_line: int = MAX_LINE) -> ReadResult:
+    """Read one source of the given format (``on_error`` is ``fail`` or ``skip``).
+
+    ``max_line`` bounds a JSON line in bytes (``sources[].max_line_mb``): parsing holds many
+    times a line in memory, so one 50 MB line once took 926 MB.
+    """
     if fmt == "jsonl":
-        result = read_jsonl(path, on_error)
+        result = read_jsonl(path, on_error, max_line)
     elif fmt == "json":
         result = read_json(path, on_error, allow_lines=declared == "auto")
     elif fmt == "csv":
@@ -136,7 +141,7 @@ def _not_utf8(path: Path, data: bytes, exc: UnicodeDecodeError) -> InputError:
 # -- JSON Lines --------------------------------------------------------------------------------
 
 
-def read_jsonl(path: Path, on_error: str) -> ReadResult:
+def read_jsonl(path: Path, on_error: str, max_line: int = MAX_LINE) -> ReadResult:
     """JSON Lines: a fast pyarrow parse; a Python pass finds bad lines only when that fails.
 
     The fast path streams the file (it is never held whole as Python bytes), so memory follows
@@ -145,7 +150,7 @@ def read_jsonl(path: Path, on_error: str) -> ReadResult:
     """
     parsed: list[str] = []
     try:
-        table = _pyarrow_json(path, parsed)
+        table = _pyarrow_json(path, parsed, max_block=max(_BLOCK, 2 * max_line))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         table = None
     except (OSError, EOFError) as exc:
@@ -153,9 +158,10 @@ def read_jsonl(path: Path, on_error: str) -> ReadResult:
     if table is not None:
         scan = _scan(path)
         check_unchanged(path, parsed[-1], scan.sha256, "the read")
-        if scan.utf8 and len(scan.lines) == table.num_rows:
+        if scan.utf8 and len(scan.lines) == table.num_rows and scan.longest <= max_line:
             return ReadResult(table, scan.lines, rows_read=table.num_rows, sha256=scan.sha256)
-    return _read_jsonl_slow(path, on_error)
+        del table
+    return _read_jsonl_slow(path, on_error, max_line)
 
 
 def _unreadable(path: Path, exc: BaseException) -> InputError:
@@ -196,6 +202,7 @@ class _Scan:
     lines: np.ndarray
     utf8: bool
     sha256: str | None
+    longest: int = 0  # bytes of the longest line
 
 
 def _scan(path: Path) -> _Scan:
@@ -210,6 +217,7 @@ def _scan(path: Path) -> _Scan:
     hashes: list[str] = []
     found: list[np.ndarray] = []
     line_base, utf8 = 0, True
+    offset, last_newline, longest = 0, -1, 0
     for data in _chunks(path, hashes):
         if utf8:
             try:
@@ -218,6 +226,11 @@ def _scan(path: Path) -> _Scan:
                 utf8 = False
         chunk = np.frombuffer(data, dtype=np.uint8)
         newlines = np.flatnonzero(chunk == 10)
+        if len(newlines):
+            ends = newlines + offset
+            longest = max(longest, int(np.diff(ends, prepend=last_newline).max()) - 1)
+            last_newline = int(ends[-1])
+        offset += len(chunk)
         braces = np.flatnonzero(chunk == 123)
         if len(braces):
             found.append(_distinct_sorted(np.searchsorted(newlines, braces)) + line_base)
@@ -231,7 +244,8 @@ def _scan(path: Path) -> _Scan:
     if found:
         # A line that spans two chunks shows up in both; the values are sorted, so diff dedupes.
         lines = (_distinct_sorted(np.concatenate(found)) + 1).astype(np.int64)
-    return _Scan(lines, utf8, hashes[-1])
+    longest = max(longest, offset - last_newline - 1)
+    return _Scan(lines, utf8, hashes[-1], longest)
 
 
 def _distinct_sorted(values: np.ndarray) -> np.ndarray:
@@ -243,7 +257,8 @@ def _distinct_sorted(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _pyarrow_json(source: Path | bytes, hashes: list[str] | None = None) -> pa.Table:
+def _pyarrow_json(source: Path | bytes, hashes: list[str] | None = None,
+                  max_block: int = _MAX_BLOCK) -> pa.Table:
     """Parse JSON Lines with pyarrow, keeping strings that look like timestamps as strings.
 
     Arrow's JSON reader turns ISO 8601 strings into naive UTC timestamps, which would change the
@@ -262,7 +277,7 @@ def _pyarrow_json(source: Path | bytes, hashes: list[str] | None = None) -> pa.T
             table.validate(full=True)
             return table
         except pa.ArrowInvalid as exc:
-            if "straddl" not in str(exc) or block >= _MAX_BLOCK:
+            if "straddl" not in str(exc) or block >= max_block:
                 raise
             block *= 4
 
@@ -319,7 +334,7 @@ def _timestamps_as_strings(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
-def _read_jsonl_slow(path: Path, on_error: str) -> ReadResult:
+def _read_jsonl_slow(path: Path, on_error: str, max_line: int = MAX_LINE) -> ReadResult:
     """Line by line: name (fail) or reject (skip) each bad line, then parse the good ones."""
     data, digest = _read_bytes(path)
     good: list[bytes] = []
@@ -330,7 +345,10 @@ def _read_jsonl_slow(path: Path, on_error: str) -> ReadResult:
         if not raw.strip():
             continue
         rows_read += 1
-        problem = _json_line_problem(raw)
+        problem = _json_line_problem(raw) if len(raw) <= max_line else (
+            "line_too_long", f"the line holds {len(raw) / 2**20:.1f} MB, more than "
+            f"sources[].max_line_mb ({max_line / 2**20:g} MB): parsing holds many times a line "
+            f"in memory; raise the bound, or drop the line with on_error: skip")
         if problem is None:
             good.append(raw)
             lines.append(number)
@@ -339,7 +357,8 @@ def _read_jsonl_slow(path: Path, on_error: str) -> ReadResult:
             raise InputError(problem[1], path=path, line=number)
         rejected.append({"line": number, "reason": problem[0], "field": None,
                          "detail": problem[1],
-                         "raw": raw.rstrip(b"\r").decode("utf-8", "replace")})
+                         "raw": (raw if len(raw) <= max_line else raw[:1000] + b"...")
+                         .rstrip(b"\r").decode("utf-8", "replace")})
     del data
     table = _parse_lines(good)
     return ReadResult(table, np.array(lines, dtype=np.int64), rejected, rows_read,

@@ -118,7 +118,8 @@ def load_source(
         raise InputError("no such file or folder", path=source.path)
     try:
         fmt = detect_format(path, source.format)
-        read = read_source(path, fmt, source.on_error, source.split, source.format)
+        read = read_source(path, fmt, source.on_error, source.split, source.format,
+                           max_line=int(source.max_line_mb * 2**20))
     except InputError as exc:  # name the source as the recipe wrote it
         raise InputError(exc.detail, path=source.path, line=exc.line, field=exc.field) from None
     table, lines = reserved_columns(read.table, source.path), read.lines

@@ -332,3 +332,24 @@ def test_a_mixed_iso_and_epoch_column_names_the_odd_kind_not_a_parse_failure(tmp
     assert result.exit_code == 2 and "c.jsonl:8" in result.stderr
     message = " ".join(result.stderr.split())
     assert "'1117000000' is an epoch number, but the column holds ISO 8601 text too" in message
+
+
+@pytest.mark.parametrize("on_error", ["fail", "skip"])
+def test_a_line_over_max_line_mb_is_a_bad_row_read_in_bounded_memory(tmp_path, on_error):
+    # #24 item 11: one 50 MB line took 926 MB; lines are bounded by sources[].max_line_mb.
+    rows = commits(50)
+    rows[20]["body"] = " ".join(rows[i % 50]["subject"] for i in range(60_000))  # ~2 MB
+    write_jsonl(tmp_path / "c.jsonl", rows)
+    recipe = write_recipe(tmp_path, sources=[{"path": "c.jsonl", "on_error": on_error,
+                                              "max_line_mb": 1}],
+                          fields=FIELDS, split={"method": "temporal"})
+    result = runner.invoke(app, ["build", str(recipe)])
+    if on_error == "fail":
+        assert result.exit_code == 2 and "c.jsonl:21" in result.stderr
+        assert "more than sources[].max_line_mb (1 MB)" in " ".join(result.stderr.split())
+    else:
+        assert result.exit_code == 0, result.output
+        rejected = [json.loads(line) for line in
+                    next((tmp_path / "out").rglob("rejected.jsonl")).read_text().splitlines()]
+        assert [(r["line"], r["reason"]) for r in rejected] == [(21, "line_too_long")]
+        assert len(rejected[0]["raw"]) < 2000  # not the whole line again
