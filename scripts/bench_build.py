@@ -125,6 +125,19 @@ def in_fresh_process(fn: Callable[..., None], *args: Any) -> None:
         sys.exit(f"{fn.__name__} failed (exit code {proc.exitcode})")
 
 
+def build_child(recipe: Path) -> tuple[float, float, int, str]:
+    """``splitforge build RECIPE --force`` in a child: seconds, its peak RSS (MB), exit, output."""
+    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force"]
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    return seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), output
+
+
 def run_child(cmd: list[str]) -> tuple[float, float, str]:
     """Run a command; return (seconds, peak RSS in MB of that child alone via wait4, stdout)."""
     with tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as out:
@@ -264,17 +277,9 @@ def instruction_bench(args: argparse.Namespace, mode: str) -> None:
     out = args.workdir / f"out-{mode}"
     recipe.write_text(INIT_RECIPE.format(name=mode, path=data, field=field, out=out),
                       encoding="utf-8")
-    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force"]
-    with tempfile.TemporaryFile() as log:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        log.seek(0)
-        text = log.read().decode("utf-8", "replace")
-    code = os.waitstatus_to_exitcode(status)
+    seconds, peak, code, text = build_child(recipe)
     print(f"splitforge build --{mode}: {args.rows:,} rows in {seconds:.1f}s, peak RSS "
-          f"{usage.ru_maxrss / 1024:,.0f} MB, exit {code}")
+          f"{peak:,.0f} MB, exit {code}")
     if code != 0:
         print(text[-2000:])
         return
@@ -395,18 +400,10 @@ def commits_bench(args: argparse.Namespace, mode: str) -> None:
     out = args.workdir / f"out-{mode}"
     recipe.write_text(TEMPORAL_RECIPE.format(name=mode, path=data, text=text, group=group,
                                              out=out), encoding="utf-8")
-    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force"]
-    with tempfile.TemporaryFile() as log:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        log.seek(0)
-        output = log.read().decode("utf-8", "replace")
-    code = os.waitstatus_to_exitcode(status)
+    seconds, peak, code, output = build_child(recipe)
     rows = {r["id"]: r for r in map(json.loads, data.open(encoding="utf-8"))}
     print(f"splitforge build --{mode}: {len(rows):,} rows in {seconds:.1f}s, peak RSS "
-          f"{usage.ru_maxrss / 1024:,.0f} MB, exit {code}")
+          f"{peak:,.0f} MB, exit {code}")
     for line in output.splitlines():
         if line.startswith(("warning", "note")):
             print("  " + line)
