@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 a failed gate (leakage), 2 bad usage or bad input.
 
 from __future__ import annotations
 
+import errno
 import json
 import signal
 import sys
@@ -15,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 import yaml
 from rich.console import Console
@@ -45,6 +45,9 @@ T = TypeVar("T")
 
 
 
+_ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
 def _guard(fn: Callable[[], T]) -> T:
     """Run a command body; a splitforge error becomes one clear message and its exit code."""
     try:
@@ -53,10 +56,11 @@ def _guard(fn: Callable[[], T]) -> T:
         err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except OSError as exc:  # a full disk, a read-only folder: the environment, not the data
-        where = exc.filename or "(output)"
-        err.print(f"[bold red]error:[/] {where}: {exc.strerror or exc}; nothing was left "
-                  f"behind (free space or choose a writable folder, then run it again)",
-                  markup=True, soft_wrap=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        advice = ("; nothing was left behind (free space or choose a writable folder, then run "
+                  "it again)" if exc.errno in _ENVIRONMENT_ERRNOS else "")
+        err.print(f"[bold red]error:[/] {where}{exc.strerror or exc}{advice}", markup=True,
+                  soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -474,15 +478,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     try:
-        code = app(standalone_mode=False)
-    except Stopped as stop:
+        app()  # standalone: usage errors and exit codes as typer gives them
+    except Stopped as stop:  # no KeyboardInterrupt, so typer lets it through
         err.print(f"interrupted ({stop.name}): workers stopped, unfinished output removed")
         sys.exit(stop.code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)

@@ -130,3 +130,15 @@ def test_every_recipe_key_has_a_description():
     missing = [f"{name}.{key}" for name, model in models.items()
                for key, prop in model.get("properties", {}).items() if "description" not in prop]
     assert missing == []
+
+
+def test_the_console_entry_point_gives_usage_errors_exit_2_without_a_traceback(tmp_path):
+    # CliRunner calls the app, not main(): run the real entry point.
+    import subprocess
+    import sys
+
+    for args in (["nosuch"], ["audit"], ["build", str(tmp_path / "r.yaml"), "--bogus"]):
+        proc = subprocess.run([sys.executable, "-m", "splitforge", *args], capture_output=True,
+                              text=True, cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and "Error" in proc.stderr + proc.stdout, args
