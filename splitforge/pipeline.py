@@ -166,13 +166,13 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         if not boilerplate.empty:
             sim, boilerplate = boilerplate.strip_and_measure(table.column(C.NORM))
             table = table.append_column(C.SIM, sim)
-    with timed.stage("dedup") as progress:
-        deduped = deduplicate(table, recipe.dedup, progress)
-    table = deduped.table
     is_control = np.zeros(table.num_rows, dtype=bool)
+    is_control[rows_loaded:] = True  # rows after the sources' are the control set's
+    with timed.stage("dedup") as progress:
+        deduped = deduplicate(table, recipe.dedup, progress, control=is_control)
+    table = deduped.table
     control_info = None
     if control is not None:
-        is_control[rows_loaded:] = True
         deduped, control_info = remove_control_duplicates(deduped, is_control)
         control_info = {"path": recipe.control.path, "sha256": input_hashes[-1], **control_info}
     kept_rows = np.flatnonzero(deduped.keep & ~is_control)

@@ -17,7 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splitforge import columns as C
-from splitforge.dedup.clusters import Clusters, UnionFind, direct_pair_removal, survivors
+from splitforge.dedup.clusters import (
+    Clusters,
+    UnionFind,
+    control_copies,
+    direct_pair_removal,
+    survivors,
+)
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.recipe import DedupConfig
 from splitforge.registry import Registry
@@ -85,9 +91,13 @@ def enabled_dedupers(config: DedupConfig) -> list[Deduper]:
     return dedupers
 
 
-def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PROGRESS
-                ) -> DedupResult:
-    """Run every enabled method, merge their clusters and split off the direct copies."""
+def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PROGRESS,
+                control: np.ndarray | None = None) -> DedupResult:
+    """Run every enabled method, merge their clusters and split off the direct copies.
+
+    ``control`` marks control items: they and their direct copies (``control_copies``) are
+    taken out before removal is decided, so no row is removed for a row that then goes too.
+    """
     n = table.num_rows
     union, same_text = UnionFind(n), UnionFind(n)
     dedupers = enabled_dedupers(config)
@@ -107,8 +117,13 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
     left, right, score, via = (np.concatenate(parts) for parts in zip(*near, strict=True)) \
         if near else (np.zeros(0, np.int64),) * 2 + (np.zeros(0), np.zeros(0, np.int64))
     exact_via = next((i for i, d in enumerate(dedupers) if d.method == "exact"), -1)
+    forced_out = None
+    if control is not None and control.any():
+        ids_np = table.column(C.ID).to_numpy(zero_copy_only=False)
+        copied = control_copies(same_text_root, left, right, control, ids_np)
+        forced_out = np.isin(same_text_root, np.array(sorted(copied), dtype=np.int64)) | control
     removal = direct_pair_removal(clusters.preference, same_text_root, left, right, score,
-                                  via, exact_via)
+                                  via, exact_via, forced_out)
     keep = removal.keep
     ids = table.column(C.ID)
     methods = np.array([d.method for d in dedupers] + [None], dtype=object)
@@ -121,8 +136,8 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
     placement = label.copy()
     placement[giant] = np.flatnonzero(giant)  # placed one by one
     table = table.append_column(C.CLUSTER, take_rows(ids, placement))
-    gone = np.flatnonzero(~keep)
-    removed = take_table(table, gone)
+    gone = np.flatnonzero(~keep if forced_out is None else ~keep & ~forced_out)
+    removed = take_table(table, gone)  # control rows and their copies: the control step
     removed = removed.append_column("sf_stage", pa.array(["dedup"] * len(gone), pa.string()))
     removed = removed.append_column("sf_reason", pa.array(reason[gone].tolist(), pa.string()))
     removed = removed.append_column("sf_kept_id", take_rows(ids, removal.kept_for[gone]))
@@ -188,7 +203,7 @@ def cluster_members(table: pa.Table, label: np.ndarray, keep: np.ndarray, remova
     rows = np.flatnonzero(sizes > 1)
     ids = table.column(C.ID)
     text = pc.utf8_slice_codeunits(take_rows(table.column(C.TEXT), rows), 0, TEXT_PREVIEW)
-    gone = ~keep[rows]
+    gone = removal.kept_for[rows] >= 0  # control rows and their copies have no partner here
     partner = take_rows(ids, np.where(gone, removal.kept_for[rows], rows))
     members = pa.table({
         C.CLUSTER: take_rows(ids, label[rows]),

@@ -141,7 +141,7 @@ class Removal:
 
 def direct_pair_removal(preference: np.ndarray, same_text: np.ndarray, left: np.ndarray,
                         right: np.ndarray, score: np.ndarray, via: np.ndarray,
-                        exact_via: int = -1) -> Removal:
+                        exact_via: int = -1, forced_out: np.ndarray | None = None) -> Removal:
     """Remove only rows that are verified copies of a kept row (greedy, in keep order).
 
     Rows of one exact group (``same_text``: per row the index of a row with the identical
@@ -160,6 +160,8 @@ def direct_pair_removal(preference: np.ndarray, same_text: np.ndarray, left: np.
         score: each link's score.
         via: the index of the method that found each link.
         exact_via: the method index recorded for a row removed as an exact copy.
+        forced_out: rows that go whatever the links say (control items and their direct
+            copies): never kept, so they remove no other row; their ``kept_for`` stays -1.
     """
     n = len(preference)
     # The most preferred row of each exact group stands for the group.
@@ -178,6 +180,9 @@ def direct_pair_removal(preference: np.ndarray, same_text: np.ndarray, left: np.
     real = a != b
     a, b, score, via = a[real], b[real], np.asarray(score)[real], np.asarray(via)[real]
     keep_list = [True] * n
+    if forced_out is not None:
+        for row in np.flatnonzero(forced_out).tolist():
+            keep_list[row] = False
     kept_for = np.full(n, -1, dtype=np.int64)
     by = np.full(n, -1, dtype=np.int64)
     best = np.full(n, np.nan)
@@ -196,6 +201,8 @@ def direct_pair_removal(preference: np.ndarray, same_text: np.ndarray, left: np.
     keep = np.array(keep_list, dtype=bool)
     # Exact copies follow their representative: removed for it, or for what removed it.
     copies = np.flatnonzero(rep != np.arange(n))
+    if forced_out is not None:
+        copies = copies[~forced_out[copies]]
     if len(copies):
         head = rep[copies]
         kept_head = keep[head]
@@ -204,3 +211,27 @@ def direct_pair_removal(preference: np.ndarray, same_text: np.ndarray, left: np.
         by[copies] = np.where(kept_head, exact_via, by[head])
         best[copies] = np.where(kept_head, 1.0, best[head])
     return Removal(keep=keep, kept_for=kept_for, via=by, score=best)
+
+
+def control_copies(root: np.ndarray, left: np.ndarray, right: np.ndarray,
+                   is_control: np.ndarray, ids: np.ndarray) -> dict[int, str]:
+    """Exact-group roots that are direct copies of a control item, with its id (the smallest).
+
+    A group copies a control item when it holds the item's normalized text or is linked to it
+    directly by a near-duplicate link; a chain through another row does not count.
+    """
+    control_of: dict[int, str] = {}
+    for r, item in sorted(zip(root[is_control].tolist(), ids[is_control].tolist(), strict=True),
+                          key=lambda pair: pair[1]):
+        control_of.setdefault(r, item)
+    linked_to: dict[int, str] = {}
+    for a, b in zip(root[np.asarray(left, np.int64)].tolist(),
+                    root[np.asarray(right, np.int64)].tolist(), strict=True):
+        for mine, other in ((a, b), (b, a)):
+            if other in control_of and mine not in control_of:
+                item = control_of[other]
+                if mine not in linked_to or item < linked_to[mine]:
+                    linked_to[mine] = item
+    control_of.update(linked_to)
+    return control_of
+

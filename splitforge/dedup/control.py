@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.dedup.base import DedupResult
+from splitforge.dedup.clusters import control_copies
 from splitforge.tables import concat_tables, take_table
 
 
@@ -18,7 +19,8 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     """Remove every data row that is a direct copy of a control item.
 
     Control items never enter the split; the data rows with a control item's normalized text, or
-    linked to it directly by a near-duplicate method, are removed too (``dedup:control_duplicate``,
+    linked to it directly by a near-duplicate method, are removed too (``deduplicate`` was given
+    the control rows, so it removed no row for one of these) (``dedup:control_duplicate``,
     ``sf_kept_id`` the control item's id), whichever member dedup had kept, so no copy of a control
     item can train. A row that only resembles such a copy stays (the audit of the control items
     against train still sees it). Control rows never appear in ``removed.parquet``.
@@ -27,20 +29,9 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     ids = table.column(C.ID).to_numpy(zero_copy_only=False)
     n = len(ids)
     root = deduped.same_text if deduped.same_text is not None else np.arange(n)
-    control_of: dict[int, str] = {}  # exact-group root -> the smallest control id it copies
-    for r, item in sorted(zip(root[is_control].tolist(), ids[is_control].tolist(), strict=True),
-                          key=lambda pair: pair[1]):
-        control_of.setdefault(r, item)
-    if deduped.near_pairs is not None:
-        left, right = (root[np.asarray(side, np.int64)] for side in deduped.near_pairs)
-        linked_to: dict[int, str] = {}
-        for a, b in zip(left.tolist(), right.tolist(), strict=True):
-            for mine, other in ((a, b), (b, a)):
-                if other in control_of and mine not in control_of:
-                    item = control_of[other]
-                    if mine not in linked_to or item < linked_to[mine]:
-                        linked_to[mine] = item
-        control_of.update(linked_to)
+    left, right = deduped.near_pairs if deduped.near_pairs is not None else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64))
+    control_of = control_copies(root, left, right, is_control, ids)  # root -> control id
     hit = np.isin(root, np.array(sorted(control_of), dtype=np.int64)) & ~is_control
     keep = deduped.keep & ~hit
     rows = np.flatnonzero(hit)

@@ -233,7 +233,7 @@ def _largest_clusters(clusters: pa.Table) -> list[str]:
         out += [f"**{cluster}** ({len(members)} rows)", ""]
         out += _table(["id", "kept", "copy of", "method", "score", "text"], [
             [m["sf_id"], "yes" if m["sf_kept"] else "", m.get("sf_kept_id") or "",
-             m["sf_method"] or "", "" if m["sf_kept"] else f"{m['sf_score']:.2f}",
+             m["sf_method"] or "", "" if m["sf_score"] is None else f"{m['sf_score']:.2f}",
              _cell(m["sf_text"])]
             for m in members[:6]
         ])

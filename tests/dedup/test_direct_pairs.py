@@ -167,3 +167,20 @@ def test_giant_cluster_is_placed_row_by_row():
     assert whole.stats["giant_clusters"]["clusters"] == 0
     assert len(set(whole.kept.column(C.CLUSTER).to_pylist())) == 1
     assert whole.kept.num_rows == kept.num_rows  # placement changes, removal does not
+
+
+def test_a_row_is_not_removed_for_a_row_the_control_set_takes():
+    # ctl ~ a ~ b, but b is no copy of ctl: a goes with the control item, b stays.
+    words = SENTENCE.split()
+    a = _edited(words, [3, 11, 19])
+    b = _edited(words, [3, 11, 19, 7, 15, 23, 27])
+    table = table_of([a, b, SENTENCE])  # r002 is the control item
+    control = np.array([False, False, True])
+    config = DedupConfig(exact=True, minhash=MinHashConfig(threshold=0.5))
+    result = deduplicate(table, config, control=control)
+    assert result.keep.tolist() == [False, True, False]
+    assert result.removed.num_rows == 0  # the control step records r000, dedup removed nothing
+    without = deduplicate(table, config)  # not told: b would go for a, which the control takes
+    removed = dict(zip(_ids(without.removed.column(C.ID)),
+                       _ids(without.removed.column("sf_kept_id")), strict=True))
+    assert removed["r001"] == "r000"
