@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from splitforge.errors import SplitforgeError
+from splitforge.recipe import parse_scalar
 from splitforge.templates import read_escapes
 
 app = typer.Typer(
@@ -83,7 +84,7 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
             value = args[i + 1]
             i += 1
         try:
-            parsed = yaml.safe_load(value)
+            parsed = parse_scalar(value)
         except yaml.YAMLError:  # '{q}\n{a}' reads as a broken flow mapping: keep the text
             parsed = value
         if key in TEMPLATE_KEYS and not isinstance(parsed, str):

@@ -53,7 +53,7 @@ def _number_kind(annotation: Any) -> str | None:
 def _plain_scalar(text: str) -> Any:
     """What ``text`` would be in YAML without quotes."""
     try:
-        return yaml.safe_load(text)
+        return parse_scalar(text)
     except yaml.YAMLError:
         return text
 
@@ -834,6 +834,8 @@ class _RecipeLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor`: merged keys may be overridden, as YAML means
             key = self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if isinstance(key, typing.Hashable) and key in seen:
@@ -855,6 +857,18 @@ class _RecipeLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+# YAML 1.2 numbers that YAML 1.1 reads as text: 1e-3 and 8e-1 (no dot) are floats in a recipe.
+_RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def parse_scalar(text: str) -> Any:
+    """A value given on the command line, read as the recipe's YAML reads it."""
+    return yaml.load(text, Loader=_RecipeLoader)  # noqa: S506 (a safe loader)
 
 
 def read_recipe_file(path: str | Path) -> dict[str, Any]:

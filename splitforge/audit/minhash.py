@@ -91,13 +91,17 @@ class MinHashResult(CheckResult):
         An item shorter than ``min_tokens`` is at most suspect, as ``exact`` has it: two
         five-word phrases that share four words ("how much money does he" / "... she") reach
         any Jaccard threshold without one being a copy of the other. An equal short text is
-        still contaminated, by ``exact``, and so is a short item whose training text holds the
-        same words but for a prefix or a trailing tag (``affix_copy``: "Show HN: …", "… (2019)").
+        still contaminated, by ``exact``, and so is an item of at most 15 words whose training
+        text holds the same words but for a prefix or a trailing tag (``affix_copy``:
+        "Show HN: …", "… (2019)").
         """
         level = graded(self.score, thresholds.minhash_suspect, thresholds.minhash_contaminated)
         short = np.asarray(self.tokens) < thresholds.min_tokens
         level[short & (level == CONTAMINATED)] = SUSPECT
-        level[short & np.asarray(self.affix_copy, dtype=bool)] = CONTAMINATED
+        # Calibrated up to AFFIX_MAX_TOKENS (15) words, shorter or not than min_tokens: an affix
+        # copy is contaminated, so its evidence (which replaces the best Jaccard) never lowers
+        # an item's verdict.
+        level[np.asarray(self.affix_copy, dtype=bool)] = CONTAMINATED
         return level
 
     @property

@@ -489,15 +489,19 @@ def read_json(path: Path, on_error: str, allow_lines: bool = True) -> ReadResult
         raise InputError(f"expected a list of records, got {_json_kind(value)}", path=path)
     records, numbers, rejected = [], [], []
     for number, record in enumerate(value, start=1):
-        if isinstance(record, dict):
+        if isinstance(record, dict) and not lone_surrogate(record):
             records.append(record)
             numbers.append(number)
             continue
-        detail = f"record {number}: expected a JSON object, got {_json_kind(record)}"
+        reason, detail = ("not_an_object", f"record {number}: expected a JSON object, got "
+                                           f"{_json_kind(record)}") \
+            if not isinstance(record, dict) else (
+            "lone_surrogate", f"record {number} holds a lone surrogate escape such as \\ud800, "
+                              f"which is no character; fix it, or drop it with on_error: skip")
         if on_error != "skip":
             raise InputError(detail, path=path, line=number)
-        rejected.append({"line": number, "reason": "not_an_object", "field": None,
-                         "detail": detail, "raw": json.dumps(record, ensure_ascii=False)})
+        rejected.append({"line": number, "reason": reason, "field": None, "detail": detail,
+                         "raw": json.dumps(record, ensure_ascii=True)})
     return ReadResult(records_to_table(records), np.array(numbers, dtype=np.int64), rejected,
                       rows_read=len(value), sha256=digest)
 

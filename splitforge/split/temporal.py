@@ -279,8 +279,8 @@ class _ShareFit:
     def error(self, i_test: int, k_val: int) -> float:
         """The worst share error of val and test; inf where train would be empty."""
         kept = self.kept(i_test, k_val)
-        if not kept[0]:
-            return np.inf
+        if not kept[0] or not kept[2] or (k_val and not kept[1]):
+            return np.inf  # never trade a split away for the others' shares
         wanted = [1, 2] if k_val else [2]
         return float(np.abs(kept / kept.sum() - self.target)[wanted].max())
 

@@ -16,7 +16,7 @@ from splitforge.write.files import write_json
 MANIFEST = "manifest.json"
 SIDECAR = "manifest.sha256"  # the manifest's own hash: an edit to it is seen by verify
 MANIFEST_VERSION = 2  # 2: manifest.sha256 beside it
-_SAFE_ID = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]{1,100}$")
+_SAFE_ID = re.compile(r"(?!\.{1,2}\Z)[A-Za-z0-9._-]{1,100}\Z")
 KEY_DEPENDENCIES = ("datasets", "datasketch", "faiss-cpu", "numpy", "pandas", "pyarrow",
                     "pydantic", "scikit-learn")
 
@@ -126,14 +126,17 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise InputError("manifest.json is not a splitforge manifest (no recipe or outputs)",
                          path=path)
     build_id = manifest.get("build_id")
-    if build_id is not None and not (isinstance(build_id, str) and _SAFE_ID.match(build_id)):
+    if build_id is not None and not (isinstance(build_id, str) and _SAFE_ID.fullmatch(build_id)):
         raise InputError(f"manifest.json: build_id {build_id!r} is not a build id (letters, "
                          f"digits, '.', '_', '-'); the manifest was edited", path=path)
-    for rel in manifest["outputs"]:
+    for rel, entry in manifest["outputs"].items():
         parts = Path(str(rel)).parts
         if Path(str(rel)).is_absolute() or ".." in parts or not parts:
             raise InputError(f"manifest.json: output {rel!r} lies outside the build folder; the "
                              f"manifest was edited", path=path)
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            raise InputError(f"manifest.json: output {rel!r} has no sha256; the manifest was "
+                             f"edited", path=path)
     return manifest
 
 

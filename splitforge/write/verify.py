@@ -73,7 +73,7 @@ def manifest_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
         if recorded != sha256_file(folder / MANIFEST):
             problems.append(f"{MANIFEST} was edited after it was written (its sha256 differs "
                             f"from {SIDECAR})")
-    elif int(manifest.get("manifest_version") or 0) >= 2:
+    elif not isinstance(manifest.get("manifest_version"), int) or manifest["manifest_version"] >= 2:
         problems.append(f"{SIDECAR} is missing, so {MANIFEST} cannot be checked")
     if "stage_fingerprints" in manifest:
         try:

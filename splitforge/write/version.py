@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from splitforge.errors import OutputError
 
@@ -144,6 +145,15 @@ def build_lock(folder: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _hold(handle: Any) -> None:
+    """A shared lock on an open file, held until it is closed (no-op where flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(handle, fcntl.LOCK_SH)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -154,27 +164,51 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale(root: Path) -> list[Path]:
-    """Remove what killed runs left in ``root``: ``.tmp-*`` and ``.old-*`` folders of a dead pid.
+def _in_use(folder: Path) -> bool:
+    """Whether a live run holds the lock on a staging folder's marker (any pid namespace)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        with open(folder / MARKER, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    except OSError:
+        return True  # cannot tell: leave it
+    return False
 
-    Only folders with splitforge's marker and the pid of a process that no longer runs are
-    removed (a concurrent build's staging folder has a live pid); returns what was removed.
+
+def remove_stale(root: Path) -> list[Path]:
+    """Clean what killed runs left in ``root``: their ``.tmp-*`` and ``.old-*`` folders.
+
+    Only folders with splitforge's marker, whose pid no longer runs here and whose marker no
+    run holds locked (a run in another container has another pid namespace, not another lock)
+    are touched. A ``.old-<name>-*`` folder whose ``<name>`` is gone (a run killed between the
+    two renames of a replace) is moved back, not deleted. Returns what was removed or restored.
     """
-    removed = []
+    cleaned = []
     try:
         entries = sorted(root.iterdir())
     except OSError:
-        return removed
+        return cleaned
     for entry in entries:
         parts = entry.name.split("-")
         if not (entry.name.startswith((".tmp-", ".old-")) and len(parts) >= 4
                 and parts[-2].isdigit()) or entry.is_symlink() or not entry.is_dir():
             continue
-        if marker_kind(entry) is None or _alive(int(parts[-2])):
+        if marker_kind(entry) is None or _alive(int(parts[-2])) or _in_use(entry):
             continue
-        shutil.rmtree(entry, ignore_errors=True)
-        removed.append(entry)
-    return removed
+        name = entry.name[len(".old-"):].rsplit("-", 2)[0]
+        if entry.name.startswith(".old-") and name and not (root / name).exists():
+            entry.rename(root / name)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+        cleaned.append(entry)
+    return cleaned
 
 
 @contextmanager
@@ -199,7 +233,9 @@ def staging_folder(root: Path, name: str, kind: str = "build") -> Iterator[Path]
         (staging / MARKER).write_text(f"splitforge {kind}\nwritten by splitforge: `--force` "
                                       f"may replace this folder with new {kind} output\n",
                                       encoding="utf-8")
-        yield staging
+        with open(staging / MARKER, "rb") as marker:
+            _hold(marker)  # tells remove_stale elsewhere that this folder is in use
+            yield staging
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -89,3 +89,20 @@ def test_minhash_dedup_links_short_texts_only_as_affix_copies():
     long_enough = deduplicate(table_of(texts), DedupConfig(
         exact=True, minhash=MinHashConfig(threshold=0.3, min_tokens=1)))
     assert "r005" in long_enough.removed.column(C.ID).to_pylist()  # the old, coarse behaviour
+
+
+def test_an_affix_copy_never_lowers_a_verdict():
+    # A 9-word item: an edited copy gives Jaccard 0.8 (contaminated); adding a tagged repost
+    # of it to training must not turn the item suspect (found in review).
+    from splitforge.audit import MinHashCheck
+    from tests.audit.conftest import norm_all, run
+
+    item = "the quick brown fox jumps over the lazy dog"
+    training = [(["a"], [item.replace("dog", "cat")]),
+                (["b"], [f"ask hn: show hn: {item} (2019) (v2)"])]
+    edited_only = run(MinHashCheck(norm_all([item])), training[:1])
+    both = run(MinHashCheck(norm_all([item])), training)
+    from splitforge.recipe import AuditThresholdsConfig
+
+    thresholds = AuditThresholdsConfig()
+    assert edited_only.levels(thresholds)[0] <= both.levels(thresholds)[0]

@@ -59,7 +59,7 @@ def _commands(folder, tmp_path):
             ["audit", "--build", str(folder), "--train", str(train), "--train-text", "question"]]
 
 
-@pytest.mark.parametrize("build_id", ["../../evil", "/tmp/evil", "..", "a/b"])
+@pytest.mark.parametrize("build_id", ["../../evil", "/tmp/evil", "..", "a/b", "abc\n"])
 def test_a_build_id_that_is_a_path_is_refused_by_every_command(copy, tmp_path, build_id):
     _edit_manifest(copy, build_id=build_id)
     sandbox = copy.parents[2]
@@ -145,3 +145,14 @@ def test_a_corrupted_parquet_is_a_message_for_every_reader(copy, tmp_path):
         assert "differ from its manifest (test.parquet)" in result.output, args
         assert result.exception is None or isinstance(result.exception, SystemExit), args
     assert runner.invoke(_app(), ["verify", str(copy)]).exit_code == 1
+
+
+def test_an_output_entry_that_is_no_record_is_a_message(copy, tmp_path):
+    path = copy / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["outputs"]["train.parquet"] = "abc"
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    for args in _commands(copy, tmp_path):
+        result = runner.invoke(_app(), args)
+        assert result.exit_code == 2 and "has no sha256" in result.output, (args, result.output)
+

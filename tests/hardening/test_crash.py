@@ -156,3 +156,24 @@ def test_a_second_build_waits_and_says_nothing_changed(tmp_path):
     assert first.returncode == second.returncode == 0, outputs
     assert sum("nothing changed" in o for o in outputs) == 1, outputs
     assert len(_visible_versions(tmp_path / "out" / "w")) == 1
+
+
+def test_stale_cleanup_spares_a_live_folder_and_restores_a_half_replaced_version(tmp_path):
+    from splitforge.write.version import MARKER, remove_stale, staging_folder
+
+    root = tmp_path / "out" / "n"
+    with staging_folder(root, "abc") as live:
+        # Another container: a pid this namespace does not know, but the folder is locked.
+        alien = live.with_name(live.name.replace(f"-{os.getpid()}-", "-999999-"))
+        live.rename(alien)
+        assert remove_stale(root) == [] and alien.is_dir()
+        alien.rename(live)
+    # A run killed between the two renames of a --force replace: the old version is put back.
+    old = root / ".old-v1-999999-deadbeef"
+    old.mkdir(parents=True)
+    (old / MARKER).write_text("splitforge build\n", encoding="utf-8")
+    dead = root / ".tmp-v2-999999-deadbeef"
+    dead.mkdir()
+    (dead / MARKER).write_text("splitforge build\n", encoding="utf-8")
+    assert sorted(p.name for p in remove_stale(root)) == [old.name, dead.name]
+    assert (root / "v1" / MARKER).is_file() and not dead.exists()

@@ -98,3 +98,12 @@ def test_a_lone_surrogate_is_a_bad_row(tmp_path, on_error):
         assert result.exit_code == 0, result.output
         assert "rejected" in result.output
     assert _no_traceback(result)
+
+
+def test_a_lone_surrogate_in_a_json_document_is_a_bad_record(tmp_path):
+    (tmp_path / "s.json").write_text('[{"text": "hello \\ud800 world"}, {"text": "fine"}]',
+                                     encoding="utf-8")
+    result = runner.invoke(app, ["dedup", str(tmp_path / "s.json"), "--text", "text", "--out",
+                                 str(tmp_path / "d")])
+    assert result.exit_code == 2 and "lone surrogate" in result.output, result.output
+    assert _no_traceback(result)

@@ -118,3 +118,15 @@ def test_a_link_loop_and_a_broken_link_say_what_they_are(tmp_path):
     assert loop.exit_code == 2 and "a.jsonl is a symbolic link loop" in loop.output
     broken = _validate(tmp_path, "[{path: gone.jsonl}]")
     assert broken.exit_code == 2 and "gone.jsonl is a broken symbolic link" in broken.output
+
+
+def test_merge_keys_and_exponent_numbers_still_read(tmp_path):
+    (tmp_path / "e.jsonl").write_text('{"text": "b"}\n', encoding="utf-8")
+    body = ("name: r\nsources: [&s {path: d.jsonl, on_error: skip}, {<<: *s, path: e.jsonl}]\n"
+            "fields: {text: text}\ndedup: {minhash: {threshold: 8e-1}}\n")
+    recipe = load_recipe(_recipe(tmp_path, body))
+    assert [s.on_error for s in recipe.sources] == ["skip", "skip"]
+    assert recipe.dedup.minhash.threshold == 0.8
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "recipe.yaml"),
+                                      "--dedup.minhash.threshold", "1e-1"])
+    assert result.exit_code == 0, result.output

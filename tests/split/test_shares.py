@@ -120,3 +120,15 @@ def test_chained_clusters_across_cutoffs_warn_and_turning_minhash_off_fixes_it(t
     built = build(off)
     assert "warnings" not in built.manifest["stages"]["split"]
     assert "cluster_straddles_cutoff" not in built.manifest["stages"]["split"]["dropped"]
+
+
+def test_the_fit_never_empties_a_split_to_meet_the_others():
+    # Small clumpy data (found in review): the fit once traded val and test away entirely.
+    days = [7, 7, 18, 7, 17, 3, 6, 3, 12, 3, 1, 16, 16, 4, 3]
+    groups = ["g4", "g0", "g1", "g0", "g0", "g1", "g3", "g1", "g2", "g4", "g0", "g2", "g0",
+              "g2", "g3"]
+    frame = frame_from_days(days, groups=groups)
+    config = SplitConfig(method="temporal", gap="3d")
+    result = make_splitter(config, 0).assign(frame)
+    assert_valid(frame, config, result)
+    assert all(n > 0 for n in result.info["rows"].values()), result.info["rows"]
