@@ -84,8 +84,9 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
             changed since ``expected_sha256`` was taken.
     """
     tables, infos, rejected = [], [], []
+    names = source_names([s.path for s in sources])
     for k, source in enumerate(sources):
-        table, info, bad = load_source(source, fields, base_dir)
+        table, info, bad = load_source(source, fields, base_dir, names[k])
         if expected_sha256 is not None:
             check_unchanged(source.path, expected_sha256[k], info.sha256, during)
         tables.append(table)
@@ -107,7 +108,7 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
 
 
 def load_source(
-    source: SourceConfig, fields: FieldsConfig, base_dir: Path
+    source: SourceConfig, fields: FieldsConfig, base_dir: Path, name: str | None = None
 ) -> tuple[pa.Table, SourceInfo, list[dict[str, Any]]]:
     """Read one source, reject or raise on bad rows, and add the ``sf_*`` columns.
 
@@ -155,7 +156,8 @@ def load_source(
             raise InputError(f"no rows: every row was rejected ({len(rejected)})",
                              path=source.path)
     notes = stored_notes + conversion_notes(table, fields)
-    table = add_role_columns(table, fields, source, times, texts, lines)
+    table = add_role_columns(table, fields, source, times, texts, lines,
+                             name or source_names([source.path])[0])
     info = SourceInfo(source.path, read.format, _sha256(read, path), read.rows_read,
                       len(rejected), notes)
     return table, info, rejected
@@ -183,16 +185,32 @@ def storable(table: pa.Table) -> tuple[pa.Table, tuple[str, ...]]:
     return table, tuple(notes)
 
 
-def source_name(path: str) -> str:
-    """How ``sf_source`` names a source: as the recipe wrote it, relative to the recipe.
+def source_names(paths: list[str]) -> list[str]:
+    """How ``sf_source`` names each source: as the recipe wrote it, relative to the recipe.
 
     An absolute path would put the user's folders into every output row and make the same data
-    at another place give other bytes: it is recorded by its last two parts (folder and file).
+    at another place give other bytes: it is recorded by its last two parts (folder and file),
+    or as many more as it takes to tell it from another source's.
     """
-    p = PurePath(path)
-    if not p.is_absolute():
-        return p.as_posix()
-    return PurePath(*p.parts[-2:]).as_posix() if len(p.parts) > 2 else p.name
+    pure = [PurePath(p) for p in paths]
+    depth = {i: 2 for i, p in enumerate(pure) if p.is_absolute()}
+
+    def name(i: int) -> str:
+        p = pure[i]
+        if i not in depth:
+            return p.as_posix()
+        return PurePath(*p.parts[-depth[i]:]).as_posix() if len(p.parts) > depth[i] else \
+            p.as_posix()
+
+    while True:
+        names = [name(i) for i in range(len(pure))]
+        clash = {i for i in depth for j in range(len(pure))
+                 if i != j and names[i] == names[j] and pure[i] != pure[j]
+                 and len(pure[i].parts) > depth[i]}
+        if not clash:
+            return names
+        for i in clash:
+            depth[i] += 1
 
 
 def conversion_notes(table: pa.Table, fields: FieldsConfig) -> tuple[str, ...]:
@@ -225,6 +243,7 @@ def add_role_columns(
     times: pa.ChunkedArray | None,
     texts: pa.ChunkedArray,
     lines: np.ndarray,
+    name: str,
 ) -> pa.Table:
     """Append sf_id, sf_text (``texts``, from ``text_column``), sf_time, sf_group and the rest."""
     ids = as_text(table.column(fields.id)) if fields.id else content_ids(table)
@@ -238,8 +257,7 @@ def add_role_columns(
         out = out.append_column(C.GROUP, as_text(table.column(fields.group)))
     if fields.label:
         out = out.append_column(C.LABEL, as_text(table.column(fields.label)))
-    out = out.append_column(C.SOURCE, pa.repeat(pa.scalar(source_name(source.path),
-                                                           pa.string()),
+    out = out.append_column(C.SOURCE, pa.repeat(pa.scalar(name, pa.string()),
                                                  table.num_rows))
     return out.append_column(C.LINE, pa.array(lines, pa.int64()))
 

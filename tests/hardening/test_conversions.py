@@ -103,3 +103,18 @@ def test_the_build_prints_and_records_what_it_converted(tmp_path):
     folder = (tmp_path / "out" / "t" / "latest").resolve()
     report = (folder / "report.md").read_text(encoding="utf-8")
     assert "Converted while reading:" in report and "field 'id' mixes kinds" in report
+
+
+def test_absolute_sources_that_end_alike_keep_distinct_names(tmp_path):
+    from splitforge.load.sources import source_names
+
+    assert source_names(["/A/x/data/train.jsonl", "/A/y/data/train.jsonl", "rel/t.jsonl"]) == [
+        "x/data/train.jsonl", "y/data/train.jsonl", "rel/t.jsonl"]
+    for folder in ("x", "y"):
+        (tmp_path / folder / "data").mkdir(parents=True)
+        write_jsonl(tmp_path / folder / "data" / "train.jsonl", [{"id": "1", "text": "alpha"}])
+    sources = [SourceConfig(path=str(tmp_path / f / "data" / "train.jsonl")) for f in "xy"]
+    with pytest.raises(InputError) as error:
+        load_sources(sources, FieldsConfig(id="id", text="text"), tmp_path)
+    message = str(error.value)
+    assert "x/data/train.jsonl:1 and y/data/train.jsonl:1" in message and "id_prefix" in message
