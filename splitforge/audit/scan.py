@@ -32,6 +32,7 @@ from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_file
 from splitforge.load.fields import CHAT_KEYS, as_text, is_chat
 from splitforge.load.hashing import check_unchanged, compressed_error, compression_of, open_stream
+from splitforge.load.readers import lone_surrogate
 from splitforge.normalize.boilerplate import NO_BOILERPLATE, Boilerplate
 from splitforge.normalize.shingles import text_buffers
 from splitforge.normalize.text import normalize_buffers
@@ -320,6 +321,9 @@ def _first_bad_line(path: Path, text_fields: list[str], id_field: str | None = N
                 return number, f"invalid JSON ({error.msg} at column {error.colno})"
             if not isinstance(record, dict):
                 return number, "expected a JSON object per line"
+            if lone_surrogate(record):
+                return number, ("a lone surrogate escape such as \\ud800, which is no "
+                                "character; fix the value")
             for name in text_fields:
                 value = record.get(name)
                 if value is not None and not isinstance(value, str):

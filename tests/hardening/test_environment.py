@@ -107,3 +107,13 @@ def test_a_lone_surrogate_in_a_json_document_is_a_bad_record(tmp_path):
                                  str(tmp_path / "d")])
     assert result.exit_code == 2 and "lone surrogate" in result.output, result.output
     assert _no_traceback(result)
+
+
+def test_a_lone_surrogate_in_a_training_file_is_named_at_its_line(tmp_path):
+    (tmp_path / "t.jsonl").write_text('{"text": "hello world"}\n{"text": "bad \\ud800 x"}\n',
+                                      encoding="utf-8")
+    write_jsonl(tmp_path / "e.jsonl", [{"text": "alpha beta gamma"}])
+    result = runner.invoke(app, ["audit", "--train", str(tmp_path / "t.jsonl"), "--eval",
+                                 str(tmp_path / "e.jsonl"), "--text", "text"])
+    assert result.exit_code == 2 and "t.jsonl:2" in result.output and "lone surrogate" in \
+        result.output, result.output
