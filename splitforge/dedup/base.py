@@ -62,7 +62,8 @@ class DedupResult:
     """The table with ``sf_cluster``, which rows survive, the removed rows, and counts.
 
     ``same_text`` holds per row a row with the identical normalized text (itself if none), and
-    ``near_pairs`` the verified near-duplicate links (exact ones are in ``same_text``).
+    ``near_pairs`` the verified near-duplicate links (exact ones are in ``same_text``);
+    ``control_of`` maps the exact-group roots that copy a control item to that item's id.
     """
 
     table: pa.Table
@@ -72,6 +73,7 @@ class DedupResult:
     stats: dict[str, Any] = field(default_factory=dict)
     same_text: np.ndarray | None = None
     near_pairs: tuple[np.ndarray, np.ndarray] | None = None
+    control_of: dict[int, str] = field(default_factory=dict)
 
     @property
     def kept(self) -> pa.Table:
@@ -117,7 +119,7 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
     left, right, score, via = (np.concatenate(parts) for parts in zip(*near, strict=True)) \
         if near else (np.zeros(0, np.int64),) * 2 + (np.zeros(0), np.zeros(0, np.int64))
     exact_via = next((i for i, d in enumerate(dedupers) if d.method == "exact"), -1)
-    forced_out = None
+    forced_out, copied = None, {}
     if control is not None and control.any():
         ids_np = table.column(C.ID).to_numpy(zero_copy_only=False)
         copied = control_copies(same_text_root, left, right, control, ids_np)
@@ -158,7 +160,7 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
     }
     members = cluster_members(table, label, keep, removal, method)
     return DedupResult(table=table, keep=keep, removed=removed, clusters=members, stats=stats,
-                       same_text=same_text_root, near_pairs=(left, right))
+                       same_text=same_text_root, near_pairs=(left, right), control_of=copied)
 
 
 def chained_clusters(table: pa.Table, label: np.ndarray, keep: np.ndarray, ends: np.ndarray,

@@ -220,18 +220,14 @@ def control_copies(root: np.ndarray, left: np.ndarray, right: np.ndarray,
     A group copies a control item when it holds the item's normalized text or is linked to it
     directly by a near-duplicate link; a chain through another row does not count.
     """
-    control_of: dict[int, str] = {}
-    for r, item in sorted(zip(root[is_control].tolist(), ids[is_control].tolist(), strict=True),
-                          key=lambda pair: pair[1]):
-        control_of.setdefault(r, item)
-    linked_to: dict[int, str] = {}
-    for a, b in zip(root[np.asarray(left, np.int64)].tolist(),
-                    root[np.asarray(right, np.int64)].tolist(), strict=True):
-        for mine, other in ((a, b), (b, a)):
-            if other in control_of and mine not in control_of:
-                item = control_of[other]
-                if mine not in linked_to or item < linked_to[mine]:
-                    linked_to[mine] = item
-    control_of.update(linked_to)
-    return control_of
+    import pandas as pd
 
+    items = pd.DataFrame({"root": root[is_control], "item": np.asarray(ids)[is_control]})
+    of_root = items.groupby("root")["item"].min()  # a control group: its smallest control id
+    a, b = root[np.asarray(left, np.int64)], root[np.asarray(right, np.int64)]
+    mine = np.concatenate((a, b))
+    other = np.concatenate((b, a))
+    linked = np.isin(other, of_root.index.to_numpy()) & ~np.isin(mine, of_root.index.to_numpy())
+    near = pd.DataFrame({"root": mine[linked], "item": of_root.reindex(other[linked]).to_numpy()})
+    of_root = pd.concat([of_root, near.groupby("root")["item"].min()])
+    return {int(k): str(v) for k, v in of_root.items()}

@@ -10,7 +10,6 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.dedup.base import DedupResult
-from splitforge.dedup.clusters import control_copies
 from splitforge.tables import concat_tables, take_table
 
 
@@ -19,19 +18,16 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     """Remove every data row that is a direct copy of a control item.
 
     Control items never enter the split; the data rows with a control item's normalized text, or
-    linked to it directly by a near-duplicate method, are removed too (``deduplicate`` was given
-    the control rows, so it removed no row for one of these) (``dedup:control_duplicate``,
-    ``sf_kept_id`` the control item's id), whichever member dedup had kept, so no copy of a control
-    item can train. A row that only resembles such a copy stays (the audit of the control items
+    linked to it directly by a near-duplicate method, are removed too (``dedup:control_duplicate``,
+    ``sf_kept_id`` the control item's id), so no copy of a control item can train.
+    ``deduplicate`` found them (``DedupResult.control_of``) and removed no row for one of them. A row that only resembles such a copy stays (the audit of the control items
     against train still sees it). Control rows never appear in ``removed.parquet``.
     """
     table = deduped.table
     ids = table.column(C.ID).to_numpy(zero_copy_only=False)
     n = len(ids)
     root = deduped.same_text if deduped.same_text is not None else np.arange(n)
-    left, right = deduped.near_pairs if deduped.near_pairs is not None else (
-        np.zeros(0, np.int64), np.zeros(0, np.int64))
-    control_of = control_copies(root, left, right, is_control, ids)  # root -> control id
+    control_of = deduped.control_of  # root -> control id, found by deduplicate
     hit = np.isin(root, np.array(sorted(control_of), dtype=np.int64)) & ~is_control
     keep = deduped.keep & ~hit
     rows = np.flatnonzero(hit)
@@ -47,4 +43,4 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     info = {"rows": int(is_control.sum()), "data_rows_removed": len(rows)}
     return DedupResult(table=table, keep=keep, removed=removed, clusters=deduped.clusters,
                        stats=deduped.stats, same_text=deduped.same_text,
-                       near_pairs=deduped.near_pairs), info
+                       near_pairs=deduped.near_pairs, control_of=control_of), info
