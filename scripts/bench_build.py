@@ -188,12 +188,12 @@ fields:
 dedup:
   exact: true
 split:
-  method: random
-  ratios: {{train: 0.8, val: 0.1, test: 0.1}}
+  method: {method}
+  ratios: {{train: 0.8, val: 0.1, test: 0.1}}{gap}
 output:
   dir: {out}
   formats: [parquet]
-"""
+"""  # what `splitforge init` writes, with the fields and split of each mode
 
 
 def _plant(text: str, rng: random.Random) -> str:
@@ -275,8 +275,8 @@ def instruction_bench(args: argparse.Namespace, mode: str) -> None:
     field = "text: text" if mode == "template" else "messages: messages"
     recipe = args.workdir / f"{mode}.yaml"
     out = args.workdir / f"out-{mode}"
-    recipe.write_text(INIT_RECIPE.format(name=mode, path=data, field=field, out=out),
-                      encoding="utf-8")
+    recipe.write_text(INIT_RECIPE.format(name=mode, path=data, field=field, method="random",
+                                         gap="", out=out), encoding="utf-8")
     seconds, peak, code, text = build_child(recipe)
     print(f"splitforge build --{mode}: {args.rows:,} rows in {seconds:.1f}s, peak RSS "
           f"{peak:,.0f} MB, exit {code}")
@@ -316,26 +316,6 @@ def instruction_bench(args: argparse.Namespace, mode: str) -> None:
 
 COMMITS = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "temporal"
            / "oss_commit_messages.jsonl.gz")
-TEMPORAL_RECIPE = """\
-name: {name}
-seed: 7
-sources:
-  - path: {path}
-fields:
-  id: id
-  text: {text}
-  time: time
-  group: {group}
-dedup:
-  exact: true
-split:
-  method: temporal
-  ratios: {{train: 0.8, val: 0.1, test: 0.1}}
-  gap: 3d
-output:
-  dir: {out}
-  formats: [parquet]
-"""
 REPOST_KINDS = ("case", "punct", "tag", "prefix", "word")
 
 
@@ -398,8 +378,9 @@ def commits_bench(args: argparse.Namespace, mode: str) -> None:
                                                                                  "author")
     recipe = args.workdir / f"{mode}.yaml"
     out = args.workdir / f"out-{mode}"
-    recipe.write_text(TEMPORAL_RECIPE.format(name=mode, path=data, text=text, group=group,
-                                             out=out), encoding="utf-8")
+    field = f"text: {text}\n  time: time\n  group: {group}"
+    recipe.write_text(INIT_RECIPE.format(name=mode, path=data, field=field, method="temporal",
+                                         gap="\n  gap: 3d", out=out), encoding="utf-8")
     seconds, peak, code, output = build_child(recipe)
     rows = {r["id"]: r for r in map(json.loads, data.open(encoding="utf-8"))}
     print(f"splitforge build --{mode}: {len(rows):,} rows in {seconds:.1f}s, peak RSS "
