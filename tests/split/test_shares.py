@@ -115,6 +115,9 @@ def test_chained_clusters_across_cutoffs_warn_and_turning_minhash_off_fixes_it(t
     assert result.exit_code == 0, result.output
     assert "warning:" in result.output and "cluster_straddles_cutoff" in result.output
     assert "turn dedup.minhash off" in result.output
+    assert "duplicate clusters grew by chaining" in " ".join(result.output.split())
+    report = next((tmp_path / "out").rglob("report.md")).read_text(encoding="utf-8")
+    assert "grew by chaining" in report and "weakest link" in report
     off = write_recipe(tmp_path, sources=[{"path": "d.jsonl"}], fields=fields,
                        dedup={"exact": True}, split={"method": "temporal"})
     built = build(off)
