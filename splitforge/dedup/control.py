@@ -20,8 +20,9 @@ def remove_control_duplicates(deduped: DedupResult, is_control: np.ndarray
     Control items never enter the split; the data rows with a control item's normalized text, or
     linked to it directly by a near-duplicate method, are removed too (``dedup:control_duplicate``,
     ``sf_kept_id`` the control item's id), so no copy of a control item can train.
-    ``deduplicate`` found them (``DedupResult.control_of``) and removed no row for one of them. A row that only resembles such a copy stays (the audit of the control items
-    against train still sees it). Control rows never appear in ``removed.parquet``.
+    ``deduplicate`` found them (``DedupResult.control_of``) and removed no row for one of them.
+    A row that only resembles such a copy stays (the audit of the control items against train
+    still sees it). Control rows never appear in ``removed.parquet``.
     """
     table = deduped.table
     ids = table.column(C.ID).to_numpy(zero_copy_only=False)
