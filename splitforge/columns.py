@@ -9,6 +9,7 @@ SOURCE = "sf_source"  # the source path as written in the recipe
 LINE = "sf_line"      # 1-based line (jsonl, csv) or record number (json, parquet, datasets)
 NORM = "sf_norm"      # canonical text (NFKC, casefold, whitespace collapsed)
 HASH = "sf_hash"      # uint64 hash of sf_norm
+IDENTITY = "sf_identity"  # hash of what the trainer reads beyond sf_text (tools, media); or absent
 SIM = "sf_sim"        # sf_norm without boilerplate (normalize.boilerplate); only when some found
 CLUSTER = "sf_cluster"  # duplicate cluster id: the id of the cluster's survivor
 SPLIT = "sf_split"    # train / val / test
@@ -24,4 +25,4 @@ ORIGINAL_TEXT = "sf_original_text"  # adversarial: sf_text before the perturbati
 
 PREFIX = "sf_"
 # Columns that only live inside a build and never reach an output file.
-INTERNAL = (TEXT, LINE, NORM, HASH, SIM)
+INTERNAL = (TEXT, LINE, NORM, HASH, SIM, IDENTITY)

@@ -93,15 +93,58 @@ def parse_duration(value: str | int | float) -> timedelta:
     return timedelta(seconds=seconds)
 
 
-class SourceConfig(_Model):
-    """One input: a file or a Hugging Face ``datasets`` folder."""
+FORMATTINGS = ("alpaca", "sharegpt", "openai", "preference", "kto", "text")
+# The column roles of a formatting (LLaMA-Factory's dataset_info "columns" keys).
+COLUMN_ROLES = ("prompt", "query", "response", "history", "messages", "system", "tools",
+                "images", "videos", "audios", "chosen", "rejected", "kto_tag", "completion",
+                "label")
+TAG_KEYS = ("role_tag", "content_tag", "user_tag", "assistant_tag", "observation_tag",
+            "function_tag", "system_tag")
 
-    path: str = Field(
-        description="File (.jsonl .json .csv .parquet, optionally .gz) or a datasets folder "
-        "(save_to_disk). Relative to the recipe file."
+
+class SourceConfig(_Model):
+    """One input: a file or a Hugging Face ``datasets`` folder, read as it is or by formatting."""
+
+    path: str | None = Field(
+        None, description="File (.jsonl .json .csv .txt .parquet, optionally .gz) or a datasets "
+        "folder (save_to_disk). Relative to the recipe file. Filled from dataset_info when that "
+        "is given."
     )
-    format: Literal["auto", "jsonl", "json", "csv", "parquet", "datasets"] = Field(
+    format: Literal["auto", "jsonl", "json", "csv", "parquet", "txt", "datasets"] = Field(
         "auto", description="File format; auto infers it from the extension or folder."
+    )
+    formatting: Literal["alpaca", "sharegpt", "openai", "preference", "kto", "text"] | None = \
+        Field(None, description="A fine-tuning framework's data layout: alpaca (instruction/"
+              "input/output), sharegpt (conversations of from/value), openai (messages of role/"
+              "content), preference (TRL prompt/chosen/rejected), kto (TRL prompt/completion/"
+              "label) or text (pretraining). It sets the text compared (user and assistant "
+              "turns, the system prompt left out), the fields a row's identity holds (tools, "
+              "media, chosen/rejected) and, for preference data, the group (the prompt); "
+              "fields.text and fields.messages are then not given.")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="With formatting: this file's column for a role "
+        "(prompt, query, response, history, messages, system, tools, images, videos, audios, "
+        "chosen, rejected, kto_tag, completion, label), as in LLaMA-Factory's dataset_info."
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="With sharegpt/openai: the message keys and role "
+        "names (role_tag, content_tag, user_tag, assistant_tag, observation_tag, function_tag, "
+        "system_tag), as in LLaMA-Factory's dataset_info."
+    )
+    ranking: bool = Field(
+        False, description="With alpaca or sharegpt: preference data whose chosen and rejected "
+        "columns hold the answers (LLaMA-Factory's ranking: true)."
+    )
+    dataset_info: str | None = Field(
+        None, description="A LLaMA-Factory dataset_info.json: with `dataset`, reads that entry's "
+        "file_name, formatting, columns, tags and ranking as LLaMA-Factory does."
+    )
+    dataset: str | None = Field(
+        None, description="The entry of dataset_info to read (its key, e.g. alpaca_en_demo)."
+    )
+    text_unit: Literal["line", "paragraph"] = Field(
+        "line", description="How a .txt source splits into documents: one per line (as "
+        "LLaMA-Factory reads it) or one per blank-line separated paragraph."
     )
     split: str | None = Field(
         None, description="For a datasets folder holding a DatasetDict: which split to read."
@@ -118,6 +161,50 @@ class SourceConfig(_Model):
         16, gt=0, description="The longest JSON line read, in MB (parsing holds many times a "
         "line in memory); a longer one is a bad row (line_too_long)."
     )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        return _known_keys(value, COLUMN_ROLES, "column role")
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return _known_keys(value, TAG_KEYS, "tag")
+
+    @model_validator(mode="after")
+    def _located(self) -> SourceConfig:
+        if self.path is None and self.dataset_info is None:
+            raise ValueError("give path (a file or folder) or dataset_info with dataset")
+        if (self.dataset_info is None) != (self.dataset is None):
+            raise ValueError("dataset_info and dataset go together: the dataset_info.json file "
+                             "and the name of its entry")
+        if self.formatting is None and (self.columns or self.tags or self.ranking):
+            raise ValueError("columns, tags and ranking describe a formatting; set formatting "
+                             "(alpaca, sharegpt, openai, preference, kto or text)")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_dataset_info(cls, data: Any, info: Any) -> Any:
+        """Fill path, formatting, columns, tags and ranking from a dataset_info.json entry."""
+        if not isinstance(data, dict) or not data.get("dataset_info") or not data.get(
+                "dataset") or data.get("path") is not None:
+            return data  # a resolved recipe (a build's manifest) names its path already
+        from splitforge.load.formats import dataset_info_entry
+
+        base = (info.context or {}).get("base") if info.context else None
+        return {**data, **dataset_info_entry(str(data["dataset_info"]), str(data["dataset"]),
+                                             Path(base) if base else Path.cwd(), data)}
+
+
+def _known_keys(value: dict[str, str], known: tuple[str, ...], what: str) -> dict[str, str]:
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown {what} {key!r}; {hint}known: {', '.join(known)}")
+    return value
 
 
 class FieldsConfig(_Model):
@@ -149,6 +236,13 @@ class FieldsConfig(_Model):
         "Names as in the data; human/gpt (ShareGPT) equal user/assistant. The output keeps "
         "every message."
     )
+    identity: list[str] | None = Field(
+        None, description="Fields besides the text that a row's identity holds: exact dedup "
+        "removes a row only when they are equal too (what the trainer reads). Default: the "
+        "columns of the source's formatting, else system, tools, images, videos, audios, "
+        "chosen, rejected and history where the data has them; with messages, the turns not "
+        "compared (the system prompt) always count. [] for the text alone."
+    )
     allow_any_time: bool = Field(
         False, description="Accept times before 1971, from 2200 on, or (among the newest 1%) "
         "further ahead of the rest of the column than a year and than the rest's own span; "
@@ -165,9 +259,14 @@ class FieldsConfig(_Model):
 
     @model_validator(mode="after")
     def _text_or_messages(self) -> FieldsConfig:
-        if (self.text is None) == (self.messages is None):
+        if self.text is not None and self.messages is not None:
             raise ValueError("give exactly one of 'text' (a field or template) or 'messages'")
         return self
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the text is mapped here (``text`` or ``messages``), not by a formatting."""
+        return self.text is not None or self.messages is not None
 
     def source_fields(self) -> list[str]:
         """Every input field the mapping reads, in a fixed order."""
@@ -681,8 +780,10 @@ class Recipe(_Model):
     )
     seed: int = Field(0, description="The one seed every stage derives its randomness from.")
     sources: list[SourceConfig] = Field(min_length=1, description="One or more inputs.")
-    fields: FieldsConfig = Field(description="Which input fields hold the id, text, time, group "
-                                 "and label.")
+    fields: FieldsConfig = Field(
+        default_factory=FieldsConfig, description="Which input fields hold the id, text, time, "
+        "group and label (the text may come from each source's formatting instead)."
+    )
     dedup: DedupConfig = Field(default_factory=DedupConfig, description="Duplicate removal.")
     boilerplate: BoilerplateConfig = Field(
         default_factory=BoilerplateConfig, description="Recurring spans (templates, system "
@@ -773,6 +874,20 @@ def _message(error: dict[str, Any]) -> str:
 def _cross_problems(recipe: Recipe) -> list[str]:
     """Checks that span sections, reported with the key that has to change."""
     problems = []
+    formatted = [s.formatting is not None for s in recipe.sources]
+    if recipe.fields.mapped and any(formatted):
+        i = formatted.index(True)
+        problems.append(f"sources[{i}].formatting: the formatting maps the text, so fields.text "
+                        f"and fields.messages are not given; remove them, or the formatting")
+    elif not recipe.fields.mapped and not all(formatted):
+        i = formatted.index(False)
+        problems.append(f"fields.text: sources[{i}] has no formatting, so name its text: "
+                        f"fields.text (a field or template) or fields.messages (a chat list); "
+                        f"or give every source a formatting (alpaca, sharegpt, openai, ...)")
+    if recipe.control is not None and not recipe.fields.mapped and \
+            recipe.control.formatting is None:
+        problems.append("control.formatting: the sources' text comes from their formatting; "
+                        "give the control set its formatting too")
     needs = {"temporal": "time", "stratified": "label", "group": "group"}
     role = needs.get(recipe.split.method)
     if role and getattr(recipe.fields, role) is None:
@@ -787,13 +902,17 @@ def _cross_problems(recipe: Recipe) -> list[str]:
     return problems
 
 
-def validate_recipe(data: Any, source: str | Path | None = None) -> Recipe:
-    """Validate a recipe mapping; raise ``RecipeError`` listing every problem with its key path."""
+def validate_recipe(data: Any, source: str | Path | None = None, base: Path | None = None
+                    ) -> Recipe:
+    """Validate a recipe mapping; raise ``RecipeError`` listing every problem with its key path.
+
+    ``base`` is the folder relative paths start from (a dataset_info file is read from there).
+    """
     if not isinstance(data, dict):
         raise RecipeError(["(recipe): expected a mapping of keys such as name, sources, fields"],
                           source)
     try:
-        recipe = Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data, context={"base": str(base) if base else None})
     except ValidationError as exc:
         problems = [_message(e) for e in exc.errors(include_url=False)]
         raise RecipeError(list(dict.fromkeys(problems)), source) from None
@@ -930,7 +1049,7 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         missing.append(f"output.dir: {out_dir} is a file, not a folder; builds are written "
                        f"into a folder there")
     try:
-        recipe = validate_recipe(data, path)
+        recipe = validate_recipe(data, path, base)
     except RecipeError as exc:
         raise RecipeError(exc.problems + missing, path) from None
     if missing:

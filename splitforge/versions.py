@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from splitforge.challenge import CHALLENGES, KINDS
 from splitforge.dedup import DEDUPERS
+from splitforge.load.sources import VERSION as LOAD_VERSION
 from splitforge.normalize.boilerplate import VERSION as BOILERPLATE_VERSION
 from splitforge.normalize.shingles import VERSION as SHINGLES_VERSION
 from splitforge.normalize.text import VERSION as NORMALIZE_VERSION
@@ -17,7 +18,8 @@ from splitforge.split import SPLITTERS
 
 def stage_versions(recipe: Recipe) -> dict[str, str]:
     """Versions of the stage implementations a recipe uses; a bump changes the build id."""
-    versions = {"normalize.text": NORMALIZE_VERSION,
+    versions = {"load": LOAD_VERSION,
+                "normalize.text": NORMALIZE_VERSION,
                 "normalize.boilerplate": BOILERPLATE_VERSION,
                 "normalize.shingles": SHINGLES_VERSION,
                 "split." + recipe.split.method: SPLITTERS.get(recipe.split.method).version}

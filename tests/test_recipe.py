@@ -91,8 +91,24 @@ def test_cutoffs_are_utc_and_ordered():
 def test_text_xor_messages():
     assert problems(with_(fields={"text": "q", "messages": "m"})) == [
         "fields: give exactly one of 'text' (a field or template) or 'messages'"]
-    assert problems(with_(fields={"id": "x"})) == [
-        "fields: give exactly one of 'text' (a field or template) or 'messages'"]
+    missing = problems(with_(fields={"id": "x"}))
+    assert len(missing) == 1 and missing[0].startswith("fields.text: sources[0] has no "
+                                                       "formatting, so name its text")
+
+
+def test_formatting_and_fields_text_exclude_each_other():
+    source = {"path": "data.jsonl", "formatting": "alpaca"}
+    assert problems(with_(sources=[source], fields={"text": "q"})) == [
+        "sources[0].formatting: the formatting maps the text, so fields.text and "
+        "fields.messages are not given; remove them, or the formatting"]
+    assert validate_recipe(with_(sources=[source], fields={})).sources[0].formatting == "alpaca"
+    assert problems(with_(sources=[{**source, "columns": {"promt": "q"}}], fields={})) == [
+        "sources[0].columns: unknown column role 'promt'; did you mean 'prompt'? known: "
+        "prompt, query, response, history, messages, system, tools, images, videos, audios, "
+        "chosen, rejected, kto_tag, completion, label"]
+    assert problems(with_(sources=[{"path": "d.jsonl", "tags": {"role_tag": "r"}}],
+                          fields={"text": "q"}))[0].startswith(
+        "sources[0]: columns, tags and ranking describe a formatting")
 
 
 def test_templates_and_durations():

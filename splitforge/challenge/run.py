@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from splitforge import columns as C
 from splitforge.challenge import ChallengeResult, challenge_pool, run_challenges
 from splitforge.errors import InputError
-from splitforge.load.fields import text_column
+from splitforge.load.sources import recipe_text
 from splitforge.normalize import add_normalized
 from splitforge.progress import Reporter, SilentReporter, Timed
 from splitforge.recipe import apply_overrides, validate_recipe
@@ -73,7 +73,7 @@ def challenge_build(
         table = pa.concat_tables(parts, promote_options="permissive")
         codes = table.column("_code").to_numpy()
         table = table.drop_columns(["_code", C.SPLIT])
-        table = table.append_column(C.TEXT, text_column(table, recipe.fields))
+        table = table.append_column(C.TEXT, recipe_text(table, recipe))
     with timed.stage("normalize") as progress:
         table = add_normalized(table, progress=progress)
     with timed.stage("challenge") as progress:

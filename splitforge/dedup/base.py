@@ -8,6 +8,7 @@ counted with their weakest link; a giant one (``max_cluster_share``) is not plac
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -109,7 +110,9 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
         links = deduper.find_links(table, progress)
         union.union(links.left, links.right)
         if deduper.method == "exact":
-            same_text.union(links.left, links.right)
+            # one text, but a copy only when the rest the trainer reads is equal too
+            same = same_identity(table, links.left, links.right)
+            same_text.union(links.left[same], links.right[same])
         else:
             near.append((links.left, links.right, links.score,
                          np.full(len(links.left), index, dtype=np.int64)))
@@ -153,6 +156,7 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
         "duplicate_clusters": int(len(sizes)),
         "largest_cluster": int(sizes.max()) if len(sizes) else 1,
         "removed_by_reason": _counts(reason[gone]),
+        "removed_differing": differing_removed(table, gone, removal.kept_for),
         "chained_clusters": chains,
         "giant_clusters": {"max_share": config.max_cluster_share,
                            "clusters": int(len(np.unique(label[giant]))),
@@ -161,6 +165,39 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
     members = cluster_members(table, label, keep, removal, method)
     return DedupResult(table=table, keep=keep, removed=removed, clusters=members, stats=stats,
                        same_text=same_text_root, near_pairs=(left, right), control_of=copied)
+
+
+def same_identity(table: pa.Table, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per pair, whether both rows have the same ``sf_identity`` (tools, media...); True without."""
+    if C.IDENTITY not in table.column_names:
+        return np.ones(len(left), dtype=bool)
+    identity = table.column(C.IDENTITY)
+    a = take_rows(identity, np.asarray(left, np.int64)).to_numpy(zero_copy_only=False)
+    b = take_rows(identity, np.asarray(right, np.int64)).to_numpy(zero_copy_only=False)
+    return np.asarray(a == b, dtype=bool)
+
+
+def differing_removed(table: pa.Table, gone: np.ndarray, kept_for: np.ndarray
+                      ) -> dict[str, int]:
+    """Removed rows whose kept row differs in a field the trainer reads, counted per field."""
+    if C.IDENTITY not in table.column_names or not len(gone):
+        return {}
+    partner = kept_for[gone]
+    has = partner >= 0
+    rows, partner = gone[has], partner[has]
+    differ = ~same_identity(table, rows, partner)
+    if not differ.any():
+        return {}
+    from splitforge.load.formats import differing_fields
+    from splitforge.load.sources import IDENTITY_FIELDS
+
+    meta = table.schema.field(C.IDENTITY).metadata or {}
+    names = json.loads(meta.get(IDENTITY_FIELDS, b"[]"))
+    counts: dict[str, int] = {}
+    for a, b in zip(rows[differ].tolist(), partner[differ].tolist(), strict=True):
+        for name in differing_fields(table, names, a, b) or ["(turns not compared)"]:
+            counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def chained_clusters(table: pa.Table, label: np.ndarray, keep: np.ndarray, ends: np.ndarray,

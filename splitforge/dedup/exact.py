@@ -1,5 +1,8 @@
 """Exact duplicates: rows whose normalized text (``sf_norm``) is identical.
 
+Such rows are linked (placed together); ``deduplicate`` removes one as a copy only when its
+``sf_identity`` (what the trainer reads beyond the text: tools, media, a system prompt) is equal.
+
 Rows are grouped by the 64-bit hash of the normalized text; the hash is then confirmed by
 comparing the normalized texts, so a hash collision cannot merge two different texts.
 """
@@ -21,6 +24,7 @@ class ExactDeduper(Deduper):
 
     method = "exact"
     reason = "exact_duplicate"
+    version = "2"  # 2: a copy only when sf_identity (tools, media, system prompt) is equal too
 
     def find_links(self, table: pa.Table, progress: Progress = NO_PROGRESS) -> Links:
         """Pairs (row, representative) for rows sharing a normalized text."""

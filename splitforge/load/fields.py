@@ -314,6 +314,8 @@ def as_text(column: pa.ChunkedArray, roles: Sequence[str] | None = None) -> pa.C
         return column
     if is_chat(kind):
         return flatten_messages(column, roles)
+    if is_content_parts(kind):
+        return content_parts_text(column)
     if pa.types.is_dictionary(kind):
         return as_text(column.cast(kind.value_type))
     if (pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_integer(
@@ -378,15 +380,50 @@ def role_names(roles: Sequence[str] | None) -> set[str] | None:
     return {ROLE_ALIASES.get(r.strip().lower(), r.strip().lower()) for r in roles}
 
 
-def flatten_messages(column: pa.ChunkedArray, roles: Sequence[str] | None = None
-                     ) -> pa.ChunkedArray:
+def flatten_messages(column: pa.ChunkedArray, roles: Sequence[str] | None = None,
+                     invert: bool = False) -> pa.ChunkedArray:
     """A chat list of {role, content} or {from, value} as ``role: content`` lines.
 
     Only the turns of ``roles`` are kept (default: every role but ``system``, so that a system
-    prompt shared by every conversation is not read as content).
+    prompt shared by every conversation is not read as content); ``invert`` keeps the others.
+    A content that is a list of typed parts reads as its text parts.
     """
     keep = role_names(roles)
-    return pa.chunked_array([_flatten_chunk(c, keep) for c in column.chunks], pa.string())
+    return pa.chunked_array([_flatten_chunk(c, keep, invert) for c in column.chunks],
+                            pa.string())
+
+
+_PART_TEXT_KEYS = ("text", "value")
+
+
+def is_content_parts(kind: pa.DataType) -> bool:
+    """A list of typed parts, ``[{type: text, value|text: ...}, {type: image_url, ...}]``."""
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)) or not pa.types.is_struct(
+            kind.value_type):
+        return False
+    keys = [f.name for f in kind.value_type]
+    return "type" in keys and any(k in keys for k in _PART_TEXT_KEYS)
+
+
+def content_parts_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The text parts of typed content lists, one per line; media parts are left out."""
+    out = []
+    for chunk in column.chunks:
+        flat = pc.list_flatten(chunk)
+        keys = [f.name for f in chunk.type.value_type]
+        kinds = as_text(pa.chunked_array([pc.struct_field(flat, "type")])).combine_chunks()
+        texts = [as_text(pa.chunked_array([pc.struct_field(flat, k)])).combine_chunks()
+                 for k in _PART_TEXT_KEYS if k in keys]
+        text = pc.coalesce(*texts) if len(texts) > 1 else texts[0]
+        wanted = pc.fill_null(pc.equal(pc.utf8_lower(kinds), "text"), False)
+        offsets = np.asarray(pc.subtract(chunk.offsets, chunk.offsets[0]).to_numpy(
+            zero_copy_only=False), dtype=np.int64)
+        kept = np.r_[0, np.cumsum(np.asarray(wanted, dtype=bool))]
+        new_offsets = pa.array(kept[offsets].astype(np.int32), pa.int32())
+        nested = pa.ListArray.from_arrays(new_offsets, pc.fill_null(text.filter(wanted), ""),
+                                          mask=chunk.is_null())
+        out.append(pc.binary_join(nested, "\n"))
+    return pa.chunked_array(out, pa.string())
 
 
 def is_chat(kind: pa.DataType) -> bool:
@@ -399,7 +436,8 @@ def is_chat(kind: pa.DataType) -> bool:
     return any(r in keys and c in keys for r, c in _ROLE_KEYS)
 
 
-def _flatten_chunk(array: pa.Array, keep: set[str] | None = None) -> pa.Array:
+def _flatten_chunk(array: pa.Array, keep: set[str] | None = None, invert: bool = False
+                   ) -> pa.Array:
     if pa.types.is_null(array.type) or pa.types.is_null(array.type.value_type):
         return pa.array([""] * len(array), pa.string())
     keys = [f.name for f in array.type.value_type]
@@ -413,6 +451,8 @@ def _flatten_chunk(array: pa.Array, keep: set[str] | None = None) -> pa.Array:
     folded = pc.utf8_lower(pc.utf8_trim_whitespace(role)).to_numpy(zero_copy_only=False)
     folded = np.array([ROLE_ALIASES.get(r, r) for r in folded], dtype=object)
     wanted = folded != SYSTEM_ROLE if keep is None else np.isin(folded, sorted(keep))
+    if invert:
+        wanted = ~wanted
     if not wanted.all():
         bounds = np.asarray(offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
         kept = np.r_[0, np.cumsum(wanted)]

@@ -35,11 +35,13 @@ from splitforge.load.hashing import (
     open_stream,
 )
 
-FORMATS = ("jsonl", "json", "csv", "parquet", "datasets")
+FORMATS = ("jsonl", "json", "csv", "parquet", "txt", "datasets")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-               ".parquet": "parquet"}
-_GZIP_OK = ("jsonl", "json", "csv")
-SUPPORTED = ".jsonl, .ndjson, .json, .csv (each optionally .gz), .parquet, or a datasets folder"
+               ".parquet": "parquet", ".txt": "txt"}
+_GZIP_OK = ("jsonl", "json", "csv", "txt")
+SUPPORTED = (".jsonl, .ndjson, .json, .csv, .txt (each optionally .gz), .parquet, or a datasets "
+             "folder")
+TXT_COLUMN = "text"  # the one column of a plain-text source
 _BLOCK = 32 << 20          # pyarrow block: a JSON line must fit in one, so it is retried larger
 _MAX_BLOCK = 1 << 30
 MAX_LINE = 16 << 20  # default bound of one JSON line (sources[].max_line_mb)
@@ -85,11 +87,13 @@ def detect_format(path: Path, declared: str) -> str:
 
 
 def read_source(path: Path, fmt: str, on_error: str, split: str | None = None,
-                declared: str = "auto", max_line: int = MAX_LINE) -> ReadResult:
+                declared: str = "auto", max_line: int = MAX_LINE, text_unit: str = "line"
+                ) -> ReadResult:
     """Read one source of the given format (``on_error`` is ``fail`` or ``skip``).
 
     ``max_line`` bounds a JSON line in bytes (``sources[].max_line_mb``): parsing holds many
-    times a line in memory, so one 50 MB line once took 926 MB.
+    times a line in memory, so one 50 MB line once took 926 MB. ``text_unit`` is how a ``.txt``
+    source splits into documents: ``line`` or ``paragraph`` (blank-line separated).
     """
     if fmt == "jsonl":
         result = read_jsonl(path, on_error, max_line)
@@ -99,12 +103,52 @@ def read_source(path: Path, fmt: str, on_error: str, split: str | None = None,
         result = read_csv(path, on_error)
     elif fmt == "parquet":
         result = read_parquet(path)
+    elif fmt == "txt":
+        result = read_txt(path, text_unit)
     elif fmt == "datasets":
         result = _numbered(read_datasets(path, split))
     else:
         raise InputError(f"unknown format {fmt!r}; supported: {', '.join(FORMATS)}", path=path)
     result.format = result.format or fmt
     return result
+
+
+def read_txt(path: Path, unit: str = "line") -> ReadResult:
+    """Plain text as one ``text`` column: a document per line, or per blank-line paragraph.
+
+    ``line`` is how LLaMA-Factory (``datasets``' text builder) reads a ``.txt`` file. Blank lines
+    hold no document and are skipped; a record's line is the line its document starts on.
+    """
+    data, digest = _read_bytes(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, data, exc) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    docs: list[str] = []
+    starts: list[int] = []
+    if unit == "paragraph":
+        current: list[str] = []
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                if not current:
+                    starts.append(number)
+                current.append(line.rstrip("\r"))
+            elif current:
+                docs.append("\n".join(current))
+                current = []
+        if current:
+            docs.append("\n".join(current))
+    else:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                docs.append(line.rstrip("\r"))
+                starts.append(number)
+    table = pa.table({TXT_COLUMN: pa.array(docs, pa.string())})
+    return ReadResult(table, np.array(starts, dtype=np.int64), rows_read=len(docs),
+                      format="txt", sha256=digest)
 
 
 def _numbered(table: pa.Table) -> ReadResult:

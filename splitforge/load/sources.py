@@ -8,6 +8,7 @@ across all sources; content-hash ids of identical records get ``-2``, ``-3``... 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
@@ -32,11 +33,22 @@ from splitforge.load.fields import (
     to_json,
     unique_content_ids,
 )
+from splitforge.load.formats import (
+    TRAINER_FIELDS,
+    FormatSpec,
+    format_text,
+    identity_column,
+    prompt_groups,
+    resolve_spec,
+    standard_chat,
+)
 from splitforge.load.hashing import check_unchanged
 from splitforge.load.readers import CONVERTED, ReadResult, detect_format, read_source
 from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path
 from splitforge.templates import template_fields
 
+VERSION = "2"  # 2: formattings, a row's identity, content lists read as their text parts
+IDENTITY_FIELDS = b"splitforge:identity"  # sf_identity metadata: the fields it holds
 ACROSS = b"across sources: "  # CONVERTED metadata of a field that clashed between sources
 
 
@@ -104,6 +116,10 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
                                  unique_content_ids(table.column(C.ID)))
     else:
         _check_unique_ids(table)
+    if C.GROUP in table.column_names and table.column(C.GROUP).null_count:
+        # a source grouped by prompt beside one without groups: each row of that is its own
+        table = table.set_column(table.column_names.index(C.GROUP), C.GROUP, pc.coalesce(
+            table.column(C.GROUP), pc.binary_join_element_wise("row:", table.column(C.ID), "")))
     return LoadResult(table, infos, rejected)
 
 
@@ -120,7 +136,7 @@ def load_source(
     try:
         fmt = detect_format(path, source.format)
         read = read_source(path, fmt, source.on_error, source.split, source.format,
-                           max_line=int(source.max_line_mb * 2**20))
+                           max_line=int(source.max_line_mb * 2**20), text_unit=source.text_unit)
     except InputError as exc:  # name the source as the recipe wrote it
         raise InputError(exc.detail, path=source.path, line=exc.line, field=exc.field) from None
     table, lines = reserved_columns(read.table, source.path), read.lines
@@ -129,12 +145,19 @@ def load_source(
     if table.num_rows == 0:
         why = "every row was rejected" if rejected else "the source is empty"
         raise InputError(f"no rows: {why}", path=source.path)
-    check_columns(table, fields, source.path)
+    spec = (resolve_spec(source.formatting, source.columns, source.tags, source.ranking,
+                         table.column_names) if source.formatting else None)
+    checked = fields if spec is None else _format_fields(fields, spec)
+    check_columns(table, checked, source.path)
     times = parse_times(table.column(fields.time)) if fields.time else None
-    messages = (parse_messages(table.column(fields.messages), source.path, fields.messages)
-                if fields.messages else None)
-    texts = text_column(table, fields, messages)
-    bad = find_bad_rows(table, fields, times, messages, texts)
+    try:
+        messages = (parse_messages(standard_chat(table.column(checked.messages), _tags(spec)),
+                                   source.path, checked.messages) if checked.messages else None)
+        texts = (text_column(table, fields, messages) if spec is None
+                 else format_text(table, spec, fields.roles))
+    except InputError as exc:
+        raise InputError(exc.detail, path=source.path, field=exc.field) from None
+    bad = find_bad_rows(table, checked, times, messages, texts)
     if len(bad.index):
         if source.on_error != "skip":
             raise InputError(bad.detail[0], path=source.path, line=int(lines[bad.index[0]]),
@@ -155,12 +178,87 @@ def load_source(
         if table.num_rows == 0:
             raise InputError(f"no rows: every row was rejected ({len(rejected)})",
                              path=source.path)
-    notes = stored_notes + conversion_notes(table, fields)
+    notes = stored_notes + conversion_notes(table, checked, spec is None)
+    if read.format == "txt":
+        unit = "line" if source.text_unit == "line" else "blank-line separated paragraph"
+        notes += (f"plain text: one document per {unit} (sources[].text_unit), blank lines "
+                  f"skipped",)
     table = add_role_columns(table, fields, source, times, texts, lines,
                              name or source_names([source.path])[0])
+    table = add_identity(table, fields, spec)
+    if spec is not None and spec.grouped and not fields.group:
+        table = table.append_column(C.GROUP, prompt_groups(table, spec, fields.roles))
     info = SourceInfo(source.path, read.format, _sha256(read, path), read.rows_read,
                       len(rejected), notes)
     return table, info, rejected
+
+
+def recipe_text(table: pa.Table, recipe: Any) -> pa.ChunkedArray:
+    """``sf_text`` of rows read back from a build's files, by the recipe's mapping.
+
+    With formatted sources each row gets its own source's text (by ``sf_source``); a row of
+    another name (the control set) gets the control set's.
+    """
+    fields = recipe.fields
+    if fields.mapped:
+        return text_column(table, fields)
+    sources = list(recipe.sources)
+    names = source_names([s.path for s in sources])
+    out = np.full(table.num_rows, "", dtype=object)
+    where = (table.column(C.SOURCE).to_numpy(zero_copy_only=False)
+             if C.SOURCE in table.column_names else np.full(table.num_rows, "", dtype=object))
+    fallback = recipe.control if getattr(recipe, "control", None) is not None else sources[0]
+    todo = np.ones(table.num_rows, dtype=bool)
+    for source, name in [*zip(sources, names, strict=True), (fallback, None)]:
+        rows = np.flatnonzero(todo & (where == name)) if name is not None else np.flatnonzero(
+            todo)
+        if not len(rows) or source.formatting is None:
+            continue
+        part = table.take(pa.array(rows))
+        spec = resolve_spec(source.formatting, source.columns, source.tags, source.ranking,
+                            part.column_names)
+        out[rows] = format_text(part, spec, fields.roles).to_numpy(zero_copy_only=False)
+        todo[rows] = False
+    return pa.chunked_array([pa.array(out.tolist(), pa.string())])
+
+
+def _tags(spec: FormatSpec | None) -> dict[str, str]:
+    return spec.tags if spec is not None else {}
+
+
+def _format_fields(fields: FieldsConfig, spec: FormatSpec) -> FieldsConfig:
+    """The fields a formatted source is checked with: its required columns must be present."""
+    if spec.formatting in ("sharegpt", "openai"):
+        others = [c for c in spec.required if c != spec.columns["messages"]]
+        # Not validated: text lists the other required columns, only for the null checks.
+        return fields.model_copy(update={"messages": spec.columns["messages"], "text": "".join(
+            f"{{{c}}}" for c in others) or None})
+    return fields.model_copy(update={"text": "".join(f"{{{c}}}" for c in spec.required)})
+
+
+def add_identity(table: pa.Table, fields: FieldsConfig, spec: FormatSpec | None) -> pa.Table:
+    """Append ``sf_identity``: what the trainer reads beyond the text (when there is any).
+
+    The field's metadata names the fields it holds, so dedup can say which of them differ.
+    """
+    if spec is not None:
+        names, chat = spec.identity, spec.columns.get("messages")
+    else:
+        used = set(template_fields(fields.text)) if fields.text else set()
+        names = fields.identity if fields.identity is not None else [
+            n for n in TRAINER_FIELDS if n in table.column_names and n not in used]
+        chat = fields.messages
+        if fields.identity == []:
+            chat = None
+    if chat is not None and not is_chat(standard_chat(table.column(chat), _tags(spec)).type):
+        chat = None
+    identity = identity_column(table.drop_columns([c for c in table.column_names if c.startswith(
+        C.PREFIX)]), list(names), chat, _tags(spec), fields.roles)
+    if identity is None:
+        return table
+    listed = [*names, *([chat] if chat else [])]
+    return table.append_column(pa.field(C.IDENTITY, pa.string(), metadata={
+        IDENTITY_FIELDS: json.dumps(listed).encode()}), identity)
 
 
 def _unstorable(kind: pa.DataType) -> bool:
@@ -213,10 +311,15 @@ def source_names(paths: list[str]) -> list[str]:
             depth[i] += 1
 
 
-def conversion_notes(table: pa.Table, fields: FieldsConfig) -> tuple[str, ...]:
-    """What the load converted in the mapped fields, said plainly (the output keeps the rest)."""
+def conversion_notes(table: pa.Table, fields: FieldsConfig, templated: bool = True
+                     ) -> tuple[str, ...]:
+    """What the load converted in the mapped fields, said plainly (the output keeps the rest).
+
+    ``templated``: the text is a template over fields (not a formatting, which reads each
+    field by its role), so a field that is no string is said to be read as text.
+    """
     notes = []
-    text_fields = set(template_fields(fields.text)) if fields.text else set()
+    text_fields = set(template_fields(fields.text)) if fields.text and templated else set()
     for name in fields.source_fields():
         f = table.schema.field(name)
         if f.metadata and CONVERTED in f.metadata:

@@ -16,8 +16,7 @@ import pyarrow.parquet as pq
 from splitforge import columns as C
 from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_path
-from splitforge.load.fields import text_column
-from splitforge.load.sources import concat_sources
+from splitforge.load.sources import concat_sources, recipe_text
 from splitforge.recipe import validate_recipe
 from splitforge.write.card import HF_SPLITS
 from splitforge.write.files import write_text_atomic
@@ -65,7 +64,7 @@ def stored_build(folder: Path) -> dict[str, Any]:
     if not parts:
         raise InputError("the build has no val, test or control rows to audit", path=folder)
     table = concat_sources(parts, ["val", "test", CONTROL][:len(parts)])
-    table = table.append_column(C.TEXT, text_column(table, recipe.fields))
+    table = table.append_column(C.TEXT, recipe_text(table, recipe))
     return {"recipe": recipe, "build_id": str(manifest.get("build_id")), "table": table}
 
 

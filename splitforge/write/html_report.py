@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from splitforge import columns as C
-from splitforge.load.fields import text_column
+from splitforge.load.sources import recipe_text
 from splitforge.recipe import SPLITS, validate_recipe
 from splitforge.write.files import write_text_atomic
 from splitforge.write.report import largest_clusters, ordered
@@ -74,7 +74,7 @@ def _splits(folder: Path, recipe: Any) -> dict[str, pa.Table]:
     out = {}
     for name in SPLITS:
         table = pq.read_table(folder / f"{name}.parquet")
-        out[name] = table.append_column(C.TEXT, text_column(table, recipe.fields))
+        out[name] = table.append_column(C.TEXT, recipe_text(table, recipe))
     return out
 
 
@@ -156,7 +156,7 @@ def render_html(folder: Path, manifest: dict[str, Any]) -> str:
         parts.append("<h2>Challenge samples</h2>")
         for kind in ("edge", "ood", "temporal", "adversarial"):
             sample = pq.read_table(challenge / f"{kind}.parquet").slice(0, 8)
-            texts = text_column(sample, recipe.fields).to_pylist() if sample.num_rows else []
+            texts = recipe_text(sample, recipe).to_pylist() if sample.num_rows else []
             table = list(zip(sample.to_pylist(), texts, strict=True))
             if kind == "adversarial":
                 rows = [[r[C.SOURCE_ID], r[C.PERTURBATION], r[C.EDIT_DISTANCE],

@@ -41,7 +41,7 @@ def test_every_row_rejected(tmp_path):
     _raises("bad.jsonl", tmp_path, match="no rows: every row was rejected", on_error="skip")
 
 
-@pytest.mark.parametrize("name", ["notes.txt", "data.parquet.gz", "archive.tar"])
+@pytest.mark.parametrize("name", ["notes.docx", "data.parquet.gz", "archive.tar"])
 def test_unsupported_extension_lists_the_supported_ones(tmp_path, name):
     (tmp_path / name).write_bytes(b"x")
     error = _raises(name, tmp_path, match="cannot tell the format")

@@ -188,7 +188,7 @@ def test_unknown_field_suggests_the_right_one(tmp_path):
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("empty.jsonl", b"", "no rows: the source is empty"),
     ("latin1.jsonl", '{"q": "caf\u00e9"}\n'.encode("latin-1"), "not valid UTF-8"),
-    ("data.txt", b"hello", "cannot tell the format"),
+    ("data.docx", b"hello", "cannot tell the format"),
     ("list.jsonl", b"[1, 2]\n", "expected a JSON object"),
 ])
 def test_bad_files(tmp_path, name, content, message):
