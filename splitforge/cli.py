@@ -12,7 +12,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -228,14 +227,34 @@ def validate(
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the starter recipe.")] = Path(
         "recipe.yaml"),
+    formatting: Annotated[str | None, typer.Option(
+        "--format", help="A recipe for data of this formatting: alpaca, sharegpt, openai, "
+        "preference, kto or text.")] = None,
+    source: Annotated[str | None, typer.Option(help="The data file the recipe reads (as it is "
+                                               "written into the recipe).")] = None,
+    dataset_info: Annotated[str | None, typer.Option(
+        help="A LLaMA-Factory dataset_info.json; with --dataset, the recipe reads that entry.")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="The dataset_info entry to read.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starter recipe."""
+    """Write a commented starter recipe (for a framework's formatting with --format)."""
+    from splitforge.recipe import FORMATTINGS
+    from splitforge.starter import starter_recipe
+
+    if formatting is not None and formatting not in FORMATTINGS:
+        err.print(f"[bold red]error:[/] --format: unknown {formatting!r}; known: "
+                  f"{', '.join(FORMATTINGS)}")
+        raise typer.Exit(2)
+    if (dataset_info is None) != (dataset is None) or (dataset_info and formatting):
+        err.print("[bold red]error:[/] give --dataset-info with --dataset (the entry's "
+                  "formatting is used), or --format")
+        raise typer.Exit(2)
     if path.exists() and not force:
         err.print(f"[bold red]error:[/] {path} already exists; pass --force to overwrite it")
         raise typer.Exit(2)
-    text = resources.files("splitforge").joinpath("starter_recipe.yaml").read_text("utf-8")
-    path.write_text(text, encoding="utf-8")
+    text = starter_recipe(formatting, source, dataset_info, dataset)
+    _guard(lambda: path.write_text(text, encoding="utf-8"))
     out.print(f"wrote {path}; edit sources and fields, then run: splitforge build {path}")
 
 

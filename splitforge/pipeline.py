@@ -44,6 +44,7 @@ from splitforge.normalize.boilerplate import detect_boilerplate
 from splitforge.progress import Reporter, SilentReporter, Timed
 from splitforge.recipe import Recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SplitFrame, make_splitter
+from splitforge.split.base import small_split_warnings
 from splitforge.tables import concat_tables, take_rows, take_table
 from splitforge.versions import stage_versions
 from splitforge.write import (
@@ -76,6 +77,7 @@ from splitforge.write.build_folder import (
 )
 from splitforge.write.card import write_card
 from splitforge.write.html_report import write_html_report
+from splitforge.write.trainer import write_dataset_info
 from splitforge.write.version import point_latest
 
 
@@ -185,6 +187,9 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
                                   control_rows=np.flatnonzero(is_control),
                                   boilerplate=boilerplate)
         assignment = drop_leaked(assignment, kept_rows, audited)
+    small = small_split_warnings(assignment.info["rows"], recipe.split)
+    if small:
+        assignment.info["warnings"] = [*assignment.info.get("warnings", []), *small]
     challenges = None
     if recipe.challenge is not None:
         with timed.stage("challenge") as progress:
@@ -208,8 +213,8 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         rows[f"{REMOVED}.parquet"] = n_removed
         write_batches([deduped.clusters], deduped.clusters.schema, staging, CLUSTERS, ["parquet"])
         rows[f"{CLUSTERS}.parquet"] = deduped.clusters.num_rows
-        if "jsonl" in recipe.output.formats:
-            rows[f"{REMOVED}.jsonl"] = n_removed
+        rows.update({f"{REMOVED}.{fmt}": n_removed for fmt in ("jsonl", "json")
+                     if fmt in recipe.output.formats})
         if rejected:
             write_records_jsonl(rejected, staging / REJECTED)
             rows[REJECTED] = len(rejected)
@@ -220,6 +225,8 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
             (staging / AUDIT_DIR).mkdir()
             write_audit_report(staging / AUDIT_DIR, audited.table, audited.summary)
             rows[f"{AUDIT_DIR}/audit.parquet"] = audited.table.num_rows
+        trainer = write_dataset_info(staging, recipe, out.schema,
+                                     {name: len(splits[name]) for name in SPLIT_NAMES})
         manifest = {
             "build_id": build_id,
             "name": recipe.name,
@@ -235,6 +242,7 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
                 for s, h in zip(sources, input_hashes[:len(sources)], strict=True)
             ],
             **({"control": control_info} if control_info is not None else {}),
+            "dataset_info": trainer,
             "stages": {"boilerplate": boilerplate.summary, "dedup": deduped.stats,
                        "split": assignment.info,
                        **({"challenge": challenges.info} if challenges is not None else {}),
@@ -319,9 +327,8 @@ def _write_splits(
     schema = out.schema.append(pa.field(C.SPLIT, pa.string()))
     for name, indices in splits.items():
         n = write_batches(_batches(out, indices, name), schema, folder, name, formats)
-        rows[f"{name}.parquet"] = n
-        if "jsonl" in formats:
-            rows[f"{name}.jsonl"] = n
+        rows.update({f"{name}.{fmt}": n for fmt in ("parquet", "jsonl", "json")
+                     if fmt == "parquet" or fmt in formats})
     return rows
 
 

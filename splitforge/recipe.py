@@ -765,9 +765,10 @@ class OutputConfig(_Model):
     """Where and how the build is written."""
 
     dir: str = Field("out", description="Output root; the build goes to DIR/<name>/<build_id>/.")
-    formats: list[Literal["parquet", "jsonl", "hf"]] = Field(
+    formats: list[Literal["parquet", "jsonl", "json", "hf"]] = Field(
         default_factory=lambda: ["parquet"],
-        description="File formats of the splits; parquet is always written; hf adds a "
+        description="File formats of the splits; parquet is always written; jsonl adds JSON "
+        "Lines, json a JSON array (the file type of LLaMA-Factory's demo data); hf adds a "
         "datasets save_to_disk copy in hf/ (load it with datasets.load_from_disk).",
     )
 

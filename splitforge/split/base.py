@@ -231,6 +231,32 @@ def merged_groups(groups: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     return np.asarray(group_keys, dtype=object)[by_name[first[root]]][group]
 
 
+SMALL_SPLIT = 10  # rows below which a requested split is warned about
+
+
+def small_split_warnings(rows: dict[str, int], config: Any) -> list[str]:
+    """Warnings for requested splits that came out empty or under ``SMALL_SPLIT`` rows.
+
+    A split is requested when its ratio is above 0, or under cutoffs when its cutoff is set.
+    The warning names the rows each split really has, so a tiny file is not mistaken for a build
+    that evaluates anything.
+    """
+    if config.cutoffs is not None:
+        wanted = {"train": True, "val": config.cutoffs.val is not None,
+                  "test": config.cutoffs.test is not None}
+    else:
+        ratios = config.resolved_ratios
+        wanted = {name: getattr(ratios, name) > 0 for name in SPLIT_NAMES}
+    small = [name for name in SPLIT_NAMES if wanted[name] and rows.get(name, 0) < SMALL_SPLIT]
+    if not small:
+        return []
+    counts = ", ".join(f"{name} {rows.get(name, 0)}" for name in SPLIT_NAMES)
+    which = " and ".join(f"{name} is {'empty' if not rows.get(name) else 'under 10 rows'}"
+                         for name in small)
+    return [f"{which} ({counts} rows): a metric on so few rows says little; add data, or lower "
+            f"the split's share (split.ratios)"]
+
+
 def _reason_counts(reasons: np.ndarray) -> dict[str, int]:
     if not len(reasons):
         return {}

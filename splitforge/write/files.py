@@ -45,25 +45,40 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 
 def write_batches(batches: Iterable[pa.Table], schema: pa.Schema, folder: Path, name: str,
                   formats: list[str]) -> int:
-    """Stream tables into ``name.parquet`` (and ``name.jsonl``); memory stays one batch wide.
+    """Stream tables into ``name.parquet`` (and ``.jsonl``, ``.json``), one batch in memory.
+
+    ``json`` is one JSON array, the file type of LLaMA-Factory's own data.
 
     Returns the number of rows written.
     """
     rows = 0
     jsonl = open(folder / f"{name}.jsonl", "w", encoding="utf-8", newline="\n") if (
         "jsonl" in formats) else None
+    array = open(folder / f"{name}.json", "w", encoding="utf-8", newline="\n") if (
+        "json" in formats) else None
+    written = False
     try:
+        if array is not None:
+            array.write("[")
         with pq.ParquetWriter(folder / f"{name}.parquet", schema, compression="zstd",
                               use_dictionary=True, write_statistics=True) as writer:
             for batch in batches:
                 writer.write_table(batch, row_group_size=_ROW_GROUP)
-                if jsonl is not None:
+                if jsonl is not None or array is not None:
                     for record_batch in batch.to_batches(max_chunksize=_ROW_GROUP):
-                        jsonl.writelines(json_line(r) + "\n" for r in record_batch.to_pylist())
+                        lines = [json_line(r) for r in record_batch.to_pylist()]
+                        if jsonl is not None:
+                            jsonl.writelines(line + "\n" for line in lines)
+                        if array is not None and lines:
+                            array.write(("," if written else "") + "\n" + ",\n".join(lines))
+                            written = True
                 rows += batch.num_rows
+        if array is not None:
+            array.write("\n]\n")
     finally:
-        if jsonl is not None:
-            jsonl.close()
+        for handle in (jsonl, array):
+            if handle is not None:
+                handle.close()
     return rows
 
 

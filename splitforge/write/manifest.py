@@ -155,7 +155,7 @@ def read_intact_manifest(folder: Path) -> dict[str, Any]:
     manifest = read_manifest(folder)
     damaged = []
     for rel, entry in sorted(manifest["outputs"].items()):
-        if not str(rel).endswith((".parquet", ".jsonl", ".arrow")):
+        if not str(rel).endswith((".parquet", ".jsonl", ".json", ".arrow")):
             continue
         path = Path(folder) / rel
         if not path.is_file() or path.is_symlink() or sha256_file(path) != (
