@@ -1,8 +1,11 @@
 """The build folder's dataset card: ``README.md`` with the Hugging Face YAML header.
 
 ``datasets.load_dataset(build_folder)`` reads the header's ``configs``: the default config maps
-``train``, ``validation`` and ``test`` to the split files, and a ``challenge`` config (when the
-build has challenge sets) maps each set to its file. The body says what the build is: counts,
+``train``, ``validation`` and ``test`` to the split files, and a challenge config (when the
+build has challenge sets) maps each set to its file. The configs are named by the build id
+(``<build_id>`` and ``challenge-<build_id>``): ``datasets`` caches a local folder by its name
+and config name only, so two builds loaded through a folder named ``latest`` would otherwise
+share one cache entry and the second load would silently return the first build's rows. The body says what the build is: counts,
 how it was deduplicated, split and audited, and the resolved recipe.
 """
 
@@ -23,17 +26,23 @@ HF_SPLITS = (("train", "train"), ("validation", "val"), ("test", "test"))  # dat
 
 def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
     """The YAML header: configs and their data files."""
-    configs = [{"config_name": "default", "default": True,
+    build_id = manifest["build_id"]
+    configs = [{"config_name": build_id, "default": True,
                 "data_files": [{"split": split, "path": f"{name}.parquet"}
                                for split, name in HF_SPLITS]}]
     if "challenge" in manifest["stages"]:
         files = [(kind, kind) for kind, _ in ordered(manifest["stages"]["challenge"]["picked"],
                                                      KIND_ORDER)]
         files.append(("all_sets", "all"))  # "all" is a reserved split name in datasets
-        configs.append({"config_name": "challenge",
+        configs.append({"config_name": challenge_config(build_id),
                         "data_files": [{"split": split, "path": f"challenge/{name}.parquet"}
                                        for split, name in files]})
     return {"configs": configs, "tags": ["splitforge"]}
+
+
+def challenge_config(build_id: str) -> str:
+    """The ``datasets`` config name of a build's challenge sets."""
+    return f"challenge-{build_id}"
 
 
 def render_card(manifest: dict[str, Any]) -> str:
@@ -45,8 +54,10 @@ def render_card(manifest: dict[str, Any]) -> str:
              f"# {manifest['name']} (build {manifest['build_id']})", "",
              f"Built by splitforge {manifest['splitforge_version']} with seed {manifest['seed']}. "
              f"Load it with `datasets.load_dataset(\"<this folder>\")` (splits train, "
-             f"validation, test)" + (" or the `challenge` config" if "challenge" in
-                                     manifest["stages"] else "") + ".", "",
+             f"validation, test)" + (f" or `load_dataset(\"<this folder>\", "
+                                     f"\"{challenge_config(manifest['build_id'])}\")` for the "
+                                     f"challenge sets" if "challenge" in manifest["stages"]
+                                     else "") + ".", "",
              "| split | rows |", "|---|---|"]
     lines += [f"| {split} | {counts[name]} |" for split, name in HF_SPLITS]
     lines += ["", "## How it was made", "",

@@ -13,7 +13,8 @@ def test_load_dataset_reads_the_build_folder_and_its_challenge_sets(tmp_path, mo
     folder = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path / "out").path
     card = (folder / "README.md").read_text(encoding="utf-8")
     header = yaml.safe_load(card.split("---")[1])
-    assert [c["config_name"] for c in header["configs"]] == ["default", "challenge"]
+    build_id = folder.name
+    assert [c["config_name"] for c in header["configs"]] == [build_id, f"challenge-{build_id}"]
     assert "## Recipe" in card and "verify" in card
     loaded = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))
     assert set(loaded) == {"train", "validation", "test"}
@@ -21,6 +22,30 @@ def test_load_dataset_reads_the_build_folder_and_its_challenge_sets(tmp_path, mo
         expected = pq.read_table(folder / f"{name}.parquet")
         assert loaded[split].num_rows == expected.num_rows
         assert loaded[split]["sf_id"] == expected.column("sf_id").to_pylist()
-    challenge = datasets.load_dataset(str(folder), "challenge", cache_dir=str(tmp_path / "cache"))
+    challenge = datasets.load_dataset(str(folder), f"challenge-{build_id}",
+                                      cache_dir=str(tmp_path / "cache"))
     assert {k: v.num_rows for k, v in challenge.items()} == {
         "edge": 30, "ood": 30, "temporal": 20, "adversarial": 20, "all_sets": 100}
+
+
+def test_two_builds_loaded_through_latest_in_one_cache_stay_apart(tmp_path, monkeypatch):
+    """datasets caches a local folder by its name: every `latest` once read as the first one."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    cache = str(tmp_path / "cache")
+    rows = {}
+    for name, train in (("first", 0.8), ("second", 0.6)):
+        recipe = tmp_path / f"{name}.yaml"
+        quickstart = yaml.safe_load((REPO / "recipes" / "quickstart.yaml").read_text())
+        quickstart["name"] = name
+        quickstart["split"]["ratios"] = {"train": train, "val": (1 - train) / 2,
+                                         "test": (1 - train) / 2}
+        quickstart.pop("challenge", None)
+        for source in quickstart["sources"]:
+            source["path"] = str(REPO / "recipes" / source["path"])
+        recipe.write_text(yaml.safe_dump(quickstart))
+        folder = build(recipe, out=tmp_path / "out").path
+        loaded = datasets.load_dataset(str(folder.parent / "latest"), cache_dir=cache)
+        expected = pq.read_table(folder / "train.parquet").column("sf_id").to_pylist()
+        assert loaded["train"]["sf_id"] == expected
+        rows[name] = expected
+    assert rows["first"] != rows["second"]
