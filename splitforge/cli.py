@@ -86,8 +86,9 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
             parsed = parse_scalar(value)
         except yaml.YAMLError:  # '{q}\n{a}' reads as a broken flow mapping: keep the text
             parsed = value
-        if key in TEMPLATE_KEYS and not isinstance(parsed, str):
-            parsed = value  # '{question}' is a template, not a YAML mapping
+        if (key in TEMPLATE_KEYS and not isinstance(parsed, str)) or (
+                isinstance(parsed, dict) and None in parsed.values()):
+            parsed = value  # '{question}' is a field name in braces, not a YAML mapping
         overrides[key] = read_escapes(parsed) if key in TEMPLATE_KEYS else parsed
         i += 1
     return overrides

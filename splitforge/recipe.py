@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from splitforge.errors import RecipeError
-from splitforge.templates import template_fields
+from splitforge.templates import required_fields, template_fields
 
 SPLITS = ("train", "val", "test")
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -215,7 +215,8 @@ class FieldsConfig(_Model):
     )
     text: str | None = Field(
         None, description="The text compared for duplicates: a field name, or a template of "
-        "field names such as '{question}\\n{answer}'."
+        "field names such as '{question}\\n{answer}'; '{system?}' is optional (empty where null "
+        "or absent), '{meta.title}' a nested field."
     )
     messages: str | None = Field(
         None, description="Alternative to text: a chat list of {role, content} or {from, value}; "
@@ -274,7 +275,7 @@ class FieldsConfig(_Model):
         if self.id:
             names.append(self.id)
         if self.text is not None:
-            names.extend(template_fields(self.text))
+            names.extend(required_fields(self.text))
         if self.messages:
             names.append(self.messages)
         names.extend(n for n in (self.time, self.group, self.label) if n)

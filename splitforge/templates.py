@@ -1,6 +1,8 @@
 r"""Text templates over input fields: ``"{question}\n{answer}"``, one module for every reader.
 
-A template names fields in braces; a value without braces is one field name. The recipe checks a
+A template names fields in braces; a value without braces is one field name. ``{name?}`` is an
+optional field: where it is null, or not in the data at all, it reads as empty text. A dotted
+name (``{metadata.title}``) reads a field nested in an object. The recipe checks a
 template (``template_fields``), the loader and the audit's training scan render it
 (``render_template``), and the command line reads its ``\n`` and ``\t`` as a double-quoted YAML
 string does (``read_escapes``), so one template means the same everywhere.
@@ -19,10 +21,26 @@ import pyarrow.compute as pc
 _ESCAPES = re.compile(r"\\([\\nt])")
 
 
+OPTIONAL = "?"
+
+
+def required_fields(template: str) -> list[str]:
+    """The fields of a template that every row must hold (not marked ``?``)."""
+    return [n for n in template_fields(template) if n not in optional_fields(template)]
+
+
+def optional_fields(template: str) -> set[str]:
+    """The fields of a template marked optional: ``{system?}``."""
+    if "{" not in template and "}" not in template:
+        return set()
+    return {name[:-1] for _, name, _, _ in string.Formatter().parse(template)
+            if name and name.endswith(OPTIONAL)}
+
+
 def template_fields(template: str) -> list[str]:
     r"""Field names of a text template: ``"{question}\n{answer}"`` -> ``["question", "answer"]``.
 
-    A value without braces is one field name.
+    A value without braces is one field name; an optional field is named without its ``?``.
 
     Raises:
         ValueError: A field with a format spec or conversion (``{a:>3}``, ``{a!r}``) or an
@@ -39,14 +57,16 @@ def template_fields(template: str) -> list[str]:
                 f"template fields are plain names such as {{question}}, got {{{name}"
                 f"{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}"
             )
-        names.append(name)
+        names.append(name.removesuffix(OPTIONAL))
     return names
 
 
 def render_template(template: str, column: Callable[[str], Any]) -> Any:
     """Each row's text from a template over fields, or one field; ``column(name)`` is its text.
 
-    A row where a field is null gets null (use ``fill_null`` in ``column`` to read it as empty).
+    A row where a field is null gets null (use ``fill_null`` in ``column`` to read it as empty);
+    an optional field reads as empty where it is null, and everywhere when ``column`` raises
+    ``KeyError`` (the field is not in the data).
     """
     if template_fields(template) == [template]:
         return column(template)
@@ -54,7 +74,12 @@ def render_template(template: str, column: Callable[[str], Any]) -> Any:
     for literal, name, _, _ in string.Formatter().parse(template):
         if literal:
             parts.append(pa.scalar(literal, pa.string()))
-        if name is not None:
+        if name is not None and name.endswith(OPTIONAL):
+            try:
+                parts.append(pc.fill_null(column(name.removesuffix(OPTIONAL)), ""))
+            except KeyError:
+                parts.append(pa.scalar("", pa.string()))
+        elif name is not None:
             parts.append(column(name))
     if len(parts) == 1:
         return parts[0]

@@ -93,6 +93,10 @@ def test_schema_is_json_with_descriptions():
 def test_parse_overrides():
     assert parse_overrides(["--a.b", "1", "--c=x", "--d", "[1, 2]"]) == {
         "a.b": 1, "c": "x", "d": [1, 2]}
+    # a field name in braces is text, not a YAML mapping; a real mapping stays one
+    assert parse_overrides(["--fields.group", "{user}", "--split.ratios",
+                            "{train: 0.8, val: 0.1, test: 0.1}"]) == {
+        "fields.group": "{user}", "split.ratios": {"train": 0.8, "val": 0.1, "test": 0.1}}
 
 
 def test_dedup_command_on_real_gsm8k(tmp_path):

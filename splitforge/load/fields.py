@@ -80,6 +80,34 @@ def reserved_columns(table: pa.Table, path: Path | str) -> pa.Table:
     return table.drop_columns(own) if own else table
 
 
+def with_nested(table: pa.Table, names: Sequence[str]) -> tuple[pa.Table, list[str]]:
+    """The table with a column for each dotted name (``metadata.score``) read from its object.
+
+    A name that is a column itself is left alone. Returns the table and the columns added (the
+    loader drops them again, so the output keeps the records as they were). A path that does
+    not resolve is left for ``check_columns`` to report.
+    """
+    added = []
+    for name in dict.fromkeys(names):
+        if name in table.column_names or "." not in name:
+            continue
+        head, *rest = name.split(".")
+        if head not in table.column_names:
+            continue
+        column = table.column(head)
+        try:
+            for key in rest:
+                if not pa.types.is_struct(column.type) or column.type.get_field_index(key) < 0:
+                    raise KeyError(key)
+                column = pa.chunked_array([pc.struct_field(c, key) for c in column.chunks],
+                                          column.type.field(key).type)
+        except KeyError:
+            continue
+        table = table.append_column(name, column)
+        added.append(name)
+    return table, added
+
+
 def check_columns(table: pa.Table, fields: FieldsConfig, path: Path | str) -> None:
     """Every mapped field is a column of the data (with a suggestion when one is misspelt)."""
     for name in fields.source_fields():
@@ -89,6 +117,12 @@ def check_columns(table: pa.Table, fields: FieldsConfig, path: Path | str) -> No
         if name not in table.column_names:
             close = difflib.get_close_matches(name, table.column_names, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
+            head = name.split(".")[0]
+            if "." in name and head in table.column_names:
+                kind = table.column(head).type
+                keys = [f.name for f in kind] if pa.types.is_struct(kind) else []
+                hint = (f" ('{head}' holds {', '.join(keys)})" if keys else
+                        f" ('{head}' is no object: {kind})")
             raise InputError(f"is not in the data{hint}; fields are: "
                              f"{', '.join(table.column_names)}", path=path, field=name)
 
@@ -301,6 +335,7 @@ def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray
                                 else table.column(fields.messages), fields.roles)
     template = fields.text or ""
     return render_template(template, lambda name: as_text(table.column(name)))
+
 
 
 def as_text(column: pa.ChunkedArray, roles: Sequence[str] | None = None) -> pa.ChunkedArray:

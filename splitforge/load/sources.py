@@ -9,6 +9,7 @@ across all sources; content-hash ids of identical records get ``-2``, ``-3``... 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
@@ -32,6 +33,7 @@ from splitforge.load.fields import (
     text_column,
     to_json,
     unique_content_ids,
+    with_nested,
 )
 from splitforge.load.formats import (
     TRAINER_FIELDS,
@@ -45,7 +47,7 @@ from splitforge.load.formats import (
 from splitforge.load.hashing import check_unchanged
 from splitforge.load.readers import CONVERTED, ReadResult, detect_format, read_source
 from splitforge.recipe import FieldsConfig, SourceConfig, resolve_path
-from splitforge.templates import template_fields
+from splitforge.templates import optional_fields, template_fields
 
 VERSION = "2"  # 2: formattings, a row's identity, content lists read as their text parts
 IDENTITY_FIELDS = b"splitforge:identity"  # sf_identity metadata: the fields it holds
@@ -148,6 +150,9 @@ def load_source(
     spec = (resolve_spec(source.formatting, source.columns, source.tags, source.ranking,
                          table.column_names) if source.formatting else None)
     checked = fields if spec is None else _format_fields(fields, spec)
+    nested_names = checked.source_fields() + (sorted(optional_fields(checked.text))
+                                              if checked.text else [])
+    table, nested = with_nested(table, nested_names)
     check_columns(table, checked, source.path)
     times = parse_times(table.column(fields.time)) if fields.time else None
     try:
@@ -184,7 +189,7 @@ def load_source(
         notes += (f"plain text: one document per {unit} (sources[].text_unit), blank lines "
                   f"skipped",)
     table = add_role_columns(table, fields, source, times, texts, lines,
-                             name or source_names([source.path])[0])
+                             name or source_names([source.path])[0], nested)
     table = add_identity(table, fields, spec)
     if spec is not None and spec.grouped and not fields.group:
         table = table.append_column(C.GROUP, prompt_groups(table, spec, fields.roles))
@@ -347,12 +352,17 @@ def add_role_columns(
     texts: pa.ChunkedArray,
     lines: np.ndarray,
     name: str,
+    nested: Sequence[str] = (),
 ) -> pa.Table:
-    """Append sf_id, sf_text (``texts``, from ``text_column``), sf_time, sf_group and the rest."""
-    ids = as_text(table.column(fields.id)) if fields.id else content_ids(table)
+    """Append sf_id, sf_text (``texts``, from ``text_column``), sf_time, sf_group and the rest.
+
+    ``nested`` names the columns ``with_nested`` added for dotted fields: read, then dropped.
+    """
+    record = table.drop_columns(list(nested)) if nested else table
+    ids = as_text(table.column(fields.id)) if fields.id else content_ids(record)
     if source.id_prefix:
         ids = pc.binary_join_element_wise(pa.scalar(source.id_prefix, pa.string()), ids, "")
-    out = table.append_column(C.ID, ids)
+    out = record.append_column(C.ID, ids)
     out = out.append_column(C.TEXT, texts)
     if times is not None:
         out = out.append_column(C.TIME, times)

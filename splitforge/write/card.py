@@ -5,8 +5,9 @@
 build has challenge sets) maps each set to its file. The configs are named by the build id
 (``<build_id>`` and ``challenge-<build_id>``): ``datasets`` caches a local folder by its name
 and config name only, so two builds loaded through a folder named ``latest`` would otherwise
-share one cache entry and the second load would silently return the first build's rows. The body says what the build is: counts,
-how it was deduplicated, split and audited, and the resolved recipe.
+share one cache entry and the second load would silently return the first build's rows. The
+body says what the build is: counts, how it was deduplicated, split and audited, and the
+resolved recipe.
 """
 
 from __future__ import annotations

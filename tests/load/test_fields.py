@@ -217,3 +217,26 @@ def test_a_conversation_of_only_a_system_turn_names_fields_roles(tmp_path):
         _load_rows(tmp_path, rows, {"messages": "messages"})
     kept = _load_rows(tmp_path, rows, {"messages": "messages", "roles": ["system", "user"]})
     assert kept.column(C.TEXT).to_pylist() == ["user: Hi", "system: Be brief."]
+
+
+def test_optional_template_fields_read_as_empty_where_null_or_absent(tmp_path):
+    rows = [{"q": "What is 2+2?", "system": None}, {"q": "Name a colour", "system": "Be brief."},
+            {"q": "Spell cat"}]
+    table = _load_rows(tmp_path, rows, {"text": "{system?}|{q}|{hint?}"})
+    assert table.column(C.TEXT).to_pylist() == ["|What is 2+2?|", "Be brief.|Name a colour|",
+                                                "|Spell cat|"]
+    with pytest.raises(InputError, match="'system'.*missing or null"):
+        _load_rows(tmp_path, rows, {"text": "{system}|{q}"})
+
+
+def test_dotted_fields_read_nested_values_and_the_output_keeps_the_record(tmp_path):
+    rows = [{"q": "What is 2+2?", "meta": {"title": "math", "score": 3}},
+            {"q": "Name a colour", "meta": {"title": "art", "score": 5}}]
+    table = _load_rows(tmp_path, rows, {"text": "{q} ({meta.title})", "label": "meta.score"})
+    assert table.column(C.TEXT).to_pylist() == ["What is 2+2? (math)", "Name a colour (art)"]
+    assert table.column(C.LABEL).to_pylist() == ["3", "5"]
+    assert [n for n in table.column_names if not n.startswith("sf_")] == ["q", "meta"]
+    plain = _load_rows(tmp_path, rows, {"text": "q"})
+    assert table.column(C.ID).to_pylist() == plain.column(C.ID).to_pylist()
+    with pytest.raises(InputError, match="'meta' holds title, score"):
+        _load_rows(tmp_path, rows, {"text": "{meta.titel}"})
