@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import signal
 import sys
 import time
@@ -254,9 +255,27 @@ def init(
     if path.exists() and not force:
         err.print(f"[bold red]error:[/] {path} already exists; pass --force to overwrite it")
         raise typer.Exit(2)
+    if dataset_info is not None:
+        from splitforge.load.formats import dataset_info_entry
+
+        try:
+            dataset_info_entry(dataset_info, dataset or "", Path.cwd(), {})
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+    # given from here; a recipe's paths are relative to its own folder
+    source, dataset_info = (_from_recipe_folder(p, path) for p in (source, dataset_info))
     text = starter_recipe(formatting, source, dataset_info, dataset)
-    _guard(lambda: path.write_text(text, encoding="utf-8"))
+    _guard(lambda: (path.parent.mkdir(parents=True, exist_ok=True),
+                    path.write_text(text, encoding="utf-8")))
     out.print(f"wrote {path}; edit sources and fields, then run: splitforge build {path}")
+
+
+def _from_recipe_folder(value: str | None, recipe: Path) -> str | None:
+    """A path given on the command line, as the recipe at ``recipe`` must write it."""
+    if value is None or Path(value).expanduser().is_absolute():
+        return value
+    return Path(os.path.relpath(Path(value).resolve(), recipe.resolve().parent)).as_posix()
 
 
 @app.command()

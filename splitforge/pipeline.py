@@ -10,6 +10,7 @@ beside their stages (``dedup/run.py``, ``challenge/run.py``, ``audit/run.py``).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import suppress
@@ -31,18 +32,19 @@ from splitforge.audit.run import (
     flagged_sources,
 )
 from splitforge.challenge import challenge_pool, run_challenges
-from splitforge.challenge.run import write_challenges
+from splitforge.challenge.run import input_template, write_challenges
 from splitforge.dedup import deduplicate
 from splitforge.dedup.control import remove_control_duplicates
 from splitforge.errors import OutputError
 from splitforge.fingerprint import sha256_path
 from splitforge.load import load_sources
 from splitforge.load.control import load_control
+from splitforge.load.memory import stage_sources
 from splitforge.load.sources import concat_sources
 from splitforge.normalize import add_normalized
 from splitforge.normalize.boilerplate import detect_boilerplate
 from splitforge.progress import Reporter, SilentReporter, Timed
-from splitforge.recipe import Recipe, load_recipe, resolve_path
+from splitforge.recipe import Recipe, check_recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SplitFrame, make_splitter
 from splitforge.split.base import small_split_warnings
 from splitforge.tables import concat_tables, take_rows, take_table
@@ -93,7 +95,7 @@ class BuildResult:
 
 
 def build(
-    recipe_path: str | Path,
+    recipe_path: str | Path | dict[str, Any] | Recipe,
     *,
     out: str | Path | None = None,
     force: bool = False,
@@ -104,16 +106,30 @@ def build(
     """Build a recipe into ``<out>/<name>/<build_id>/``.
 
     Args:
-        recipe_path: the recipe YAML file; its relative paths are relative to its folder.
+        recipe_path: the recipe YAML file (its relative paths are relative to its folder), or
+            the recipe as a mapping or ``Recipe`` (relative to the working directory), whose
+            sources may also be DataFrames, ``datasets`` Datasets or Arrow tables
+            (``load.memory``).
         out: output root, instead of the recipe's ``output.dir``.
         force: rebuild and replace a build whose id already exists.
         dry_run: validate and compute the build id, but read no data and write nothing.
         overrides: dotted recipe keys to set before validation, e.g. ``{"seed": 3}``.
         reporter: receives stage progress.
+
+    The result carries the build's manifest, also when nothing changed (not for a dry run).
     """
     timed = Timed(reporter or SilentReporter())
-    recipe = load_recipe(recipe_path, overrides)
-    base = Path(recipe_path).resolve().parent
+    if isinstance(recipe_path, str | Path):
+        recipe = load_recipe(recipe_path, overrides)
+        base = Path(recipe_path).resolve().parent
+    else:
+        base = Path.cwd()
+        data = recipe_path.model_dump(by_alias=True) if isinstance(recipe_path, Recipe) else \
+            dict(recipe_path)
+        output = data.get("output")
+        given = output.get("dir", "out") if isinstance(output, dict) else "out"
+        root = Path(out) if out is not None else resolve_path(base, str(given))
+        recipe = check_recipe(stage_sources(data, root, base), base, "(recipe)", overrides)
     out_root = Path(os.path.normpath(out if out is not None
                                      else resolve_path(base, recipe.output.dir)))
     resolved = recipe.model_dump(mode="json", by_alias=True)
@@ -128,7 +144,8 @@ def build(
         if not dry_run:  # a build whose last step failed left `latest` on an older version
             with suppress(OutputError):  # a read-only cache, a real `latest` folder: as it was
                 point_latest(final)
-        return BuildResult("unchanged", build_id, final, timings=timed.timings)
+        return BuildResult("unchanged", build_id, final, _manifest_of(final),
+                           timings=timed.timings)
     check_target(final, force, hashed + [resolve_path(base, p) for p in recipe.audit.against])
     latest = final.parent / LATEST
     if latest.is_dir() and not latest.is_symlink():
@@ -140,9 +157,18 @@ def build(
         if waited and final.exists() and not force:  # a concurrent build of it just finished
             with suppress(OutputError):
                 point_latest(final)
-            return BuildResult("unchanged", build_id, final, timings=timed.timings)
+            return BuildResult("unchanged", build_id, final, _manifest_of(final),
+                               timings=timed.timings)
         return _build_stages(recipe, base, resolved, input_hashes, versions, final, force,
                              out_root, timed)
+
+
+def _manifest_of(folder: Path) -> dict[str, Any] | None:
+    """The manifest of an existing build (None when it cannot be read)."""
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_hashes: list[str],
@@ -195,7 +221,8 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         with timed.stage("challenge") as progress:
             pool = challenge_pool(table, kept_rows, assignment.split, recipe.challenge.from_,
                                   recipe.seed)
-            challenges = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
+            challenges = run_challenges(pool, recipe.challenge, input_template(recipe),
+                                        progress)
             del pool
         if audited is not None:
             audited.summary["challenge_items_from_flagged_rows"] = flagged_sources(audited,

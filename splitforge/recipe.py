@@ -149,6 +149,10 @@ class SourceConfig(_Model):
     split: str | None = Field(
         None, description="For a datasets folder holding a DatasetDict: which split to read."
     )
+    name: str | None = Field(
+        None, description="How sf_source names this source's rows (default: its path as "
+        "written, relative to the recipe)."
+    )
     id_prefix: str = Field(
         "", description="Prefix added to this source's ids, so that ids of several sources "
         "cannot collide (e.g. 'gsm8k-train/')."
@@ -1017,10 +1021,18 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
 
     Every problem is reported at once: schema errors and missing source files together.
     """
-    data = read_recipe_file(path)
+    return check_recipe(read_recipe_file(path), Path(path).resolve().parent, path, overrides)
+
+
+def check_recipe(data: Any, base: Path, path: str | Path | None = None,
+                 overrides: dict[str, Any] | None = None) -> Recipe:
+    """Override and validate a recipe mapping whose relative paths start at ``base``.
+
+    As ``load_recipe``, for a recipe given as a mapping (the Python API); ``path`` names it in
+    errors.
+    """
     if overrides and isinstance(data, dict):
         data = apply_overrides(data, overrides)
-    base = Path(path).resolve().parent
     missing: list[str] = []
     seen: dict[Path, str] = {}
     sources = data.get("sources") or [] if isinstance(data, dict) else []

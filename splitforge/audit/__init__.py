@@ -1,3 +1,5 @@
+"""The audit stage; ``splitforge.audit(...)`` calls ``splitforge.api.audit``."""
+
 from splitforge.audit.base import CHECKS, AuditCheck, CheckResult, NgramIndex, TrainingBatch
 from splitforge.audit.embedding import EmbeddingCheck, EmbeddingResult
 from splitforge.audit.exact import ExactCheck, ExactResult
@@ -23,3 +25,7 @@ __all__ = [
     "read_eval",
     "scan_training",
 ]
+
+from splitforge.api import callable_package  # noqa: E402
+
+callable_package(__name__, "audit")

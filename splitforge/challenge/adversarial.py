@@ -4,7 +4,8 @@ Rows are taken in the order of a seeded hash of their id (so adding data does no
 ones already chosen). Each row gets the next perturbation of ``challenge.adversarial.perturbations``
 that applies to its script (Latin perturbations to non-CJK text, ``zh_*`` ones to CJK text); a
 row whose perturbation left the text unchanged after every retry is skipped, never written as a
-fake perturbation. Only the named input fields change; the reference answer and label are copied
+fake perturbation. Only the named input fields change (of a chat, its user turns); the reference
+answer, the assistant turns and the label are copied
 as they are; ``sf_original_text`` keeps the text before the perturbation.
 """
 
@@ -29,6 +30,7 @@ def default_fields(text_template: str | None) -> list[str]:
     r"""The fields perturbed when the recipe names none: the first field of the text template.
 
     ``"{question}\\n{answer}"`` gives ``["question"]``: the prompt, never the reference answer.
+    A chat field (``fields.messages``, a formatting's messages) is perturbed in its user turns.
     """
     if not text_template:
         return []
@@ -65,18 +67,20 @@ class AdversarialChallenge(ChallengeKind):
 
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         if not self.fields:
-            return Picked.empty({"skipped": "no input field to perturb: the text comes from a "
-                                            "messages list; set challenge.adversarial.fields"})
+            return Picked.empty({"skipped": "no input field to perturb; set "
+                                            "challenge.adversarial.fields"})
         ids = pool.candidates.column(C.ID).to_pylist()
         order = np.lexsort((np.array(ids, dtype=object).astype(str),
                             stable_uniform(ids, pool.seed, "challenge", "adversarial")))
         selected = pool.candidates.select(list(dict.fromkeys(self.fields)))
         rows, reasons, extra = [], [], _empty_extra(self.fields)
         turn, skipped, not_applicable = 0, 0, 0
-        for row, record in _records_in_order(selected, order):
+        for row, full in _records_in_order(selected, order):
             if len(rows) == n:
                 break
-            texts = [record[f] for f in self.fields]
+            record, turns = _user_turns(full, self.fields)
+            names = [n for f in self.fields for n in turns.get(f, [f])]
+            texts = [record[f] for f in names]
             if not all(isinstance(t, str) for t in texts):
                 not_applicable += 1
                 continue
@@ -86,7 +90,7 @@ class AdversarialChallenge(ChallengeKind):
                 not_applicable += 1
                 continue
             perturbation = usable[turn % len(usable)]
-            done = perturb_record(record, self.fields, perturbation, seed=pool.seed,
+            done = perturb_record(record, names, perturbation, seed=pool.seed,
                                   source_id=ids[row])
             if done is None:
                 skipped += 1
@@ -96,7 +100,8 @@ class AdversarialChallenge(ChallengeKind):
             rows.append(row)
             reasons.append(info.perturbation)
             for f in self.fields:
-                extra[f].append(new_record[f])
+                extra[f].append(_with_turns(full[f], new_record, turns[f]) if f in turns
+                                else new_record[f])
             extra[C.PERTURBATION].append(info.perturbation)
             extra[C.SEED].append(int(info.seed))
             extra[C.EDIT_DISTANCE].append(int(info.edit_distance))
@@ -107,6 +112,45 @@ class AdversarialChallenge(ChallengeKind):
                       info={"fields": self.fields, "perturbations": dict(sorted(counts.items())),
                             "skipped_unchanged": skipped, "not_applicable": not_applicable},
                       extra=extra)
+
+
+_USER_ROLES = frozenset({"user", "human"})
+_TURN = "{field}#turn{index}"
+
+
+def _user_turns(record: dict[str, Any], fields: list[str]
+                ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """A chat field's user turns as text fields of their own (``messages#turn0``, ...).
+
+    The assistant turns stay as they are: they are the reference answers. Returns the record with
+    those fields added and, per chat field, their names.
+    """
+    out, turns = dict(record), {}
+    for field in fields:
+        messages = record.get(field)
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            continue
+        names = []
+        for i, message in enumerate(messages):
+            role = message.get("role", message.get("from"))
+            key = "content" if "content" in message else "value"
+            if str(role).strip().lower() in _USER_ROLES and isinstance(message.get(key), str):
+                name = _TURN.format(field=field, index=i)
+                out[name] = message[key]
+                names.append(name)
+        turns[field] = names
+    return out, turns
+
+
+def _with_turns(messages: list[dict[str, Any]], record: dict[str, Any], names: list[str]
+                ) -> list[dict[str, Any]]:
+    """The chat with its user turns replaced by their perturbed text."""
+    out = [dict(m) for m in messages]
+    for name in names:
+        index = int(name.rsplit("#turn", 1)[1])
+        key = "content" if "content" in out[index] else "value"
+        out[index][key] = record[name]
+    return out
 
 
 def _records_in_order(table: pa.Table, order: np.ndarray, chunk: int = 256

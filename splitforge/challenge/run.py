@@ -19,7 +19,7 @@ from splitforge.errors import InputError
 from splitforge.load.sources import recipe_text
 from splitforge.normalize import add_normalized
 from splitforge.progress import Reporter, SilentReporter, Timed
-from splitforge.recipe import apply_overrides, validate_recipe
+from splitforge.recipe import Recipe, apply_overrides, validate_recipe
 from splitforge.split import SPLIT_NAMES
 from splitforge.versions import stage_versions
 from splitforge.write import output_target, publish, staging_folder, write_batches, write_manifest
@@ -79,7 +79,7 @@ def challenge_build(
     with timed.stage("challenge") as progress:
         pool = challenge_pool(table, np.arange(table.num_rows), codes, recipe.challenge.from_,
                               recipe.seed)
-        result = run_challenges(pool, recipe.challenge, recipe.fields.text, progress)
+        result = run_challenges(pool, recipe.challenge, input_template(recipe), progress)
     with timed.stage("write"), staging_folder(target.parent, target.name, "challenge") as staging:
         rows = write_challenges(staging, result, recipe.output.formats)
         write_manifest(staging, {"build_id": manifest.get("build_id"),
@@ -90,6 +90,25 @@ def challenge_build(
                                  "challenge": result.info}, rows)
         publish(staging, target, force, latest=False)
     return ChallengeRunResult(target, str(manifest.get("build_id")), result.info, timed.timings)
+
+
+def input_template(recipe: Recipe) -> str | None:
+    """What the adversarial kind perturbs by default, as a template: its first field.
+
+    ``fields.text``; else the chat field (``fields.messages``, a formatting's messages), whose
+    user turns are perturbed; else a formatting's prompt column.
+    """
+    if recipe.fields.text:
+        return recipe.fields.text
+    if recipe.fields.messages:
+        return recipe.fields.messages
+    source = recipe.sources[0]
+    if source.formatting is None:
+        return None
+    from splitforge.load.formats import DEFAULT_COLUMNS
+
+    columns = {**DEFAULT_COLUMNS[source.formatting], **source.columns}
+    return columns.get("messages") or columns.get("prompt")
 
 
 def write_challenges(folder: Path, result: ChallengeResult, formats: list[str]) -> dict[str, int]:

@@ -110,6 +110,7 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
     picked: dict[str, list[tuple[np.ndarray, Picked]]] = {k: [] for k in KINDS}
     got = dict.fromkeys(KINDS, 0)
     notes: list[str] = []
+    why: dict[str, str] = {}  # a kind that had nothing to pick at all, and why
 
     def run(kind: str, n: int) -> int:
         if n <= 0:
@@ -119,6 +120,8 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         result = kinds[kind].pick(sub, n)
         rows = free[result.rows]
         if not len(rows):  # an empty round adds nothing (and has no extra columns)
+            if result.info.get("skipped"):
+                why.setdefault(kind, str(result.info["skipped"]))
             return 0
         taken[rows] = True
         picked[kind].append((rows, result))
@@ -144,8 +147,10 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
             break
     for kind in KINDS:
         if got[kind] < wanted[kind]:
-            notes.append(f"{kind}: {got[kind]} of {wanted[kind]} items (too few candidates); the "
-                         f"rest went to the other kinds")
+            cause = why.get(kind, "too few candidates") if not got[kind] else \
+                "too few candidates"
+            notes.append(f"{kind}: {got[kind]} of {wanted[kind]} items ({cause}); the rest went "
+                         f"to the other kinds")
     tables = {kind: _kind_table(pool, kind, picked[kind], kinds[kind]) for kind in KINDS}
     tables[ALL] = pa.concat_tables([tables[k] for k in KINDS]).sort_by([(C.ID, "ascending")])
     info = {

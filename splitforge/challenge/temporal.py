@@ -76,7 +76,7 @@ class TemporalChallenge(ChallengeKind):
     and newest ISO time of the picked rows and of train) and ``compared_with_train``:
     ``mean_chars`` and ``label_shares`` (the picked rows' labels, ``picked`` vs ``train``; only
     when a label field is mapped) and ``unseen_word_share``. Without ``sf_time`` nothing is
-    picked and ``info`` is ``{"skipped": "no time field mapped"}``.
+    picked and ``info`` says why (``skipped``: no time field).
 
     Guarantees:
         Every picked row is strictly later than ``after`` when it is set; rows come newest first,
@@ -91,7 +91,7 @@ class TemporalChallenge(ChallengeKind):
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """The newest ``n`` timed candidates (after ``config.after`` when set)."""
         if C.TIME not in pool.candidates.column_names:
-            return Picked.empty({"skipped": "no time field mapped"})
+            return Picked.empty({"skipped": "the recipe maps no time field: set fields.time"})
         micros, eligible = epoch_micros(pool.candidates.column(C.TIME))
         reason = "newest"
         if self.config.after is not None:

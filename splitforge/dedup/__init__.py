@@ -1,3 +1,5 @@
+"""The dedup stage; ``splitforge.dedup(...)`` calls ``splitforge.api.dedup``."""
+
 from splitforge.dedup.base import DEDUPERS, Deduper, DedupResult, Links, deduplicate
 from splitforge.dedup.clusters import Clusters, UnionFind, survivors
 from splitforge.dedup.exact import ExactDeduper
@@ -17,3 +19,7 @@ __all__ = [
     "deduplicate",
     "survivors",
 ]
+
+from splitforge.api import callable_package  # noqa: E402
+
+callable_package(__name__, "dedup")

@@ -195,7 +195,7 @@ def differing_removed(table: pa.Table, gone: np.ndarray, kept_for: np.ndarray
     names = json.loads(meta.get(IDENTITY_FIELDS, b"[]"))
     counts: dict[str, int] = {}
     for a, b in zip(rows[differ].tolist(), partner[differ].tolist(), strict=True):
-        for name in differing_fields(table, names, a, b) or ["(turns not compared)"]:
+        for name in differing_fields(table, names, a, b) or ["(turns not compared or media)"]:
             counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items()))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -116,6 +117,8 @@ def resolve_spec(formatting: str, columns: dict[str, str], tags: dict[str, str],
             resolved[role] = name
     optional = {r for r in resolved if r not in columns} - {
         "prompt", "response", "messages", "chosen", "rejected", "completion", "label"}
+    if formatting == "preference" and "prompt" not in columns:
+        optional.add("prompt")  # TRL's implicit prompt: the turns chosen and rejected share
     resolved = {r: c for r, c in resolved.items() if c in present or r not in optional}
     if formatting == "alpaca" and "query" in resolved and resolved["query"] not in present:
         resolved.pop("query")  # input is optional in alpaca data
@@ -172,16 +175,17 @@ def standard_chat(column: pa.ChunkedArray, tags: dict[str, str]) -> pa.ChunkedAr
             kind.value_type):
         return column
     keys = [f.name for f in kind.value_type]
-    renames = {role_tag: "role", content_tag: "content"}
-    if not any(k in renames and renames[k] != k for k in keys) and not _custom_roles(tags):
+    renames = {k: v for k, v in ((role_tag, "role"), (content_tag, "content")) if k in keys}
+    if not any(renames[k] != k for k in renames) and not _custom_roles(tags):
         return column
+    taken = set(renames.values())  # a key the tags rename onto is shadowed by the tagged one
     chunks = []
     for chunk in column.chunks:
         flat = pc.list_flatten(chunk)
         fields, names = [], []
         for key in keys:
             new = renames.get(key, key)
-            if new in names or (new != key and new in keys and key not in renames):
+            if key not in renames and key in taken:
                 continue
             values = pc.struct_field(flat, key)
             if new == "role":
@@ -247,7 +251,10 @@ def _text(table: pa.Table, name: str) -> pa.ChunkedArray:
 
 
 def _line(role: str, text: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.binary_join_element_wise(pa.scalar(f"{role}: ", pa.string()), text, "")
+    """``role: text``; an empty or blank text gives no line (so a row of nothing is empty)."""
+    line = pc.binary_join_element_wise(pa.scalar(f"{role}: ", pa.string()), text, "")
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True)
+    return pc.if_else(blank, pa.scalar("", pa.string()), line)
 
 
 def _join_lines(parts: list[pa.ChunkedArray], n: int) -> pa.ChunkedArray:
@@ -256,10 +263,16 @@ def _join_lines(parts: list[pa.ChunkedArray], n: int) -> pa.ChunkedArray:
     if len(parts) == 1:
         return pa.chunked_array(parts[0].chunks if isinstance(parts[0], pa.ChunkedArray)
                                 else [parts[0]])
-    # An empty part (no history, a chat with nothing compared) adds no blank line.
-    cleaned = [pc.if_else(pc.equal(p, ""), pa.scalar(None, pa.string()), p) for p in parts]
-    joined = pc.binary_join_element_wise(*cleaned, "\n", null_handling="skip")
+    # An empty part (no history, a chat with nothing compared) adds no blank line. Not with
+    # null_handling="skip": pyarrow 26 drops the rows whose parts are all null from the result.
+    cleaned = [pc.if_else(pc.equal(p, ""), pa.scalar(_GONE, pa.string()), p) for p in parts]
+    joined = pc.binary_join_element_wise(*cleaned, "\n", null_handling="replace",
+                                         null_replacement=_GONE)
+    joined = pc.replace_substring_regex(joined, f"{_GONE}\n|\n{_GONE}|{_GONE}", "")
     return joined if isinstance(joined, pa.ChunkedArray) else pa.chunked_array([joined])
+
+
+_GONE = "\x00"  # stands for an empty part while the lines are joined
 
 
 # -- identity and groups -----------------------------------------------------------------------
@@ -272,18 +285,43 @@ def identity_column(table: pa.Table, names: list[str], chat: str | None = None,
 
     ``names`` are whole fields (tools, media paths, a system prompt); ``chat`` is a chat column
     whose turns not compared (the system prompt) and non-text content parts (media) count too.
+    A row's value is null where it holds none of these, and a missing, null or empty field is
+    the same nothing, so rows of sources in other formattings compare alike.
     """
-    parts = [_field_text(table.column(n)) for n in names if n in table.column_names]
+    parts = {n: _field_text(table.column(n)) for n in names if n in table.column_names}
     if chat is not None:
-        parts.append(chat_text(table.column(chat), tags or {}, roles, chat, invert=True))
-        if _has_content_lists(table.column(chat).type):
-            parts.append(_field_text(table.column(chat)))
+        parts[TURNS_NOT_COMPARED] = chat_text(table.column(chat), tags or {}, roles, chat,
+                                              invert=True)
+        if has_content_lists(table.column(chat).type):
+            parts[MEDIA_PARTS] = _media_parts(table.column(chat), tags or {})
     if not parts:
         return None
-    joined = pc.binary_join_element_wise(*[p.fill_null("\x00") for p in parts], "\x1f")
-    values = joined.to_numpy(zero_copy_only=False)
-    return pa.array([hashlib.sha256(v.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-                     for v in values], pa.string())
+    columns = {k: v.to_numpy(zero_copy_only=False) for k, v in parts.items()}
+    out: list[str | None] = []
+    for i in range(table.num_rows):
+        record = {k: v[i] for k, v in columns.items() if v[i] not in (None, "")}
+        out.append(hashlib.sha256(to_json(record).encode("utf-8", "surrogatepass")).hexdigest()[
+            :16] if record else None)
+    return pa.array(out, pa.string())
+
+
+TURNS_NOT_COMPARED = "(turns not compared)"
+MEDIA_PARTS = "(media parts)"
+
+
+def _media_parts(column: pa.ChunkedArray, tags: dict[str, str]) -> pa.ChunkedArray:
+    """Per chat, the JSON of its content parts that are no text (images, audio); "" if none."""
+    content_keys = (tags.get("content_tag") or "content", "content", "value")
+    out = []
+    for messages in column.to_pylist():
+        media = []
+        for message in messages or []:
+            content = next((message.get(k) for k in content_keys if isinstance(message, dict)
+                            and isinstance(message.get(k), list)), None)
+            media += [p for p in content or [] if isinstance(p, dict)
+                      and str(p.get("type", "")).lower() != "text"]
+        out.append(to_json(media) if media else "")
+    return pa.chunked_array([pa.array(out, pa.string())])
 
 
 def _field_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -294,7 +332,8 @@ def _field_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
                                        for v in column.to_pylist()], pa.string())])
 
 
-def _has_content_lists(kind: pa.DataType) -> bool:
+def has_content_lists(kind: pa.DataType) -> bool:
+    """Whether a chat type's messages hold content lists (typed parts) somewhere."""
     if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
         return False
     value = kind.value_type
@@ -312,11 +351,25 @@ def prompt_groups(table: pa.Table, spec: FormatSpec, roles: list[str] | None) ->
                            roles, cols["messages"])
     elif "prompt" in cols:
         prompt = _answer(table.column(cols["prompt"]), "user", spec.tags, roles)
-    else:  # TRL implicit prompt: the shared turns of chosen
-        prompt = _answer(table.column(cols["chosen"]), "chosen", spec.tags, roles)
+    else:  # TRL implicit prompt: the turns (or the text) chosen and rejected begin with
+        prompt = pa.chunked_array([pa.array([to_json(_shared_start(a, b)) for a, b in zip(
+            table.column(cols["chosen"]).to_pylist(), table.column(cols["rejected"]).to_pylist(),
+            strict=True)], pa.string())])
     values = prompt.to_numpy(zero_copy_only=False)
     return pa.array([GROUP_PREFIX + hashlib.sha256(normalize_text(v or "").encode(
         "utf-8", "surrogatepass")).hexdigest()[:16] for v in values], pa.string())
+
+
+def _shared_start(a: Any, b: Any) -> Any:
+    """The messages (or characters) two answers of one prompt start with: the prompt."""
+    if isinstance(a, list) and isinstance(b, list):
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        return a[:n]
+    if isinstance(a, str) and isinstance(b, str):
+        return a[:len(os.path.commonprefix([a, b]))]
+    return None
 
 
 def _prompt_turns(column: pa.ChunkedArray, spec: FormatSpec) -> pa.ChunkedArray:
@@ -400,6 +453,6 @@ def dataset_info_entry(info_path: str, name: str, base: Path, given: dict[str, A
         "ranking": bool(entry.get("ranking", False)),
     }
     for key in ("formatting", "columns", "tags", "ranking"):
-        if given.get(key) not in (None, {}, False):
+        if given.get(key) is not None:
             out[key] = given[key]
     return out

@@ -98,7 +98,8 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
             changed since ``expected_sha256`` was taken.
     """
     tables, infos, rejected = [], [], []
-    names = source_names([s.path for s in sources])
+    names = [s.name or n for s, n in zip(sources, source_names([s.path for s in sources]),
+                                         strict=True)]
     for k, source in enumerate(sources):
         table, info, bad = load_source(source, fields, base_dir, names[k])
         if expected_sha256 is not None:
@@ -112,7 +113,9 @@ def load_sources(sources: list[SourceConfig], fields: FieldsConfig, base_dir: Pa
     if across:
         note = (f"fields {', '.join(map(repr, across))} have different types in different "
                 f"sources: written as text in every source")
-        infos = [replace(info, notes=(*info.notes, note)) for info in infos]
+        infos = [replace(info, notes=(*info.notes, note)) if any(
+            name in t.column_names for name in across) else info
+            for info, t in zip(infos, tables, strict=True)]
     if fields.id is None:
         table = table.set_column(table.column_names.index(C.ID), C.ID,
                                  unique_content_ids(table.column(C.ID)))
@@ -168,10 +171,10 @@ def load_source(
             raise InputError(bad.detail[0], path=source.path, line=int(lines[bad.index[0]]),
                              field=bad.field[0])
         records = table.take(pa.array(bad.index)).to_pylist()
-        for i, record, name, reason, detail in zip(bad.index, records, bad.field, bad.reason,
-                                                   bad.detail, strict=True):
+        for i, record, bad_field, reason, detail in zip(bad.index, records, bad.field,
+                                                        bad.reason, bad.detail, strict=True):
             rejected.append({"source": source.path, "line": int(lines[i]), "reason": reason,
-                             "field": name, "detail": detail, "raw": to_json(record)})
+                             "field": bad_field, "detail": detail, "raw": to_json(record)})
         rejected.sort(key=lambda r: r["line"])
         keep = np.ones(table.num_rows, dtype=bool)
         keep[bad.index] = False
@@ -189,7 +192,7 @@ def load_source(
         notes += (f"plain text: one document per {unit} (sources[].text_unit), blank lines "
                   f"skipped",)
     table = add_role_columns(table, fields, source, times, texts, lines,
-                             name or source_names([source.path])[0], nested)
+                             name or source.name or source_names([source.path])[0], nested)
     table = add_identity(table, fields, spec)
     if spec is not None and spec.grouped and not fields.group:
         table = table.append_column(C.GROUP, prompt_groups(table, spec, fields.roles))
@@ -208,7 +211,8 @@ def recipe_text(table: pa.Table, recipe: Any) -> pa.ChunkedArray:
     if fields.mapped:
         return text_column(table, fields)
     sources = list(recipe.sources)
-    names = source_names([s.path for s in sources])
+    names = [s.name or n for s, n in zip(sources, source_names([s.path for s in sources]),
+                                         strict=True)]
     out = np.full(table.num_rows, "", dtype=object)
     where = (table.column(C.SOURCE).to_numpy(zero_copy_only=False)
              if C.SOURCE in table.column_names else np.full(table.num_rows, "", dtype=object))

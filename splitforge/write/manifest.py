@@ -65,15 +65,23 @@ def stage_fingerprints(resolved_recipe: dict[str, Any], input_hashes: list[str],
     return chain
 
 
+_STAGED = re.compile(r"^.*(?:^|/)\.cache/inputs/([0-9a-f]{64}\.parquet)$")
+
+
 def compute_build_id(resolved_recipe: dict[str, Any], input_hashes: list[str],
                      stage_versions: dict[str, str], length: int = 12,
                      version: str | None = None) -> str:
     """The build id: a hash of the inputs' bytes, the resolved recipe and the code version.
 
-    ``output.dir`` is left out: where a build is written does not change what is written.
+    ``output.dir`` is left out: where a build is written does not change what is written; so is
+    the folder of an in-memory source's staged file (``load.memory``), named by its content.
     ``version`` is splitforge's (default: this one; ``verify`` passes the recorded one).
     """
     recipe = {k: v for k, v in resolved_recipe.items() if k != "output"}
+    if isinstance(recipe.get("sources"), list):
+        recipe["sources"] = [{**s, "path": _STAGED.sub(r"\1", s["path"])}
+                             if isinstance(s, dict) and isinstance(s.get("path"), str) else s
+                             for s in recipe["sources"]]
     output = {k: v for k, v in resolved_recipe.get("output", {}).items() if k != "dir"}
     return fingerprint("splitforge-build", version or splitforge_version(), stage_versions,
                        recipe, output, input_hashes)[:length]

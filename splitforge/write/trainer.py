@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from splitforge.load.formats import DEFAULT_TAGS, resolve_spec
+from splitforge.load.formats import DEFAULT_TAGS, has_content_lists, resolve_spec
 from splitforge.recipe import SPLITS, Recipe
 from splitforge.write.files import write_json
 
@@ -37,6 +37,9 @@ def trainer_entries(recipe: Recipe, schema: pa.Schema) -> tuple[dict[str, Any] |
                         schema.names)
     cols = dict(spec.columns)
     entry: dict[str, Any] = {}
+    if "messages" in cols and has_content_lists(schema.field(cols["messages"]).type):
+        return None, ("the messages hold content lists of typed parts (LLaMA-Factory's v1 "
+                      "layout), which its dataset_info formattings do not read")
     if spec.formatting in ("sharegpt", "openai"):
         entry["formatting"] = "sharegpt"
         entry["tags"] = {k: v for k, v in spec.tags.items()

@@ -103,7 +103,7 @@ def test_after_label_writes_dates_plainly():
 def test_skipped_without_a_time_field():
     picked = temporal().pick(pool(times=None), 3)
     assert picked.rows.tolist() == []
-    assert picked.info == {"skipped": "no time field mapped"}
+    assert picked.info == {"skipped": "the recipe maps no time field: set fields.time"}
 
 
 def test_info_compares_the_picked_rows_with_train():

@@ -232,7 +232,7 @@ def test_init_refuses_an_unknown_format(tmp_path):
 def test_small_splits_are_warned_about(tmp_path):
     records = json.loads(real_data(f"{LF}/identity.json").read_text())[:6]
     (tmp_path / "tiny.json").write_text(json.dumps(records))
-    recipe = _init(tmp_path, "--format", "alpaca", "--source", "tiny.json")
+    recipe = _init(tmp_path, "--format", "alpaca", "--source", str(tmp_path / "tiny.json"))
     folder = _build(recipe, tmp_path)
     manifest = json.loads((folder / "manifest.json").read_text())
     rows = manifest["stages"]["split"]["rows"]
@@ -294,3 +294,95 @@ def test_dataset_info_of_a_build_loads_by_llamafactory_rules(tmp_path, case):
         assert entry.get("ranking", False) == source_entry.get("ranking", False)
         if entry.get("formatting") == "sharegpt":
             assert not any(_llamafactory_broken(row, entry) for row in data)
+
+
+# -- what a review found -----------------------------------------------------------------------
+
+
+def test_implicit_prompt_preference_groups_by_the_shared_turns(tmp_path):
+    ask = {"role": "user", "content": "Best pet?"}
+    rows = [{"chosen": [ask, {"role": "assistant", "content": a}],
+             "rejected": [ask, {"role": "assistant", "content": "none"}]} for a in ("cat", "dog")]
+    rows.append({"chosen": "Q: 1+1? A: 2", "rejected": "Q: 1+1? A: 3"})
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    table = load_sources([SourceConfig(path=str(tmp_path / "p.jsonl"),
+                                       formatting="preference")], FieldsConfig(), tmp_path).table
+    groups = table.column("sf_group").to_pylist()
+    assert groups[0] == groups[1]
+    assert table.column("sf_text")[0].as_py().startswith("user: Best pet?\nassistant: cat")
+    (tmp_path / "s.jsonl").write_text(json.dumps(rows[2]) + "\n")
+    strings = load_sources([SourceConfig(path=str(tmp_path / "s.jsonl"),
+                                         formatting="preference")], FieldsConfig(), tmp_path)
+    assert strings.table.column("sf_text")[0].as_py() == "chosen: Q: 1+1? A: 2\nrejected: Q: 1+1? A: 3"
+
+
+def test_copies_across_formattings_and_content_kinds_are_exact_duplicates(tmp_path):
+    pairs = [(f"What is {i} squared?", f"It is {i * i}.") for i in range(30)]
+    (tmp_path / "a.json").write_text(json.dumps(
+        [{"instruction": q, "input": "", "output": a} for q, a in pairs]))
+    (tmp_path / "o.jsonl").write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": [{"type": "text", "value": q}]},
+        {"role": "assistant", "content": [{"type": "text", "value": a}]}], "tools": ""}) + "\n"
+        for q, a in pairs))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"name": "cross", "sources": [
+        {"path": "a.json", "formatting": "alpaca"}, {"path": "o.jsonl", "formatting": "openai"}]}))
+    manifest = json.loads((_build(recipe, tmp_path) / "manifest.json").read_text())
+    assert manifest["stages"]["dedup"]["removed_by_reason"] == {"exact_duplicate": 30}
+    assert manifest["stages"]["dedup"]["chained_clusters"]["count"] == 0
+
+
+def test_a_row_of_empty_fields_is_empty_text(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps([{"instruction": "Hi", "output": "Hello"},
+                                                 {"instruction": " ", "output": ""}]))
+    with pytest.raises(Exception, match="empty"):
+        load_sources([SourceConfig(path=str(tmp_path / "a.json"), formatting="alpaca")],
+                     FieldsConfig(), tmp_path)
+    loaded = load_sources([SourceConfig(path=str(tmp_path / "a.json"), formatting="alpaca",
+                                        on_error="skip")], FieldsConfig(), tmp_path)
+    assert [r["reason"] for r in loaded.rejected] == ["empty_text"]
+    assert loaded.table.num_rows == 1  # and its source is named by its path, not a field:
+    assert loaded.table.column("sf_source")[0].as_py().endswith("/a.json")
+
+
+def test_custom_role_tags_do_not_depend_on_key_order(tmp_path):
+    texts = []
+    for order in (("speaker", "text", "role"), ("role", "speaker", "text")):
+        turn = [{"speaker": "me", "text": "q", "role": "meta"},
+                {"speaker": "bot", "text": "a", "role": "meta"}]
+        rows = [{"chat": [{k: m[k] for k in order} for m in turn]}]
+        (tmp_path / "c.jsonl").write_text(json.dumps(rows[0]) + "\n")
+        source = SourceConfig(path=str(tmp_path / "c.jsonl"), formatting="sharegpt",
+                              columns={"messages": "chat"},
+                              tags={"role_tag": "speaker", "content_tag": "text",
+                                    "user_tag": "me", "assistant_tag": "bot"})
+        texts.append(load_sources([source], FieldsConfig(), tmp_path).table.column(
+            "sf_text")[0].as_py())
+    assert texts == ["user: q\nassistant: a"] * 2
+
+
+def test_init_writes_paths_that_resolve_from_the_recipe_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    info = real_data(f"{LF}/dataset_info.json")
+    for name in ("dataset_info.json", "identity.json"):
+        (tmp_path / "data" / name).write_bytes((info.parent / name).read_bytes())
+    result = runner.invoke(app, ["init", "sub/r.yaml", "--dataset-info",
+                                 "data/dataset_info.json", "--dataset", "identity"])
+    assert result.exit_code == 0, result.output
+    assert '"../data/dataset_info.json"' in (tmp_path / "sub" / "r.yaml").read_text()
+    assert build(tmp_path / "sub" / "r.yaml").status == "built"
+    hub = runner.invoke(app, ["init", "sub/h.yaml", "--dataset-info", "data/dataset_info.json",
+                              "--dataset", "alpaca_en"])
+    assert hub.exit_code == 2 and "hf_hub_url" in hub.output
+    assert not (tmp_path / "sub" / "h.yaml").exists()
+
+
+def test_no_dataset_info_for_content_lists_and_the_manifest_says_why(tmp_path):
+    path = real_data(f"{LF}/v1_sft_demo.jsonl")
+    recipe = _init(tmp_path, "--format", "openai", "--source", str(path))
+    folder = _build(recipe, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert not (folder / "dataset_info.json").exists()
+    assert manifest["dataset_info"]["written"] is False
+    assert "content lists" in manifest["dataset_info"]["why"]
