@@ -47,6 +47,7 @@ from splitforge.progress import Reporter, SilentReporter, Timed
 from splitforge.recipe import Recipe, check_recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SplitFrame, make_splitter
 from splitforge.split.base import small_split_warnings
+from splitforge.split.skew import skew_warnings
 from splitforge.tables import concat_tables, take_rows, take_table
 from splitforge.versions import stage_versions
 from splitforge.write import (
@@ -213,9 +214,10 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
                                   control_rows=np.flatnonzero(is_control),
                                   boilerplate=boilerplate)
         assignment = drop_leaked(assignment, kept_rows, audited)
-    small = small_split_warnings(assignment.info["rows"], recipe.split)
-    if small:
-        assignment.info["warnings"] = [*assignment.info.get("warnings", []), *small]
+    more = small_split_warnings(assignment.info["rows"], recipe.split) + skew_warnings(
+        table, kept_rows, assignment.split)
+    if more:
+        assignment.info["warnings"] = [*assignment.info.get("warnings", []), *more]
     challenges = None
     if recipe.challenge is not None:
         with timed.stage("challenge") as progress:

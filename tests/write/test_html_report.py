@@ -10,10 +10,12 @@ from splitforge import build
 from splitforge.cli import app
 from tests.conftest import REPO
 
-PLOTS = {"rows per split over time", "text length per split (characters)",
+PLOTS = {"time span and rows of each split", "rows per split over the held-out period",
+         "text length per split (characters)",
          "duplicate cluster sizes", "contamination scores per eval set",
          "challenge set composition", "OOD scores of the ood set"}
-TABLES = {"splits", "rows removed", "boilerplate", "clusters", "chains", "contamination",
+TABLES = {"splits", "rows removed", "verdicts", "inputs", "boilerplate", "clusters", "chains",
+          "contamination",
           "challenge-edge", "challenge-ood", "challenge-temporal", "challenge-adversarial"}
 
 
@@ -92,3 +94,50 @@ def test_labelled_builds_plot_label_shares(tmp_path):
     page.feed((folder / "report.html").read_text(encoding="utf-8"))
     assert "label shares per split" in page.plots
     assert "challenge set composition" not in page.plots  # no challenge sets in this build
+
+
+def test_the_top_of_the_report_says_what_a_reviewer_needs(tmp_path):
+    """#18: the verdict, rows against the request, removals, warnings; readable samples."""
+    folder = build(REPO / "recipes" / "quickstart.yaml", out=tmp_path / "out").path
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    summary = text.split("<section", 1)[1].split("</section>", 1)[0]
+    verdicts = manifest["stages"]["audit"]["verdicts"]
+    assert f"{verdicts['suspect']:,} suspect" in summary and "gate fail_on contaminated: passed" \
+        in summary
+    assert "<th>requested</th>" in summary and "<td>80%</td>" in summary
+    assert "temporal_gap" in summary and "near_duplicate" in summary
+    warnings = manifest["stages"]["split"]["warnings"]
+    assert any("one value of field 'repo'" in w and "facebookresearch/faiss" in w
+               for w in warnings)  # the skew nobody asked for, as the issue measured it
+    assert "one value of field &#x27;repo&#x27;" in summary
+    body = text.split("<h2>Challenge samples</h2>", 1)[1]
+    for kind in ("edge", "ood", "temporal", "adversarial"):
+        assert f"<h3>{kind} " in body
+    temporal = body.split("<h3>temporal", 1)[1].split("<h3>adversarial", 1)[0]
+    assert re.search(r"<td>20\d\d-\d\d-\d\d \d\d:\d\d:\d\d</td>", temporal)
+    assert "1786" not in temporal  # no epoch seconds shown as a score
+    adversarial = body.split("<h3>adversarial", 1)[1].split("</table>", 1)[0]
+    items = adversarial.split("<tr>")[2:]
+    assert len(items) == 8 and all("<mark>" in row for row in items)  # each change marked
+    flagged = text.split("<h2>Contaminated and suspect items</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "<mark>" in flagged
+    clusters = text.split("<h2>Largest duplicate clusters</h2>", 1)[1].split("<h2>", 1)[0]
+    assert clusters.count('<h3 class=cluster>') == 10
+    assert not re.search(r"[0-9a-f]{40}", clusters)  # commit shas are shortened
+    assert "th{background:#f5f5f5;white-space:nowrap}" in text
+
+
+def test_marks_of_overlap_and_change():
+    from splitforge.write.html_report import marked_change, marked_overlap
+
+    ours, theirs = marked_overlap("Please translate: the cat sat on the mat today",
+                                  "the cat sat on the mat")
+    assert ours == "Please translate: <mark>the cat sat on the mat</mark> today"
+    assert theirs == "<mark>the cat sat on the mat</mark>"
+    before, after = marked_change("the quick brown fox", "the quikc brown fox")
+    assert "<mark>" in before and "<mark>" in after and "<mark></mark>" not in before + after
+    zh, _ = marked_overlap("请把这句话翻译成英文", "把这句话翻译成英文吧")
+    assert zh == "请<mark>把这句话翻译成英文</mark>"
