@@ -212,7 +212,9 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         with timed.stage("audit") as progress:
             audited = audit_build(table, kept_rows, assignment.split, recipe, base, progress,
                                   control_rows=np.flatnonzero(is_control),
-                                  boilerplate=boilerplate)
+                                  boilerplate=boilerplate,
+                                  failed_report=out_root / recipe.name / "audits" / build_id
+                                  / "gate")
         assignment = drop_leaked(assignment, kept_rows, audited)
     more = small_split_warnings(assignment.info["rows"], recipe.split) + skew_warnings(
         table, kept_rows, assignment.split)

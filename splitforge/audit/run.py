@@ -227,6 +227,19 @@ def audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: summary[k] for k in keep if k in summary}
 
 
+def write_failed_report(target: Path, table: pa.Table, summary: dict[str, Any]) -> None:
+    """The audit report of a build whose gate failed, at ``target`` (replaced if there).
+
+    ``<name>/audits/<build_id>/gate/`` beside the versions: the build itself is not written,
+    but the evidence a user needs to fix the data is.
+    """
+    from splitforge.write import publish, staging_folder
+
+    with staging_folder(target.parent, target.name, "audit") as staging:
+        write_audit_report(staging, table, summary)
+        publish(staging, target, force=True, latest=False)
+
+
 LEAK_LINK_REASON = "leak_link"
 CONTAMINATED_REASON = "audit:contaminated"
 
@@ -234,7 +247,8 @@ CONTAMINATED_REASON = "audit:contaminated"
 def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Recipe, base: Path,
                 progress: Progress = NO_PROGRESS,
                 control_rows: np.ndarray | None = None,
-                boilerplate: Boilerplate = NO_BOILERPLATE) -> AuditRunResult:
+                boilerplate: Boilerplate = NO_BOILERPLATE,
+                failed_report: Path | None = None) -> AuditRunResult:
     """Audit the build's val and test rows against its train rows (and ``audit.against``).
 
     Every text, of both sides, is compared without the build's ``boilerplate``. With
@@ -370,11 +384,15 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                "remove": "raise audit.fail_on to contaminated (contaminated val/test rows are "
                          "removed already), or set it to never and read audit/audit.md"
                }[config.on_contaminated]
+        where = "nothing was written"
+        if failed_report is not None:
+            write_failed_report(failed_report, audited, summary)
+            where = (f"the build was not written; its audit report is in {failed_report} "
+                     f"(audit.md)")
         raise LeakageError(f"the build's own audit found {summary['verdicts']['contaminated']} "
                            f"contaminated and {summary['verdicts']['suspect']} suspect eval "
                            f"items (fail_on: {config.fail_on}, on_contaminated: "
-                           f"{config.on_contaminated}): {shown}; nothing was written. To go on, "
-                           f"{fix}")
+                           f"{config.on_contaminated}): {shown}; {where}. To go on, {fix}")
     return AuditRunResult(audited, summary, failed, None, picked_rows[remove],
                           np.array(reasons, dtype=object),
                           np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],

@@ -60,7 +60,12 @@ def test_test_rows_found_in_an_external_corpus_are_removed_or_fail_the_build(tmp
     with pytest.raises(LeakageError, match=f"test:{test_rows[0]['sf_id']} ~ train web:1"
                        ".*audit.on_contaminated: remove"):
         build(gated, out=tmp_path / "second")
-    assert not any((tmp_path / "second").rglob("*.parquet"))  # nothing written
+    written = sorted(p.relative_to(tmp_path / "second").as_posix()
+                     for p in (tmp_path / "second").rglob("*.parquet"))
+    [gate] = list((tmp_path / "second").glob("*/audits/*/gate"))
+    assert written == [(gate / "audit.parquet").relative_to(tmp_path / "second").as_posix()]
+    assert not any((tmp_path / "second").glob("*/*/train.parquet"))  # no build, but the report:
+    assert f"test:{test_rows[0]['sf_id']}" in (gate / "audit.md").read_text(encoding="utf-8")
     kept = build(recipe(tmp_path, {"against": [str(leaked)], "on_contaminated": "keep",
                                    "fail_on": "never"}), out=tmp_path / "third")
     info = kept.manifest["stages"]["audit"]
