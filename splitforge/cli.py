@@ -428,7 +428,12 @@ def diff(
     new: Annotated[Path, typer.Argument(help="The newer build folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """What changed between two builds: items added, removed, moved between splits, changed."""
+    """What changed between two builds: items added, removed, moved between splits, changed.
+
+    It also says why: which fields the changed items differ in, which added rows are new in the
+    data and which were removed before (and the reverse), by reason, and how the split's method,
+    ratios, gap or cutoffs changed, with the moves a moved cutoff explains.
+    """
     from splitforge.write.diff import diff_builds
 
     result = _guard(lambda: diff_builds(old, new))
@@ -446,12 +451,52 @@ def diff(
         splits.add_row(name, *(f"{row[k]:,}" for k in ("old", "new", "added", "removed",
                                                         "changed")))
     out.print(splits)
-    if items["moved"]["by_move"]:
-        out.print("moved: " + ", ".join(f"{k} {v}" for k, v in items["moved"]["by_move"].items()))
+    for line in _diff_explained(result):
+        out.print(line, markup=False, highlight=False)
     for name, row in result["challenge"].items():
         out.print(f"challenge {name}: {row['old']} -> {row['new']} items, "
                   f"{row['added']['count']} added, {row['removed']['count']} removed, "
                   f"{row['changed']['count']} changed")
+
+
+def _diff_counts(counts: dict[str, int]) -> str:
+    """``a 3, b 1`` (only the non-zero counts; used by ``diff``)."""
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+
+
+def _diff_explained(result: dict[str, Any]) -> list[str]:
+    """The lines of ``diff`` that say why (used by ``diff`` only).
+
+    Where added and removed items come from, the new rows, the changed fields, the split's
+    settings and the moves.
+    """
+    items, new_rows, moves = result["items"], result["new_rows"], result["transitions"]
+    back, gone = moves["removed_to_kept"], moves["kept_to_removed"]
+    lines = []
+    if items["added"]["count"]:
+        reasons = f" ({_diff_counts(back['by_reason'])})" if back["count"] else ""
+        lines.append(f"added {items['added']['count']:,}: {items['added']['new_in_data']:,} new "
+                     f"in the data, {back['count']:,} removed in OLD and kept now{reasons}")
+    if items["removed"]["count"]:
+        reasons = f" ({_diff_counts(gone['by_reason'])})" if gone["count"] else ""
+        lines.append(f"removed {items['removed']['count']:,}: {gone['count']:,} removed in NEW"
+                     f"{reasons}, {items['removed']['gone_from_data']:,} gone from the data")
+    if new_rows["count"]:
+        kept, dropped = new_rows["kept"], new_rows["removed"]
+        where = f" ({_diff_counts(kept['by_split'])})" if kept["count"] else ""
+        why = f" ({_diff_counts(dropped['by_reason'])})" if dropped["count"] else ""
+        lines.append(f"new rows in the data: {new_rows['count']:,}, {kept['count']:,} in a split"
+                     f"{where}, {dropped['count']:,} removed{why}")
+    if items["changed"]["by_field"]:
+        lines.append("changed fields: " + _diff_counts(items["changed"]["by_field"]))
+    for key, change in result["split"]["changed"].items():
+        lines.append(f"split {key}: {change['old']} -> {change['new']}")
+    if items["moved"]["by_move"]:
+        line = "moved: " + _diff_counts(items["moved"]["by_move"])
+        if items["moved"]["by_cause"]:
+            line += "; by cause: " + _diff_counts(items["moved"]["by_cause"])
+        lines.append(line)
+    return lines
 
 
 @app.command()

@@ -32,7 +32,7 @@ from splitforge.audit.run import (
     flagged_sources,
 )
 from splitforge.challenge import challenge_pool, run_challenges
-from splitforge.challenge.run import input_template, write_challenges
+from splitforge.challenge.run import carry_over, input_template, write_challenges
 from splitforge.dedup import deduplicate
 from splitforge.dedup.control import remove_control_duplicates
 from splitforge.errors import OutputError
@@ -80,6 +80,7 @@ from splitforge.write.build_folder import (
 )
 from splitforge.write.card import write_card
 from splitforge.write.html_report import write_html_report
+from splitforge.write.manifest import read_intact_manifest
 from splitforge.write.trainer import write_dataset_info
 from splitforge.write.version import point_latest
 
@@ -138,8 +139,9 @@ def build(
         [resolve_path(base, recipe.control.path)] if recipe.control is not None else [])
     with timed.stage("fingerprint"):
         input_hashes = [sha256_path(p) for p in hashed]
+        identity = input_hashes + kept_from_hash(recipe, base)
     versions = stage_versions(recipe)
-    build_id = compute_build_id(resolved, input_hashes, versions)
+    build_id = compute_build_id(resolved, identity, versions)
     final = out_root / recipe.name / build_id
     if final.exists() and not force:
         if not dry_run:  # a build whose last step failed left `latest` on an older version
@@ -162,6 +164,15 @@ def build(
                                timings=timed.timings)
         return _build_stages(recipe, base, resolved, input_hashes, versions, final, force,
                              out_root, timed)
+
+
+def kept_from_hash(recipe: Recipe, base: Path) -> list[str]:
+    """The sha256 of ``challenge.keep_from``'s manifest (a part of the build id), or nothing."""
+    if recipe.challenge is None or not recipe.challenge.keep_from:
+        return []
+    folder = resolve_path(base, recipe.challenge.keep_from)
+    read_intact_manifest(folder)  # a damaged or missing build is bad input, before any work
+    return [sha256_path(folder / "manifest.json")]
 
 
 def _manifest_of(folder: Path) -> dict[str, Any] | None:
@@ -225,8 +236,12 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         with timed.stage("challenge") as progress:
             pool = challenge_pool(table, kept_rows, assignment.split, recipe.challenge.from_,
                                   recipe.seed)
+            kept, kept_info = (carry_over(resolve_path(base, recipe.challenge.keep_from), pool,
+                                          recipe) if recipe.challenge.keep_from else ({}, None))
             challenges = run_challenges(pool, recipe.challenge, input_template(recipe),
-                                        progress)
+                                        progress, kept=kept)
+            if kept_info is not None:
+                challenges.info["kept_from"] = kept_info
             del pool
         if audited is not None:
             audited.summary["challenge_items_from_flagged_rows"] = flagged_sources(audited,
@@ -274,6 +289,9 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
             ],
             **({"control": control_info} if control_info is not None else {}),
             "dataset_info": trainer,
+            **({"challenge_kept_from": {"path": recipe.challenge.keep_from,
+                                        "sha256": kept_from_hash(recipe, base)[0]}}
+               if recipe.challenge is not None and recipe.challenge.keep_from else {}),
             "stages": {"boilerplate": boilerplate.summary, "dedup": deduped.stats,
                        "split": assignment.info,
                        **({"challenge": challenges.info} if challenges is not None else {}),

@@ -690,6 +690,12 @@ class ChallengeConfig(_Model):
     adversarial: AdversarialConfig = Field(
         default_factory=AdversarialConfig, description="Which fields get which noise."
     )
+    keep_from: str | None = Field(
+        None, description="A previous build folder whose challenge sets stay fixed across a "
+        "refresh: each of its items whose source row is still held out here (in `from`, with "
+        "the same text) is kept as it was (same id, same perturbation); new items fill the "
+        "rest of `size`. Its manifest is part of the build id."
+    )
 
 
 class AuditThresholdsConfig(_Model):

@@ -79,7 +79,12 @@ def challenge_build(
     with timed.stage("challenge") as progress:
         pool = challenge_pool(table, np.arange(table.num_rows), codes, recipe.challenge.from_,
                               recipe.seed)
-        result = run_challenges(pool, recipe.challenge, input_template(recipe), progress)
+        kept, kept_info = (carry_over(Path(recipe.challenge.keep_from), pool, recipe)
+                           if recipe.challenge.keep_from else ({}, None))
+        result = run_challenges(pool, recipe.challenge, input_template(recipe), progress,
+                                kept=kept)
+        if kept_info is not None:
+            result.info["kept_from"] = kept_info
     with timed.stage("write"), staging_folder(target.parent, target.name, "challenge") as staging:
         rows = write_challenges(staging, result, recipe.output.formats)
         write_manifest(staging, {"build_id": manifest.get("build_id"),
@@ -90,6 +95,52 @@ def challenge_build(
                                  "challenge": result.info}, rows)
         publish(staging, target, force, latest=False)
     return ChallengeRunResult(target, str(manifest.get("build_id")), result.info, timed.timings)
+
+
+def carry_over(folder: Path, pool: Any, recipe: Recipe) -> tuple[dict[str, pa.Table],
+                                                                   dict[str, Any]]:
+    """The challenge items of an earlier build (``challenge.keep_from``) that stay in this one.
+
+    An item stays when its source row is a candidate here (held out, in ``challenge.from``)
+    with the same text; it is kept as it was written (its id, perturbation and seed). At most a
+    kind's target of items stay (the first by id). Returns the items per kind and what happened.
+    """
+    from splitforge.challenge.stage import KINDS, targets
+
+    assert recipe.challenge is not None
+    manifest = read_intact_manifest(folder)
+    current = dict(zip(pool.candidates.column(C.ID).to_pylist(),
+                       pool.candidates.column(C.TEXT).to_pylist(), strict=True))
+    wanted = targets(recipe.challenge.size, {k: getattr(recipe.challenge.mix, k) for k in KINDS})
+    kept: dict[str, pa.Table] = {}
+    info: dict[str, Any] = {"build": manifest.get("build_id"), "kept": {},
+                            "dropped": {"not_held_out": 0, "text_changed": 0, "over_size": 0}}
+    for kind in KINDS:
+        path = folder / "challenge" / f"{kind}.parquet"
+        if not path.is_file():
+            continue
+        items = pq.read_table(path).sort_by([(C.ID, "ascending")])
+        if C.ORIGINAL_TEXT in items.column_names and kind == "adversarial":
+            texts = items.column(C.ORIGINAL_TEXT).to_pylist()
+        else:
+            texts = recipe_text(items, recipe).to_pylist()
+        keep = []
+        for source, text in zip(items.column(C.SOURCE_ID).to_pylist(), texts, strict=True):
+            if source not in current:
+                info["dropped"]["not_held_out"] += 1
+                keep.append(False)
+            elif current[source] != text:
+                info["dropped"]["text_changed"] += 1
+                keep.append(False)
+            else:
+                keep.append(True)
+        chosen = items.filter(pa.array(keep))
+        if chosen.num_rows > wanted[kind]:
+            info["dropped"]["over_size"] += chosen.num_rows - wanted[kind]
+            chosen = chosen.slice(0, wanted[kind])
+        kept[kind] = chosen
+        info["kept"][kind] = chosen.num_rows
+    return kept, info
 
 
 def input_template(recipe: Recipe) -> str | None:

@@ -95,8 +95,13 @@ def make_kinds(config: ChallengeConfig, text_template: str | None) -> dict[str, 
 
 def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: str | None,
                    progress: Progress = NO_PROGRESS,
-                   kinds: dict[str, ChallengeKind] | None = None) -> ChallengeResult:
-    """Pick every kind's items, redistribute shortfalls, and build the output tables."""
+                   kinds: dict[str, ChallengeKind] | None = None,
+                   kept: dict[str, pa.Table] | None = None) -> ChallengeResult:
+    """Pick every kind's items, redistribute shortfalls, and build the output tables.
+
+    ``kept`` holds, per kind, items of an earlier build to keep as they are (``carry_over``):
+    they count toward their kind's share and their source rows are not picked again.
+    """
     kinds = kinds or make_kinds(config, text_template)
     problems = [p for kind in kinds.values()
                 for p in kind.check_fields(pool.candidates.column_names)]
@@ -109,6 +114,12 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
     taken = np.zeros(pool.candidates.num_rows, dtype=bool)
     picked: dict[str, list[tuple[np.ndarray, Picked]]] = {k: [] for k in KINDS}
     got = dict.fromkeys(KINDS, 0)
+    kept = kept or {}
+    if kept:
+        ids = pool.candidates.column(C.ID).to_numpy(zero_copy_only=False)
+        for kind, table in kept.items():
+            taken |= np.isin(ids, np.asarray(table.column(C.SOURCE_ID).to_pylist(), dtype=object))
+            got[kind] += table.num_rows
     notes: list[str] = []
     why: dict[str, str] = {}  # a kind that had nothing to pick at all, and why
 
@@ -130,7 +141,7 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         return len(rows)
 
     for kind in KINDS:
-        run(kind, goal[kind])
+        run(kind, goal[kind] - got[kind])
     while True:
         short = config.size - sum(got.values())
         full = [k for k in KINDS if got[k] >= goal[k] and shares[k] > 0]
@@ -151,7 +162,8 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
                 "too few candidates"
             notes.append(f"{kind}: {got[kind]} of {wanted[kind]} items ({cause}); the rest went "
                          f"to the other kinds")
-    tables = {kind: _kind_table(pool, kind, picked[kind], kinds[kind]) for kind in KINDS}
+    tables = {kind: _with_kept(_kind_table(pool, kind, picked[kind], kinds[kind]), kept.get(kind))
+              for kind in KINDS}
     tables[ALL] = pa.concat_tables([tables[k] for k in KINDS]).sort_by([(C.ID, "ascending")])
     info = {
         "size": config.size,
@@ -163,6 +175,15 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         "kinds": {k: kinds[k].merge_info([p.info for _, p in picked[k]]) for k in KINDS},
     }
     return ChallengeResult(tables, info)
+
+
+def _with_kept(table: pa.Table, kept: pa.Table | None) -> pa.Table:
+    """A kind's new items and the earlier build's items kept, as one table sorted by id."""
+    if kept is None or not kept.num_rows:
+        return table
+    both = pa.concat_tables([kept, table], promote_options="permissive")
+    order = table.column_names + [c for c in kept.column_names if c not in table.column_names]
+    return both.select(order).sort_by([(C.ID, "ascending")])
 
 
 def _kind_table(pool: ChallengePool, kind: str, parts: list[tuple[np.ndarray, Picked]],

@@ -78,7 +78,9 @@ def manifest_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
     if "stage_fingerprints" in manifest:
         try:
             inputs = [i["sha256"] for i in manifest["inputs"]] + (
-                [manifest["control"]["sha256"]] if "control" in manifest else [])
+                [manifest["control"]["sha256"]] if "control" in manifest else []) + (
+                [manifest["challenge_kept_from"]["sha256"]]
+                if "challenge_kept_from" in manifest else [])
             expected = compute_build_id(manifest["recipe"], inputs, manifest["stage_versions"],
                                         version=str(manifest["splitforge_version"]))
         except (KeyError, TypeError):
