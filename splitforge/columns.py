@@ -13,6 +13,7 @@ IDENTITY = "sf_identity"  # hash of what the trainer reads beyond sf_text (tools
 SIM = "sf_sim"        # sf_norm without boilerplate (normalize.boilerplate); only when some found
 CLUSTER = "sf_cluster"  # duplicate cluster id: the id of the cluster's survivor
 SPLIT = "sf_split"    # train / val / test
+FOLD = "sf_fold"      # cross-validation fold of a train row (split.folds); null elsewhere
 # Challenge items
 SOURCE_ID = "sf_source_id"        # the held-out row an item comes from
 CHALLENGE = "sf_challenge"        # edge / ood / temporal / adversarial

@@ -47,6 +47,7 @@ from splitforge.progress import Reporter, SilentReporter, Timed
 from splitforge.recipe import Recipe, check_recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SplitFrame, make_splitter
 from splitforge.split.base import small_split_warnings
+from splitforge.split.folds import assign_folds
 from splitforge.split.skew import skew_warnings
 from splitforge.tables import concat_tables, take_rows, take_table
 from splitforge.versions import stage_versions
@@ -227,6 +228,13 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
                                   failed_report=out_root / recipe.name / "audits" / build_id
                                   / "gate")
         assignment = drop_leaked(assignment, kept_rows, audited)
+    if recipe.split.folds:
+        folds, assignment.info["folds"] = assign_folds(
+            split_frame(table, kept_rows), assignment.split, recipe.split.folds, recipe.seed,
+            recipe.split.method == "stratified")
+        values = np.full(table.num_rows, -1, dtype=np.int64)
+        values[kept_rows] = folds
+        table = table.append_column(C.FOLD, pa.array(values, pa.int8(), mask=values < 0))
     more = small_split_warnings(assignment.info["rows"], recipe.split) + skew_warnings(
         table, kept_rows, assignment.split)
     if more:

@@ -479,6 +479,12 @@ class SplitConfig(_Model):
         None, description="Temporal only: embargo such as 7d; rows less than this before a "
         "cutoff are dropped, so val is at least gap later than train and test than val."
     )
+    folds: int | None = Field(
+        None, ge=2, le=100, description="Cross-validation folds over train: each train row "
+        "gets sf_fold 0..folds-1 by a seeded hash of its unit, so a group or duplicate cluster "
+        "sits in one fold and adding rows moves none (stratified: per label, within one unit "
+        "of each fold's share). Not with temporal."
+    )
 
     @field_validator("gap")
     @classmethod
@@ -496,6 +502,9 @@ class SplitConfig(_Model):
                 raise ValueError(f"gap only applies to method: temporal, not {self.method}")
         if self.ratios is not None and self.cutoffs is not None:
             raise ValueError("give either ratios or cutoffs, not both")
+        if self.folds is not None and self.method == "temporal":
+            raise ValueError("folds are for random, stratified and group splits; a temporal "
+                             "split keeps time order (use cutoffs for a backtest)")
         return self
 
     @property

@@ -48,7 +48,7 @@ CONTENT_ID_LENGTH = 16
 # any other ``sf_`` column is an error, since its name is reserved for splitforge.
 BUILD_COLUMNS = frozenset({
     C.ID, C.TEXT, C.TIME, C.GROUP, C.LABEL, C.SOURCE, C.LINE, C.NORM, C.HASH, C.CLUSTER,
-    C.SPLIT, "sf_stage", "sf_reason", "sf_kept_id", "sf_kept", "sf_method", "sf_score",
+    C.SPLIT, C.FOLD, "sf_stage", "sf_reason", "sf_kept_id", "sf_kept", "sf_method", "sf_score",
     "sf_cluster_size", C.SOURCE_ID, C.CHALLENGE, C.PERTURBATION, C.SEED, C.EDIT_DISTANCE,
     C.ORIGINAL_TEXT,
 })
