@@ -297,6 +297,7 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
             ],
             **({"control": control_info} if control_info is not None else {}),
             "dataset_info": trainer,
+            "recipe_folder": Path(os.path.relpath(base, final)).as_posix(),
             **({"challenge_kept_from": {"path": recipe.challenge.keep_from,
                                         "sha256": kept_from_hash(recipe, base)[0]}}
                if recipe.challenge is not None and recipe.challenge.keep_from else {}),

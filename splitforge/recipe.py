@@ -791,6 +791,10 @@ class OutputConfig(_Model):
         "Lines, json a JSON array (the file type of LLaMA-Factory's demo data); hf adds a "
         "datasets save_to_disk copy in hf/ (load it with datasets.load_from_disk).",
     )
+    license: str | None = Field(
+        None, description="The license of the built data (an SPDX id such as apache-2.0), "
+        "written into the dataset card's header."
+    )
 
 
 class Recipe(_Model):

@@ -12,9 +12,13 @@ resolved recipe.
 
 from __future__ import annotations
 
+import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from splitforge.recipe import SPLITS
@@ -38,7 +42,8 @@ def card_header(manifest: dict[str, Any]) -> dict[str, Any]:
         configs.append({"config_name": challenge_config(build_id),
                         "data_files": [{"split": split, "path": f"challenge/{name}.parquet"}
                                        for split, name in files]})
-    return {"configs": configs, "tags": ["splitforge"]}
+    license_ = (manifest["recipe"].get("output") or {}).get("license")
+    return {"configs": configs, "license": license_ or "unknown", "tags": ["splitforge"]}
 
 
 def challenge_config(build_id: str) -> str:
@@ -46,8 +51,13 @@ def challenge_config(build_id: str) -> str:
     return f"challenge-{build_id}"
 
 
-def render_card(manifest: dict[str, Any]) -> str:
-    """The whole card: YAML header, then a Markdown description of the build."""
+def render_card(manifest: dict[str, Any], schema: pa.Schema | None = None) -> str:
+    """The whole card: YAML header, then a Markdown description of the build.
+
+    ``schema`` is the split files' (the card lists its columns). Paths are never this machine's:
+    the recipe's relative paths are written as they resolve from the build folder
+    (``manifest["recipe_folder"]``), absolute ones by their last parts.
+    """
     counts = manifest["counts"]["splits"]
     dedup = manifest["stages"]["dedup"]
     recipe = manifest["recipe"]
@@ -61,6 +71,18 @@ def render_card(manifest: dict[str, Any]) -> str:
                                      else "") + ".", "",
              "| split | rows |", "|---|---|"]
     lines += [f"| {split} | {counts[name]} |" for split, name in HF_SPLITS]
+    license_ = (recipe.get("output") or {}).get("license")
+    lines += ["", f"License: {license_}." if license_ else
+              "License: not given (set `output.license` in the recipe, e.g. `apache-2.0`; "
+              "the license of the source data applies)."]
+    lines += ["", "## Sources", "", "| source | rows read | rejected | sha256 |",
+              "|---|---|---|---|"]
+    names = _source_names(manifest)
+    lines += [f"| `{name}` | {i['rows_read']} | {i['rows_rejected']} | `{i['sha256'][:16]}` |"
+              for name, i in zip(names, manifest["inputs"], strict=True)]
+    if schema is not None:
+        lines += ["", "## Schema", "", "| column | type |", "|---|---|"]
+        lines += [f"| `{f.name}` | `{f.type}` |" for f in schema]
     lines += ["", "## How it was made", "",
               f"- Deduplicated ({_methods(recipe['dedup'])}): {dedup['rows_removed']} rows "
               f"removed in {dedup['duplicate_clusters']} clusters; every cluster sits whole in "
@@ -78,11 +100,43 @@ def render_card(manifest: dict[str, Any]) -> str:
                                                               VERDICT_ORDER)) +
                      f"; gate fail_on {audit['fail_on']}: "
                      f"{'failed' if audit['failed'] else 'passed'}.")
-    lines += ["", "## Recipe", "", "```yaml",
-              yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True).rstrip(), "```", "",
+    lines += ["", "## Recipe", "", "Paths as they resolve from this folder.", "", "```yaml",
+              yaml.safe_dump(_portable(recipe, manifest), sort_keys=False,
+                             allow_unicode=True).rstrip(), "```", "",
               "`manifest.json` holds the sha256 of every file; `splitforge verify <this folder>` "
               "checks them.", ""]
     return "\n".join(lines)
+
+
+def _from_build(path: str, manifest: dict[str, Any]) -> str:
+    """A recipe path as it resolves from the build folder; an absolute one by its last parts."""
+    from pathlib import PurePosixPath
+
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or path.startswith("~"):
+        return "/".join(pure.parts[-2:])
+    base = manifest.get("recipe_folder")
+    return posixpath.normpath(posixpath.join(base, path)) if base else path
+
+
+def _source_names(manifest: dict[str, Any]) -> list[str]:
+    sources = manifest["recipe"].get("sources") or []
+    return [s.get("name") or _from_build(s.get("path") or "", manifest) for s in sources]
+
+
+def _portable(recipe: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The recipe with its paths as they resolve from the build folder, ``output.dir`` left out."""
+    out = json.loads(json.dumps(recipe))
+    for source in [*(out.get("sources") or []), out.get("control") or {}]:
+        for key in ("path", "dataset_info"):
+            if isinstance(source.get(key), str):
+                source[key] = _from_build(source[key], manifest)
+    audit = out.get("audit") or {}
+    if isinstance(audit.get("against"), list):
+        audit["against"] = [_from_build(p, manifest) for p in audit["against"]]
+    if isinstance(out.get("output"), dict):
+        out["output"].pop("dir", None)
+    return out
 
 
 def _methods(dedup: dict[str, Any]) -> str:
@@ -100,4 +154,6 @@ def _split_details(manifest: dict[str, Any]) -> str:
 
 def write_card(folder: Path, manifest: dict[str, Any]) -> None:
     """Write ``README.md`` into a build folder."""
-    write_text_atomic(folder / CARD, render_card(manifest))
+    train = folder / "train.parquet"
+    schema = pq.read_schema(train) if train.is_file() else None
+    write_text_atomic(folder / CARD, render_card(manifest, schema))

@@ -49,3 +49,30 @@ def test_two_builds_loaded_through_latest_in_one_cache_stay_apart(tmp_path, monk
         assert loaded["train"]["sf_id"] == expected
         rows[name] = expected
     assert rows["first"] != rows["second"]
+
+
+def test_the_card_has_schema_sources_license_and_paths_that_resolve_from_the_build(tmp_path):
+    import os
+
+    quickstart = yaml.safe_load((REPO / "recipes" / "quickstart.yaml").read_text())
+    quickstart.pop("challenge")
+    quickstart["output"] = {"dir": "out", "license": "cc-by-4.0"}
+    quickstart["sources"] = [{"path": os.path.relpath(REPO / "data" / "oss_commits_sample.jsonl",
+                                                      tmp_path)}]
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump(quickstart))
+    folder = build(recipe).path
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    header = yaml.safe_load(card.split("---")[1])
+    assert header["license"] == "cc-by-4.0" and "License: cc-by-4.0." in card
+    schema = card.split("## Schema", 1)[1].split("##", 1)[0]
+    for column in pq.read_schema(folder / "train.parquet").names:
+        assert f"| `{column}` |" in schema
+    recipe_yaml = yaml.safe_load(card.split("```yaml", 1)[1].split("```", 1)[0])
+    path = recipe_yaml["sources"][0]["path"]
+    assert not os.path.isabs(path) and (folder / path).resolve() == (
+        REPO / "data" / "oss_commits_sample.jsonl").resolve()
+    assert "dir" not in recipe_yaml["output"]
+    import re
+
+    assert not re.search(r"(?<![.\w])/(tmp|work|root|home)/", card)  # no absolute path
