@@ -126,8 +126,12 @@ def in_fresh_process(fn: Callable[..., None], *args: Any) -> None:
 
 
 def build_child(recipe: Path) -> tuple[float, float, int, str]:
-    """``splitforge build RECIPE --force`` in a child: seconds, its peak RSS (MB), exit, output."""
-    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force"]
+    """``splitforge build RECIPE --force`` without the stage cache, in a child process.
+
+    Returns its seconds, peak RSS (MB), exit code and output.
+    """
+    cmd = [sys.executable, "-m", "splitforge", "build", str(recipe), "--force",
+           "--output.cache", "false"]  # every stage timed, none read from the stage cache
     with tempfile.TemporaryFile() as log:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
@@ -461,7 +465,7 @@ def main() -> None:
     recipe.write_text(RECIPE.format(path=data, out=args.workdir / "out"), encoding="utf-8")
 
     seconds, peak, _ = run_child([sys.executable, "-m", "splitforge", "build", str(recipe),
-                                  "--force"])
+                                  "--force", "--output.cache", "false"])
     print(f"splitforge build: {args.rows:,} rows in {seconds:.1f}s = "
           f"{args.rows / seconds:,.0f} rows/s, peak RSS {peak:,.0f} MB (process start included)")
     if not args.no_baseline:

@@ -31,9 +31,10 @@ from splitforge.audit.run import (
     drop_leaked,
     flagged_sources,
 )
+from splitforge.cache import Prepared, cache_key, cached, load_prepared, store_prepared
 from splitforge.challenge import challenge_pool, run_challenges
 from splitforge.challenge.run import carry_over, input_template, write_challenges
-from splitforge.dedup import deduplicate
+from splitforge.dedup import DedupResult, deduplicate
 from splitforge.dedup.control import remove_control_duplicates
 from splitforge.errors import OutputError
 from splitforge.fingerprint import sha256_path
@@ -176,19 +177,8 @@ def kept_from_hash(recipe: Recipe, base: Path) -> list[str]:
     return [sha256_path(folder / "manifest.json")]
 
 
-def _manifest_of(folder: Path) -> dict[str, Any] | None:
-    """The manifest of an existing build (None when it cannot be read)."""
-    try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_hashes: list[str],
-                  versions: dict[str, str], final: Path, force: bool, out_root: Path,
-                  timed: Timed) -> BuildResult:
-    """Every stage of a build whose id is known and whose folder is locked: load to publish."""
-    build_id = final.name
+def _prepare(recipe: Recipe, base: Path, input_hashes: list[str], timed: Timed) -> Prepared:
+    """Load, normalize, find boilerplate and deduplicate: the stages the cache can skip."""
     with timed.stage("load"):
         loaded = load_sources(recipe.sources, recipe.fields, base,
                               expected_sha256=input_hashes[:len(recipe.sources)])
@@ -211,11 +201,45 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
     is_control[rows_loaded:] = True  # rows after the sources' are the control set's
     with timed.stage("dedup") as progress:
         deduped = deduplicate(table, recipe.dedup, progress, control=is_control)
-    table = deduped.table
     control_info = None
     if control is not None:
         deduped, control_info = remove_control_duplicates(deduped, is_control)
         control_info = {"path": recipe.control.path, "sha256": input_hashes[-1], **control_info}
+    return Prepared(table=deduped.table, keep=deduped.keep, removed=deduped.removed,
+                    clusters=deduped.clusters, stats=deduped.stats, boilerplate=boilerplate,
+                    sources=sources, rejected=rejected, rows_loaded=rows_loaded,
+                    control=control, control_info=control_info)
+
+
+def _manifest_of(folder: Path) -> dict[str, Any] | None:
+    """The manifest of an existing build (None when it cannot be read)."""
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_hashes: list[str],
+                  versions: dict[str, str], final: Path, force: bool, out_root: Path,
+                  timed: Timed) -> BuildResult:
+    """Every stage of a build whose id is known and whose folder is locked: load to publish."""
+    build_id = final.name
+    key = cache_key(resolved, input_hashes, versions, splitforge_version())
+    prepared = None
+    if recipe.output.cache and cached(out_root, key):
+        with timed.stage("cached: load, normalize, boilerplate, dedup"):
+            prepared = load_prepared(out_root, key)
+    if prepared is None:
+        prepared = _prepare(recipe, base, input_hashes, timed)
+        if recipe.output.cache:
+            store_prepared(out_root, key, prepared)
+    table, boilerplate = prepared.table, prepared.boilerplate
+    rejected, sources, rows_loaded = prepared.rejected, prepared.sources, prepared.rows_loaded
+    control, control_info = prepared.control, prepared.control_info
+    deduped = DedupResult(table=table, keep=prepared.keep, removed=prepared.removed,
+                          clusters=prepared.clusters, stats=prepared.stats)
+    is_control = np.zeros(table.num_rows, dtype=bool)
+    is_control[rows_loaded:] = True  # rows after the sources' are the control set's
     kept_rows = np.flatnonzero(deduped.keep & ~is_control)
     with timed.stage("split"):
         assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))

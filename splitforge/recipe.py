@@ -795,6 +795,11 @@ class OutputConfig(_Model):
         None, description="The license of the built data (an SPDX id such as apache-2.0), "
         "written into the dataset card's header."
     )
+    cache: bool = Field(
+        True, description="Reuse the load, normalize, boilerplate and dedup stages of an "
+        "earlier build with the same inputs and sections from DIR/.cache/stages (safe to "
+        "delete); the outputs are the same bytes either way."
+    )
 
 
 class Recipe(_Model):
