@@ -373,10 +373,25 @@ def add_role_columns(
     if fields.group:
         out = out.append_column(C.GROUP, as_text(table.column(fields.group)))
     if fields.label:
-        out = out.append_column(C.LABEL, as_text(table.column(fields.label)))
+        out = out.append_column(C.LABEL, label_column(table.column(fields.label)))
     out = out.append_column(C.SOURCE, pa.repeat(pa.scalar(name, pa.string()),
                                                  table.num_rows))
     return out.append_column(C.LINE, pa.array(lines, pa.int64()))
+
+
+def label_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``sf_label``: the label as text; a list of labels as their sorted set joined by ``|``.
+
+    A multi-label row is stratified by its combination of labels (label powerset): rows with
+    the same labels are dealt together, so every combination, and so every label, meets the
+    ratios to within a unit per combination.
+    """
+    kind = column.type
+    if not (pa.types.is_list(kind) or pa.types.is_large_list(kind)):
+        return as_text(column)
+    values = [None if v is None else C.LABEL_JOIN.join(sorted({str(x) for x in v}))
+              for v in column.to_pylist()]
+    return pa.chunked_array([pa.array(values, pa.string())])
 
 
 def concat_sources(tables: list[pa.Table], names: list[str]) -> pa.Table:

@@ -16,10 +16,14 @@ rank when a unit is added, which bounds how many existing units can change split
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from splitforge import columns as C
 from splitforge.split.base import (
+    SPLIT_NAMES,
     SPLITTERS,
     TEST,
     TRAIN,
@@ -66,6 +70,23 @@ def stratum_order(label: np.ndarray, u: np.ndarray, keys: np.ndarray) -> np.ndar
         rank[key_rank] = np.arange(len(keys))
         order = np.lexsort((rank, u, label))
     return order
+
+
+def per_label(labels: np.ndarray, codes: np.ndarray) -> dict[str, Any] | None:
+    """Multi-label rows (``a|b``, see ``load.sources.label_column``): rows per label and split.
+
+    Each combination of labels is a stratum, so each single label meets the ratios too, to
+    within a unit per combination it is in; the manifest shows it (``labels``).
+    """
+    values = [str(v) for v in labels]
+    if not any(C.LABEL_JOIN in v for v in values):
+        return None
+    counts: dict[str, list[int]] = {}
+    for value, code in zip(values, codes.tolist(), strict=True):
+        for label in value.split(C.LABEL_JOIN):
+            counts.setdefault(label, [0, 0, 0])[code] += 1
+    return {"labels": {k: dict(zip(SPLIT_NAMES, v, strict=True))
+                       for k, v in sorted(counts.items())}}
 
 
 @SPLITTERS.register("stratified")
@@ -127,4 +148,5 @@ class StratifiedSplitter(Splitter):
         unit_codes = np.empty(len(keys), dtype=np.int8)
         unit_codes[order] = np.where(rank < n_test, TEST,
                                      np.where(rank < n_test_val, VAL, TRAIN))
-        return Assignment.from_codes(unit_codes[index])
+        codes = unit_codes[index]
+        return Assignment.from_codes(codes, per_label(frame.labels, codes))

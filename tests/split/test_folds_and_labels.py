@@ -1,4 +1,4 @@
-"""split.folds: cross-validation folds over train with the split's own guarantees."""
+"""split.folds and multi-label stratification: what users of sklearn splitters expect."""
 
 import json
 
@@ -71,3 +71,26 @@ def test_folds_are_not_for_temporal_splits():
         validate_recipe({"name": "t", "sources": [{"path": "d.jsonl"}],
                          "fields": {"text": "q", "time": "t"},
                          "split": {"method": "temporal", "folds": 5}})
+
+
+def test_multi_label_rows_are_stratified_by_their_combination(tmp_path):
+    import json as _json
+
+    rows = [{"id": f"r{i}", "q": f"question number {i} about topic {i % 7}",
+             "tags": [["math"], ["code"], ["math", "code"], ["code", "math"], []][i % 5]}
+            for i in range(500)]
+    (tmp_path / "d.jsonl").write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "ml", "sources": [{"path": "d.jsonl"}],
+        "fields": {"id": "id", "text": "q", "label": "tags"},
+        "split": {"method": "stratified"}, "audit": {"fail_on": "never"}}))
+    result = build(recipe, out=tmp_path / "out")
+    labels = result.manifest["stages"]["split"]["labels"]
+    for label, n in (("math", 300), ("code", 300)):
+        counts = labels[label]
+        assert sum(counts.values()) == n
+        assert abs(counts["test"] - 0.1 * n) <= 2 and abs(counts["val"] - 0.1 * n) <= 2
+    test = pq.read_table(result.path / "test.parquet")
+    assert set(test.column("sf_label").to_pylist()) == {"math", "code", "code|math", ""}
+    assert test.column("tags").type.value_type == "string"  # the output keeps the list
