@@ -1,10 +1,13 @@
-"""The stage cache: a re-run reuses the load, normalize, boilerplate and dedup stages.
+"""The stage cache: a re-run reuses the load, normalize, boilerplate and dedup stages, and the
+audit before its gate.
 
 Those stages depend only on the inputs' bytes, the recipe's ``sources``, ``fields``,
 ``control``, ``boilerplate`` and ``dedup`` sections and the stage versions, so their result is
 stored under ``<output root>/.cache/stages/<key>/`` with ``key`` a fingerprint of exactly these.
 A build whose split, audit, challenge or output settings changed (``audit.fail_on``, a seed)
-starts from there. The folder is written whole or not at all (a temporary folder renamed into
+starts from there; the audit's result before its gate (``audit_key``: that entry, the split,
+the seed, the ``audit`` section but ``fail_on``, the ``against`` hashes) is kept as well, so a
+new ``fail_on`` runs neither. The folder is written whole or not at all (a temporary folder renamed into
 place) and is safe to delete; an unreadable entry is ignored and rebuilt. ``output.cache:
 false`` turns it off. The outputs are the same bytes with or without it.
 """
@@ -113,7 +116,7 @@ def store_prepared(root: Path, key: str, prepared: Prepared) -> None:
                 "rejected": prepared.rejected, "rows_loaded": prepared.rows_loaded,
                 "has_control": prepared.control is not None,
                 "control_info": prepared.control_info}
-        (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True, default=_plain),
+        (tmp / "meta.json").write_text(json.dumps(meta, default=_plain),
                                        encoding="utf-8")
         os.rename(tmp, folder)
     except OSError:
@@ -142,3 +145,48 @@ def _write(path: Path, table: pa.Table) -> None:
 def _read(path: Path) -> pa.Table:
     with pa.OSFile(str(path), "rb") as source:
         return ipc.open_file(source).read_all()
+
+
+def audit_key(prepared_key: str, resolved: dict[str, Any], against_hashes: list[str]) -> str:
+    """The fingerprint of what the build's audit reads, but for its gate (``fail_on``)."""
+    audit = {k: v for k, v in (resolved.get("audit") or {}).items() if k != "fail_on"}
+    return fingerprint("splitforge-audit-cache", VERSION, prepared_key, resolved.get("split"),
+                       resolved.get("seed"), audit, against_hashes)[:32]
+
+
+def load_audit(root: Path, key: str) -> Any | None:
+    """A cached audit before its gate (``AuditRunResult``), or None."""
+    from splitforge.audit.run import AuditRunResult
+
+    folder = root / STAGES / f"audit-{key}"
+    try:
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        return AuditRunResult(
+            _read(folder / "audit.arrow"), meta["summary"], False, None,
+            np.asarray(meta["removed_rows"], dtype=np.int64),
+            np.asarray(meta["removed_reasons"], dtype=object),
+            np.asarray(meta["removed_evidence"], dtype=object))
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+
+
+def store_audit(root: Path, key: str, result: Any) -> None:
+    """Write an audit before its gate into the cache (a failure to write is no error)."""
+    folder = root / STAGES / f"audit-{key}"
+    if folder.is_dir():
+        return
+    tmp = folder.with_name(f".tmp-audit-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.mkdir(parents=True)
+        _write(tmp / "audit.arrow", result.table)
+        meta = {"summary": result.summary, "removed_rows": result.removed_rows.tolist(),
+                "removed_reasons": list(result.removed_reasons),
+                "removed_evidence": list(result.removed_evidence)}
+        (tmp / "meta.json").write_text(json.dumps(meta, default=_plain),
+                                       encoding="utf-8")
+        os.rename(tmp, folder)
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -26,12 +26,22 @@ from splitforge import columns as C
 from splitforge.audit.report import write_audit_report
 from splitforge.audit.run import (
     CONTAMINATED_REASON,
+    apply_gate,
     audit_build,
     audit_stage_info,
     drop_leaked,
     flagged_sources,
 )
-from splitforge.cache import Prepared, cache_key, cached, load_prepared, store_prepared
+from splitforge.cache import (
+    Prepared,
+    audit_key,
+    cache_key,
+    cached,
+    load_audit,
+    load_prepared,
+    store_audit,
+    store_prepared,
+)
 from splitforge.challenge import challenge_pool, run_challenges
 from splitforge.challenge.run import carry_over, input_template, write_challenges
 from splitforge.dedup import DedupResult, deduplicate
@@ -245,12 +255,20 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         assignment = make_splitter(recipe.split, recipe.seed).assign(split_frame(table, kept_rows))
     audited = None
     if recipe.audit.methods:
-        with timed.stage("audit") as progress:
-            audited = audit_build(table, kept_rows, assignment.split, recipe, base, progress,
-                                  control_rows=np.flatnonzero(is_control),
-                                  boilerplate=boilerplate,
-                                  failed_report=out_root / recipe.name / "audits" / build_id
-                                  / "gate")
+        against = [sha256_path(resolve_path(base, p)) for p in recipe.audit.against]
+        audit_cache = audit_key(key, resolved, against)
+        if recipe.output.cache and cached(out_root, f"audit-{audit_cache}"):
+            with timed.stage("cached: audit"):
+                audited = load_audit(out_root, audit_cache)
+        if audited is None:
+            with timed.stage("audit") as progress:
+                audited = audit_build(table, kept_rows, assignment.split, recipe, base,
+                                      progress, control_rows=np.flatnonzero(is_control),
+                                      boilerplate=boilerplate, gate=False)
+            if recipe.output.cache:
+                store_audit(out_root, audit_cache, audited)
+        audited = apply_gate(audited, recipe.audit,
+                             out_root / recipe.name / "audits" / build_id / "gate")
         assignment = drop_leaked(assignment, kept_rows, audited)
     if recipe.split.folds:
         folds, assignment.info["folds"] = assign_folds(

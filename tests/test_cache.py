@@ -21,28 +21,35 @@ def test_a_rerun_reuses_the_stages_before_the_split_and_writes_the_same_bytes(tm
     recipe = _recipe(tmp_path)
     cold = build(recipe)
     assert "dedup" in cold.timings
-    entries = list((tmp_path / "out" / ".cache" / "stages").iterdir())
-    assert len(entries) == 1
+    entries = sorted(p.name for p in (tmp_path / "out" / ".cache" / "stages").iterdir())
+    assert len(entries) == 2 and entries[1].startswith("audit-")  # dedup's, the audit's
     cold_bytes = folder_bytes(cold.path)
     shutil.rmtree(cold.path)  # the version is gone, the cache stays: a warm rebuild
     warm = build(recipe)
-    assert warm.build_id == cold.build_id and "dedup" not in warm.timings
-    assert any(k.startswith("cached") for k in warm.timings)
+    assert warm.build_id == cold.build_id
+    assert "dedup" not in warm.timings and "audit" not in warm.timings
+    assert "cached: audit" in warm.timings
     assert folder_bytes(warm.path) == cold_bytes
-    # a change after dedup (the audit's gate, the seed) starts from the cache too
+    # only the gate changed: neither the stages before the split nor the audit run again
+    gate = build(recipe, overrides={"audit.fail_on": "never"})
+    assert gate.build_id != cold.build_id and not {"dedup", "audit"} & set(gate.timings)
+    assert gate.manifest["stages"]["audit"]["fail_on"] == "never"
+    # a change after dedup (the seed) starts from the cache too, and audits again
     changed = build(recipe, overrides={"audit.fail_on": "never", "seed": 3})
-    assert changed.build_id != cold.build_id and "dedup" not in changed.timings
+    assert "dedup" not in changed.timings and "audit" in changed.timings
     # a change of a section it covers does not
     other = build(recipe, overrides={"dedup.minhash.threshold": 0.6})
     assert "dedup" in other.timings
-    assert len(list((tmp_path / "out" / ".cache" / "stages").iterdir())) == 2
+    stages = [p.name for p in (tmp_path / "out" / ".cache" / "stages").iterdir()]
+    assert len([p for p in stages if not p.startswith("audit-")]) == 2
 
 
 def test_a_damaged_entry_is_rebuilt_and_the_cache_can_be_off(tmp_path):
     recipe = _recipe(tmp_path)
     first = build(recipe)
     expected = folder_bytes(first.path)
-    [entry] = (tmp_path / "out" / ".cache" / "stages").iterdir()
+    [entry] = [p for p in (tmp_path / "out" / ".cache" / "stages").iterdir()
+               if not p.name.startswith("audit-")]
     (entry / "table.arrow").write_bytes(b"not arrow")
     shutil.rmtree(first.path)
     again = build(recipe)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.audit import CHECKS, iter_training_batches, scan_training
@@ -248,7 +249,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                 progress: Progress = NO_PROGRESS,
                 control_rows: np.ndarray | None = None,
                 boilerplate: Boilerplate = NO_BOILERPLATE,
-                failed_report: Path | None = None) -> AuditRunResult:
+                failed_report: Path | None = None, gate: bool = True) -> AuditRunResult:
     """Audit the build's val and test rows against its train rows (and ``audit.against``).
 
     Every text, of both sides, is compared without the build's ``boilerplate``. With
@@ -256,6 +257,9 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     ``removed`` in the table's ``action`` column (``drop_leaked`` drops it from the split), and
     the verdict counts and the gate read the rows that stay, so the build's own audit reports 0
     contaminated; control rows are never removed.
+
+    ``gate=False`` returns the audit before its gate (``apply_gate``), which ``fail_on`` alone
+    decides: the stage cache keeps that.
 
     Raises:
         LeakageError: An item that stays reaches ``audit.fail_on``; the message names the first
@@ -358,9 +362,6 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     summary["rounds"] = rounds
     staying = audited.filter(pa.array(~remove))
     summary["verdicts"] = verdict_counts(staying)
-    summary["failed"] = failed = fails(staying, config.fail_on) or (
-        config.on_contaminated == "fail" and summary["verdicts"]["contaminated"] > 0)
-    summary["fail_on"] = config.fail_on
     summary["on_contaminated"] = config.on_contaminated
     reasons = [LEAK_LINK_REASON if evidence[i] in own or not config.against
                else CONTAMINATED_REASON for i in np.flatnonzero(remove).tolist()]
@@ -368,6 +369,29 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                           "contaminated": reasons.count(CONTAMINATED_REASON)}
     summary["against"] = [{"path": p, "sha256": h}
                           for p, h in zip(config.against, against_hashes, strict=True)]
+    result = AuditRunResult(audited, summary, False, None, picked_rows[remove],
+                            np.array(reasons, dtype=object),
+                            np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],
+                                     dtype=object))
+    return apply_gate(result, config, failed_report) if gate else result
+
+
+def apply_gate(result: AuditRunResult, config: Any, failed_report: Path | None = None
+               ) -> AuditRunResult:
+    """The build's gate on an audit: ``audit.fail_on`` (and ``on_contaminated: fail``).
+
+    A failed gate writes the audit report to ``failed_report`` (when given) and raises.
+
+    Raises:
+        LeakageError: An item that stays reaches ``audit.fail_on``; the message names the first
+            ones with their evidence.
+    """
+    audited = result.table
+    summary = dict(result.summary)
+    staying = audited.filter(pc.equal(audited.column("action"), "kept"))
+    summary["failed"] = failed = fails(staying, config.fail_on) or (
+        config.on_contaminated == "fail" and summary["verdicts"]["contaminated"] > 0)
+    summary["fail_on"] = config.fail_on
     if failed:
         records = staying.to_pylist()
         worst = [r for r in records if r["verdict"] == "contaminated"] or \
@@ -393,10 +417,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                            f"contaminated and {summary['verdicts']['suspect']} suspect eval "
                            f"items (fail_on: {config.fail_on}, on_contaminated: "
                            f"{config.on_contaminated}): {shown}; {where}. To go on, {fix}")
-    return AuditRunResult(audited, summary, failed, None, picked_rows[remove],
-                          np.array(reasons, dtype=object),
-                          np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],
-                                   dtype=object))
+    return replace(result, summary=summary, failed=False)
 
 
 MAX_LEAK_ROUNDS = 10
