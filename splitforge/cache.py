@@ -1,15 +1,14 @@
-"""The stage cache: a re-run reuses the load, normalize, boilerplate and dedup stages, and the
-audit before its gate.
+"""The stage cache: a re-run reuses what came before the split, and the audit before its gate.
 
-Those stages depend only on the inputs' bytes, the recipe's ``sources``, ``fields``,
-``control``, ``boilerplate`` and ``dedup`` sections and the stage versions, so their result is
-stored under ``<output root>/.cache/stages/<key>/`` with ``key`` a fingerprint of exactly these.
-A build whose split, audit, challenge or output settings changed (``audit.fail_on``, a seed)
+The load, normalize, boilerplate and dedup stages depend only on the inputs' bytes, the recipe's
+``sources``, ``fields``, ``control``, ``boilerplate`` and ``dedup`` sections and the stage
+versions, so their result is stored under ``<output root>/.cache/stages/<key>/`` with ``key`` a
+fingerprint of exactly these. A build whose split, audit, challenge or output settings changed
 starts from there; the audit's result before its gate (``audit_key``: that entry, the split,
 the seed, the ``audit`` section but ``fail_on``, the ``against`` hashes) is kept as well, so a
-new ``fail_on`` runs neither. The folder is written whole or not at all (a temporary folder renamed into
-place) and is safe to delete; an unreadable entry is ignored and rebuilt. ``output.cache:
-false`` turns it off. The outputs are the same bytes with or without it.
+new ``fail_on`` runs neither. An entry is written whole or not at all (a temporary folder
+renamed into place) and the folder is safe to delete; an unreadable entry is removed and
+rebuilt. ``output.cache: false`` turns it off. The outputs are the same bytes either way.
 """
 
 from __future__ import annotations
