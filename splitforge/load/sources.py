@@ -265,7 +265,7 @@ def add_identity(table: pa.Table, fields: FieldsConfig, spec: FormatSpec | None)
         C.PREFIX)]), list(names), chat, _tags(spec), fields.roles)
     if identity is None:
         return table
-    listed = [*names, *([chat] if chat else [])]
+    listed = list(names)  # the chat itself differs in any near copy: not counted by name
     return table.append_column(pa.field(C.IDENTITY, pa.string(), metadata={
         IDENTITY_FIELDS: json.dumps(listed).encode()}), identity)
 

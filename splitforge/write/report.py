@@ -73,6 +73,11 @@ def render_report(manifest: dict[str, Any], clusters: pa.Table | None = None) ->
             f"{dedup['largest_cluster']} rows. A row is removed only as a direct copy of a row "
             f"that is kept (the earliest, then the smallest id); a cluster's kept rows sit in one "
             f"split.", ""]
+    differing = dedup.get("removed_differing") or {}
+    if differing:
+        out += ["Near-duplicate removals whose row differs from its kept row outside the "
+                "compared text (exact removals never do): " + ", ".join(
+                    f"{field} {n}" for field, n in differing.items()) + ".", ""]
     out += chains_section(dedup)
     if clusters is not None and clusters.num_rows:
         out += _largest_clusters(clusters)

@@ -386,3 +386,20 @@ def test_no_dataset_info_for_content_lists_and_the_manifest_says_why(tmp_path):
     assert not (folder / "dataset_info.json").exists()
     assert manifest["dataset_info"]["written"] is False
     assert "content lists" in manifest["dataset_info"]["why"]
+
+
+def test_near_duplicate_removals_count_the_fields_they_differ_in(tmp_path):
+    path = real_data(f"{LF}/glaive_toolcall_en_demo.json")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"name": "mh", "sources": [
+        {"path": str(path), "formatting": "sharegpt"}], "dedup": {"exact": True, "minhash": {}},
+        "output": {"dir": str(tmp_path / "out")}}))
+    folder = _build(recipe, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    differing = manifest["stages"]["dedup"]["removed_differing"]
+    removed = _rows(folder, "removed")
+    everything = {r["sf_id"]: r for s in (*SPLIT_FILES, "removed") for r in _rows(folder, s)}
+    near = [r for r in removed if r["sf_reason"] == "near_duplicate"]
+    other_tools = sum(r["tools"] != everything[r["sf_kept_id"]]["tools"] for r in near)
+    assert other_tools > 0 and differing == {"tools": other_tools}
+    assert f"tools {other_tools}." in (folder / "report.md").read_text()
