@@ -88,12 +88,8 @@ def load_prepared(root: Path, key: str) -> Prepared | None:
 
 def store_prepared(root: Path, key: str, prepared: Prepared) -> None:
     """Write the stages of ``key`` into the cache (a failure to write is no error: no cache)."""
-    folder = root / STAGES / key
-    if folder.is_dir():
-        return
-    tmp = folder.with_name(f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.mkdir(parents=True)
+
+    def write(tmp: Path) -> None:
         _write(tmp / "table.arrow", prepared.table)
         _write(tmp / "removed.arrow", prepared.removed)
         _write(tmp / "clusters.arrow", prepared.clusters)
@@ -109,19 +105,34 @@ def store_prepared(root: Path, key: str, prepared: Prepared) -> None:
                 entry.append([bool(char), int(n), name])
             rounds.append(entry)
         np.savez(tmp / "arrays.npz", **arrays)
-        meta = {"stats": prepared.stats, "boilerplate": prepared.boilerplate.summary,
-                "boilerplate_rounds": rounds,
-                "sources": [{**asdict(s), "notes": list(s.notes)} for s in prepared.sources],
-                "rejected": prepared.rejected, "rows_loaded": prepared.rows_loaded,
-                "has_control": prepared.control is not None,
-                "control_info": prepared.control_info}
-        (tmp / "meta.json").write_text(json.dumps(meta, default=_plain),
-                                       encoding="utf-8")
+        _meta(tmp, {"stats": prepared.stats, "boilerplate": prepared.boilerplate.summary,
+                    "boilerplate_rounds": rounds,
+                    "sources": [{**asdict(s), "notes": list(s.notes)} for s in prepared.sources],
+                    "rejected": prepared.rejected, "rows_loaded": prepared.rows_loaded,
+                    "has_control": prepared.control is not None,
+                    "control_info": prepared.control_info})
+
+    _store(root / STAGES / key, write)
+
+
+def _store(folder: Path, write: Any) -> None:
+    """``write(tmp)`` into a temporary folder, renamed to ``folder`` when whole; no error."""
+    if folder.is_dir():
+        return
+    tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        tmp.mkdir(parents=True)
+        write(tmp)
         os.rename(tmp, folder)
     except OSError:
         pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _meta(folder: Path, meta: dict[str, Any]) -> None:
+    """``meta.json``, written last: an entry without it is not read (``cached``)."""
+    (folder / "meta.json").write_text(json.dumps(meta, default=_plain), encoding="utf-8")
 
 
 def _plain(value: Any) -> Any:
@@ -172,20 +183,11 @@ def load_audit(root: Path, key: str) -> Any | None:
 
 def store_audit(root: Path, key: str, result: Any) -> None:
     """Write an audit before its gate into the cache (a failure to write is no error)."""
-    folder = root / STAGES / f"audit-{key}"
-    if folder.is_dir():
-        return
-    tmp = folder.with_name(f".tmp-audit-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.mkdir(parents=True)
+
+    def write(tmp: Path) -> None:
         _write(tmp / "audit.arrow", result.table)
-        meta = {"summary": result.summary, "removed_rows": result.removed_rows.tolist(),
-                "removed_reasons": list(result.removed_reasons),
-                "removed_evidence": list(result.removed_evidence)}
-        (tmp / "meta.json").write_text(json.dumps(meta, default=_plain),
-                                       encoding="utf-8")
-        os.rename(tmp, folder)
-    except OSError:
-        pass
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _meta(tmp, {"summary": result.summary, "removed_rows": result.removed_rows.tolist(),
+                    "removed_reasons": list(result.removed_reasons),
+                    "removed_evidence": list(result.removed_evidence)})
+
+    _store(root / STAGES / f"audit-{key}", write)

@@ -20,7 +20,7 @@ import pandas as pd
 from splitforge.errors import LeakageError
 from splitforge.seeding import stable_uniform
 from splitforge.split.base import TRAIN, SplitFrame
-from splitforge.split.stratified import stratum_order, unit_labels
+from splitforge.split.stratified import stratum_order, stratum_ranks, unit_labels
 
 
 def assign_folds(frame: SplitFrame, codes: np.ndarray, k: int, seed: int, stratified: bool
@@ -37,13 +37,7 @@ def assign_folds(frame: SplitFrame, codes: np.ndarray, k: int, seed: int, strati
         label_index, _ = pd.factorize(sub.labels, sort=True)
         label = unit_labels(index, label_index, len(keys))
         order = stratum_order(label, u, keys)
-        sorted_label = label[order]
-        start = np.ones(len(order), dtype=bool)
-        start[1:] = sorted_label[1:] != sorted_label[:-1]
-        starts = np.flatnonzero(start)
-        stratum = np.cumsum(start) - 1
-        rank = np.arange(len(order)) - starts[stratum]
-        size = np.diff(np.append(starts, len(order)))[stratum]
+        rank, size = stratum_ranks(label[order])
         unit_fold = np.empty(len(keys), dtype=np.int64)
         unit_fold[order] = np.minimum(rank * k // np.maximum(size, 1), k - 1)
     else:

@@ -72,6 +72,17 @@ def stratum_order(label: np.ndarray, u: np.ndarray, keys: np.ndarray) -> np.ndar
     return order
 
 
+def stratum_ranks(sorted_label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For units sorted by label: each one's rank within its label and its label's size."""
+    start = np.ones(len(sorted_label), dtype=bool)
+    start[1:] = sorted_label[1:] != sorted_label[:-1]
+    starts = np.flatnonzero(start)
+    stratum = np.cumsum(start) - 1
+    rank = np.arange(len(sorted_label)) - starts[stratum]
+    size = np.diff(np.append(starts, len(sorted_label)))[stratum]
+    return rank, size
+
+
 def per_label(labels: np.ndarray, codes: np.ndarray) -> dict[str, Any] | None:
     """Multi-label rows (``a|b``, see ``load.sources.label_column``): rows per label and split.
 
@@ -135,13 +146,7 @@ class StratifiedSplitter(Splitter):
         label_index, _ = pd.factorize(frame.labels, sort=True)
         label = unit_labels(index, label_index, len(keys))
         order = stratum_order(label, self.unit_uniform(keys), keys)
-        sorted_label = label[order]
-        start = np.ones(len(order), dtype=bool)
-        start[1:] = sorted_label[1:] != sorted_label[:-1]
-        starts = np.flatnonzero(start)
-        stratum = np.cumsum(start) - 1
-        rank = np.arange(len(order)) - starts[stratum]
-        size = np.diff(np.append(starts, len(order)))[stratum]
+        rank, size = stratum_ranks(label[order])
         r = self.ratios
         n_test = np.floor(size * r.test + 0.5)
         n_test_val = np.floor(size * (r.test + r.val) + 0.5)
