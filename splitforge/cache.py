@@ -119,6 +119,7 @@ def _store(folder: Path, write: Any) -> None:
     """``write(tmp)`` into a temporary folder, renamed to ``folder`` when whole; no error."""
     if folder.is_dir():
         return
+    _remove_dead(folder.parent)
     tmp = folder.with_name(f".tmp-{folder.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         tmp.mkdir(parents=True)
@@ -128,6 +129,18 @@ def _store(folder: Path, write: Any) -> None:
         pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_dead(stages: Path) -> None:
+    """Temporary folders of runs that died while writing an entry (their pid is gone)."""
+    for tmp in stages.glob(".tmp-*") if stages.is_dir() else []:
+        try:
+            pid = int(tmp.name.rsplit("-", 2)[-2])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except (ValueError, PermissionError, IndexError):
+            continue
 
 
 def _meta(folder: Path, meta: dict[str, Any]) -> None:

@@ -262,6 +262,14 @@ class FieldsConfig(_Model):
             template_fields(value)
         return value
 
+    @field_validator("id", "messages", "time", "group", "label")
+    @classmethod
+    def _one_field(cls, value: str | None) -> str | None:
+        if value is not None and ("{" in value or "}" in value):
+            raise ValueError(f"a field name, not a template, got {value!r}; only fields.text "
+                             f"takes a template")
+        return value
+
     @model_validator(mode="after")
     def _text_or_messages(self) -> FieldsConfig:
         if self.text is not None and self.messages is not None:

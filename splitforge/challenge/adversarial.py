@@ -65,6 +65,11 @@ class AdversarialChallenge(ChallengeKind):
         return [f"challenge.adversarial.fields: {', '.join(missing)} not in the data; its "
                 f"fields: {', '.join(present)}"]
 
+    def unavailable(self, pool: ChallengePool) -> str | None:
+        """No input field to perturb."""
+        return None if self.fields else "no input field to perturb; set " \
+            "challenge.adversarial.fields"
+
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         if not self.fields:
             return Picked.empty({"skipped": "no input field to perturb; set "

@@ -120,6 +120,10 @@ class ChallengeKind(ABC):
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """Choose up to ``n`` rows of ``pool.candidates``, best first."""
 
+    def unavailable(self, pool: ChallengePool) -> str | None:
+        """Why this kind can pick nothing from ``pool`` at all (a missing field), or None."""
+        return None
+
     def check_fields(self, columns: Sequence[str]) -> list[str]:
         """Problems with the input fields the kind's config names (recipe key first; none here).
 

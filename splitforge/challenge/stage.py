@@ -107,8 +107,17 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
                 for p in kind.check_fields(pool.candidates.column_names)]
     if problems:  # before any picks: a kind with nothing to pick still checks its config
         raise RecipeError(problems)
-    shares = {k: getattr(config.mix, k) for k in KINDS}
-    wanted = targets(config.size, shares)
+    why: dict[str, str] = {}  # a kind that had nothing to pick at all, and why
+    for kind in KINDS:
+        reason = kinds[kind].unavailable(pool)
+        if reason:
+            why[kind] = reason
+    requested = targets(config.size, {k: getattr(config.mix, k) for k in KINDS})
+    shares = {k: 0.0 if k in why else getattr(config.mix, k) for k in KINDS}
+    if not any(shares.values()):
+        shares = {k: getattr(config.mix, k) for k in KINDS}
+    # a pool smaller than size: the mix applies to the rows there are, so no kind takes all
+    wanted = targets(min(config.size, pool.candidates.num_rows), shares)
     goal = dict(wanted)
     advance = progress.task("challenge sets", config.size)
     taken = np.zeros(pool.candidates.num_rows, dtype=bool)
@@ -121,7 +130,6 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
             taken |= np.isin(ids, np.asarray(table.column(C.SOURCE_ID).to_pylist(), dtype=object))
             got[kind] += table.num_rows
     notes: list[str] = []
-    why: dict[str, str] = {}  # a kind that had nothing to pick at all, and why
 
     def run(kind: str, n: int) -> int:
         if n <= 0:
@@ -156,12 +164,16 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
             added += got[kind] - before
         if added == 0:
             break
+    if pool.candidates.num_rows < config.size:
+        notes.append(f"size {config.size} is more than the {pool.candidates.num_rows} held-out "
+                     f"candidates (challenge.from): the mix was applied to "
+                     f"{pool.candidates.num_rows}")
     for kind in KINDS:
-        if got[kind] < wanted[kind]:
+        if got[kind] < requested[kind]:
             cause = why.get(kind, "too few candidates") if not got[kind] else \
                 "too few candidates"
-            notes.append(f"{kind}: {got[kind]} of {wanted[kind]} items ({cause}); the rest went "
-                         f"to the other kinds")
+            notes.append(f"{kind}: {got[kind]} of {requested[kind]} items ({cause}); the rest "
+                         f"went to the other kinds")
     tables = {kind: _with_kept(_kind_table(pool, kind, picked[kind], kinds[kind]), kept.get(kind))
               for kind in KINDS}
     tables[ALL] = pa.concat_tables([tables[k] for k in KINDS]).sort_by([(C.ID, "ascending")])
@@ -169,10 +181,11 @@ def run_challenges(pool: ChallengePool, config: ChallengeConfig, text_template: 
         "size": config.size,
         "from": list(config.from_),
         "candidates": pool.candidates.num_rows,
-        "targets": wanted,
+        "targets": requested,
         "picked": {k: got[k] for k in KINDS},
         "redistributed": notes,
-        "kinds": {k: kinds[k].merge_info([p.info for _, p in picked[k]]) for k in KINDS},
+        "kinds": {k: {"skipped": why[k]} if k in why and not picked[k]
+                  else kinds[k].merge_info([p.info for _, p in picked[k]]) for k in KINDS},
     }
     return ChallengeResult(tables, info)
 

@@ -63,6 +63,9 @@ def _label_shares(labels: list[Any], keys: list[str]) -> dict[str, float]:
     return {key: round(counts.get(key, 0) / total, 4) if total else 0.0 for key in keys}
 
 
+NO_TIME = "the recipe maps no time field: set fields.time"
+
+
 @CHALLENGES.register("temporal")
 class TemporalChallenge(ChallengeKind):
     """Temporal shift: the newest held-out rows, or those after ``config.after``.
@@ -88,10 +91,16 @@ class TemporalChallenge(ChallengeKind):
     def __init__(self, config: TemporalChallengeConfig) -> None:
         self.config = config
 
+    def unavailable(self, pool: ChallengePool) -> str | None:
+        """No time field mapped: nothing is newest."""
+        if C.TIME not in pool.candidates.column_names:
+            return NO_TIME
+        return None
+
     def _pick(self, pool: ChallengePool, n: int) -> Picked:
         """The newest ``n`` timed candidates (after ``config.after`` when set)."""
         if C.TIME not in pool.candidates.column_names:
-            return Picked.empty({"skipped": "the recipe maps no time field: set fields.time"})
+            return Picked.empty({"skipped": NO_TIME})
         micros, eligible = epoch_micros(pool.candidates.column(C.TIME))
         reason = "newest"
         if self.config.after is not None:

@@ -80,6 +80,24 @@ def reserved_columns(table: pa.Table, path: Path | str) -> pa.Table:
     return table.drop_columns(own) if own else table
 
 
+def field_column(table: pa.Table, name: str) -> pa.ChunkedArray:
+    """A column by name, or by a dotted path into objects (``metadata.score``).
+
+    Raises:
+        KeyError: No such column, or the path does not lead to a field.
+    """
+    if name in table.column_names or "." not in name:
+        return table.column(name)
+    head, *rest = name.split(".")
+    column = table.column(head)
+    for key in rest:
+        if not pa.types.is_struct(column.type) or column.type.get_field_index(key) < 0:
+            raise KeyError(name)
+        column = pa.chunked_array([pc.struct_field(c, key) for c in column.chunks],
+                                  column.type.field(key).type)
+    return column
+
+
 def with_nested(table: pa.Table, names: Sequence[str]) -> tuple[pa.Table, list[str]]:
     """The table with a column for each dotted name (``metadata.score``) read from its object.
 
@@ -91,16 +109,8 @@ def with_nested(table: pa.Table, names: Sequence[str]) -> tuple[pa.Table, list[s
     for name in dict.fromkeys(names):
         if name in table.column_names or "." not in name:
             continue
-        head, *rest = name.split(".")
-        if head not in table.column_names:
-            continue
-        column = table.column(head)
         try:
-            for key in rest:
-                if not pa.types.is_struct(column.type) or column.type.get_field_index(key) < 0:
-                    raise KeyError(key)
-                column = pa.chunked_array([pc.struct_field(c, key) for c in column.chunks],
-                                          column.type.field(key).type)
+            column = field_column(table, name)
         except KeyError:
             continue
         table = table.append_column(name, column)
@@ -334,7 +344,7 @@ def text_column(table: pa.Table, fields: FieldsConfig, messages: pa.ChunkedArray
         return flatten_messages(messages if messages is not None
                                 else table.column(fields.messages), fields.roles)
     template = fields.text or ""
-    return render_template(template, lambda name: as_text(table.column(name)))
+    return render_template(template, lambda name: as_text(field_column(table, name)))
 
 
 

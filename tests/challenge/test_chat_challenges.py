@@ -43,3 +43,16 @@ def test_a_kind_with_nothing_to_pick_says_why(tmp_path):
     assert any(n.startswith("temporal: 0 of") and "set fields.time" in n for n in notes)
     picked = manifest["stages"]["challenge"]["picked"]
     assert picked["adversarial"] > 0  # the instruction is perturbed by default
+
+
+def test_a_pool_smaller_than_size_gets_the_mix_not_the_first_kinds(tmp_path):
+    path = real_data("formats/llamafactory/identity.json")
+    folder = _build(tmp_path, {"path": str(path), "formatting": "alpaca"}, size=400)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    info = manifest["stages"]["challenge"]
+    picked, pool = info["picked"], info["candidates"]
+    assert pool < 400 and sum(picked.values()) <= pool
+    assert picked["adversarial"] > 0 and picked["temporal"] == 0  # no kind takes the pool
+    assert any(n.startswith(f"size 400 is more than the {pool}") for n in info["redistributed"])
+    assert info["kinds"]["temporal"] == {"skipped": "the recipe maps no time field: set "
+                                                    "fields.time"}

@@ -240,3 +240,27 @@ def test_dotted_fields_read_nested_values_and_the_output_keeps_the_record(tmp_pa
     assert table.column(C.ID).to_pylist() == plain.column(C.ID).to_pylist()
     with pytest.raises(InputError, match="'meta' holds title, score"):
         _load_rows(tmp_path, rows, {"text": "{meta.titel}"})
+
+
+def test_a_build_with_nested_and_optional_template_fields_writes_its_report(tmp_path):
+    from splitforge.errors import RecipeError
+    from splitforge.pipeline import build
+    from splitforge.recipe import validate_recipe
+
+    rows = [{"q": f"question {i} about {i % 5}", "meta": {"title": f"t{i % 3}"},
+             **({"system": "be brief"} if i % 2 else {})} for i in range(40)]
+    write_jsonl(tmp_path / "d.jsonl", rows)
+    recipe = {"name": "n", "sources": [{"path": "d.jsonl"}],
+              "fields": {"text": "{system?}{q} ({meta.title})"}, "audit": {"fail_on": "never"},
+              "output": {"dir": str(tmp_path / "out")}}
+    (tmp_path / "r.yaml").write_text(json.dumps(recipe))
+    folder = build(tmp_path / "r.yaml").path  # the report reads the texts back: no traceback
+    from splitforge.load.sources import recipe_text
+
+    train = pq.read_table(folder / "train.parquet")
+    texts = recipe_text(train, validate_recipe(recipe)).to_pylist()
+    assert texts and all(t.endswith(f"({r['meta']['title']})") for t, r in zip(
+        texts, train.to_pylist(), strict=True))
+    assert (folder / "report.html").is_file()
+    with pytest.raises(RecipeError, match="fields.group: a field name, not a template"):
+        validate_recipe({**recipe, "fields": {**recipe["fields"], "group": "{user}"}})
