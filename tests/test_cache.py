@@ -11,6 +11,7 @@ from tests.conftest import REPO, folder_bytes
 def _recipe(tmp_path, **output):
     recipe = yaml.safe_load((REPO / "recipes" / "quickstart.yaml").read_text())
     recipe["sources"] = [{"path": str(REPO / "data" / "oss_commits_sample.jsonl")}]
+    recipe["challenge"] = {"size": 20}  # the cache is about the stages before; keep this short
     recipe["output"] = {"dir": str(tmp_path / "out"), **output}
     path = tmp_path / "r.yaml"
     path.write_text(yaml.safe_dump(recipe))
