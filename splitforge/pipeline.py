@@ -31,6 +31,7 @@ from splitforge.audit.run import (
     audit_stage_info,
     drop_leaked,
     flagged_sources,
+    fold_leak_links,
 )
 from splitforge.cache import (
     Prepared,
@@ -58,7 +59,7 @@ from splitforge.progress import Reporter, SilentReporter, Timed
 from splitforge.recipe import Recipe, check_recipe, load_recipe, resolve_path
 from splitforge.split import SPLIT_NAMES, SplitFrame, make_splitter
 from splitforge.split.base import small_split_warnings
-from splitforge.split.folds import assign_folds
+from splitforge.split.folds import assign_folds, check_folds, merged_units
 from splitforge.split.skew import skew_warnings
 from splitforge.tables import concat_tables, take_rows, take_table
 from splitforge.versions import stage_versions
@@ -221,6 +222,38 @@ def _prepare(recipe: Recipe, base: Path, input_hashes: list[str], timed: Timed) 
                     control=control, control_info=control_info)
 
 
+FOLD_ROUNDS = 3  # audits of the folds against each other, joining the units they link
+
+
+def _folds(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Recipe,
+           boilerplate: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """Folds over train whose units are joined by the leak links the audit finds between folds.
+
+    Each fold is audited against the others (the build's audit methods); a contaminated row
+    and its evidence become one unit, and the folds are assigned again, until no fold leaks
+    into another or ``FOLD_ROUNDS`` rounds are done (the rest is counted).
+    """
+    assert recipe.split.folds is not None
+    frame = split_frame(table, rows)
+    stratified = recipe.split.method == "stratified"
+    folds, info = assign_folds(frame, codes, recipe.split.folds, recipe.seed, stratified)
+    joined, left = 0, 0
+    for _ in range(FOLD_ROUNDS if recipe.audit.methods else 0):
+        links = fold_leak_links(table, rows, folds, recipe, boilerplate)
+        left = len(links)
+        if not links:
+            break
+        joined += len(links)
+        frame = merged_units(frame, rows, links)
+        folds, info = assign_folds(frame, codes, recipe.split.folds, recipe.seed, stratified)
+    else:
+        left = len(fold_leak_links(table, rows, folds, recipe, boilerplate)) if joined else 0
+    check_folds(split_frame(table, rows).take(np.flatnonzero(codes == 0)), folds[codes == 0])
+    info["unit"] = "group" if C.GROUP in table.column_names else "cluster"
+    info["leak_links_joined"], info["leak_links_left"] = joined, left
+    return folds, info
+
+
 def _manifest_of(folder: Path) -> dict[str, Any] | None:
     """The manifest of an existing build (None when it cannot be read)."""
     try:
@@ -271,9 +304,9 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
                              out_root / recipe.name / "audits" / build_id / "gate")
         assignment = drop_leaked(assignment, kept_rows, audited)
     if recipe.split.folds:
-        folds, assignment.info["folds"] = assign_folds(
-            split_frame(table, kept_rows), assignment.split, recipe.split.folds, recipe.seed,
-            recipe.split.method == "stratified")
+        with timed.stage("folds"):
+            folds, assignment.info["folds"] = _folds(table, kept_rows, assignment.split, recipe,
+                                                     boilerplate)
         values = np.full(table.num_rows, -1, dtype=np.int64)
         values[kept_rows] = folds
         table = table.append_column(C.FOLD, pa.array(values, pa.int8(), mask=values < 0))

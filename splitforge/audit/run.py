@@ -423,6 +423,43 @@ def apply_gate(result: AuditRunResult, config: Any, failed_report: Path | None =
 MAX_LEAK_ROUNDS = 10
 
 
+def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe: Recipe,
+                    boilerplate: Boilerplate = NO_BOILERPLATE) -> list[tuple[int, int]]:
+    """Train rows the audit calls contaminated by a row of another fold: (row, evidence row).
+
+    Each fold is audited against the other folds, with the build's audit methods, thresholds
+    and boilerplate, as val and test are audited against train; ``rows`` are table rows and
+    ``folds`` their folds (-1: not in train).
+    """
+    config = recipe.audit
+    options = {"methods": config.methods, "ngram": config.ngram,
+               "thresholds": config.thresholds, "model": config.embedding_model,
+               "fail_on": "never", "boilerplate": boilerplate}
+    ids = table.column(C.ID)
+    row_of = {}
+    links: list[tuple[int, int]] = []
+    for fold in sorted(set(folds[folds >= 0].tolist())):
+        mine, others = rows[folds == fold], rows[(folds >= 0) & (folds != fold)]
+        if not len(mine) or not len(others):
+            continue
+        other_ids = take_rows(ids, others).to_pylist()
+        row_of.update(zip(other_ids, others.tolist(), strict=True))
+
+        def batches(others: np.ndarray = others) -> Iterator[tuple[list[str], pa.Array]]:
+            for start in range(0, len(others), 16_384):
+                part = others[start:start + 16_384]
+                yield (take_rows(ids, part).to_pylist(), take_rows(table.column(C.TEXT), part))
+
+        found, _ = _scan_audit(take_rows(ids, mine).to_pylist(),
+                               take_rows(table.column(C.TEXT), mine).to_pylist(), batches(),
+                               progress=NO_PROGRESS, total_rows=len(others), **options)
+        for row, verdict, evidence in zip(mine.tolist(), found.column("verdict").to_pylist(),
+                                          found.column("evidence_id").to_pylist(), strict=True):
+            if verdict == "contaminated" and evidence in row_of:
+                links.append((row, row_of[evidence]))
+    return links
+
+
 def _unlink_test_from_val(table: pa.Table, val_rows: np.ndarray, test_items: np.ndarray,
                           labels: list[str], texts: list[str], remove: np.ndarray,
                           evidence: list[Any], options: dict[str, Any], own: set[str]) -> int:

@@ -49,6 +49,34 @@ def assign_folds(frame: SplitFrame, codes: np.ndarray, k: int, seed: int, strati
                    "rows": rows.tolist(), "units": np.bincount(unit_fold, minlength=k).tolist()}
 
 
+def merged_units(frame: SplitFrame, rows: np.ndarray, links: list[tuple[int, int]]
+                 ) -> SplitFrame:
+    """The frame with units joined by leak links (``rows[i]`` is frame row ``i``'s table row).
+
+    Joined units take the smallest key among them, so a fold assignment of the result keeps
+    each linked pair in one fold.
+    """
+    from splitforge.dedup.clusters import UnionFind
+
+    units = np.asarray(frame.units, dtype=object)
+    index, keys = pd.factorize(units)
+    position = {int(r): i for i, r in enumerate(rows.tolist())}
+    pairs = [(position[a], position[b]) for a, b in links if a in position and b in position]
+    if not pairs:
+        return frame
+    union = UnionFind(len(keys))
+    left, right = zip(*pairs, strict=True)
+    union.union(index[np.array(left)], index[np.array(right)])
+    root = union.find_all()
+    by_name = np.argsort(np.asarray(keys, dtype=str), kind="stable")
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[by_name] = np.arange(len(keys))
+    first = np.full(len(keys), len(keys), dtype=np.int64)
+    np.minimum.at(first, root, rank)
+    joined = np.asarray(keys, dtype=object)[by_name[first[root]]][index]
+    return SplitFrame(frame.ids, joined, None, frame.labels, frame.times)
+
+
 def check_folds(frame: SplitFrame, folds: np.ndarray) -> None:
     """Every cluster and group sits in one fold (the split's invariant, between folds)."""
     for name, keys in (("duplicate cluster", frame.clusters), ("group", frame.groups)):

@@ -94,3 +94,23 @@ def test_multi_label_rows_are_stratified_by_their_combination(tmp_path):
     test = pq.read_table(result.path / "test.parquet")
     assert set(test.column("sf_label").to_pylist()) == {"math", "code", "code|math", ""}
     assert test.column("tags").type.value_type == "string"  # the output keeps the list
+
+
+def test_rows_the_audit_links_across_folds_are_joined_into_one_fold(tmp_path):
+    from splitforge.audit.run import fold_leak_links  # noqa: F401  the check the build runs
+    from tests.conftest import REPO
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "cvlinks", "sources": [{"path": str(REPO / "data" / "oss_commits_sample.jsonl")}],
+        "fields": {"id": "sha", "text": "{subject}\n{body}"}, "dedup": {"exact": True},
+        "split": {"method": "random", "folds": 5}, "output": {"dir": str(tmp_path / "out")}}))
+    result = build(recipe)
+    info = result.manifest["stages"]["split"]["folds"]
+    # exact dedup alone leaves near copies ("Update README.md" and friends) in other units:
+    # the audit of each fold against the others finds them, and they are joined
+    assert info["leak_links_joined"] > 0 and info["leak_links_left"] == 0
+    train = pq.read_table(result.path / "train.parquet")
+    assert sum(info["rows"]) == train.num_rows
+    without = build(recipe, overrides={"audit.methods": []}).manifest["stages"]["split"]["folds"]
+    assert without["leak_links_joined"] == 0  # no audit, no links: the plain unit hash
