@@ -489,9 +489,9 @@ class SplitConfig(_Model):
     )
     folds: int | None = Field(
         None, ge=2, le=100, description="Cross-validation folds over train: each train row "
-        "gets sf_fold 0..folds-1 by a seeded hash of its unit, so a group or duplicate cluster "
-        "sits in one fold and adding rows moves none (stratified: per label, within one unit "
-        "of each fold's share). Not with temporal."
+        "gets sf_fold 0..folds-1 by a seeded hash of its unit, so a group, a duplicate cluster "
+        "and rows the audit links across folds sit in one fold (stratified: per label, within "
+        "one unit of each fold's share). Not with temporal."
     )
 
     @field_validator("gap")

@@ -8,6 +8,8 @@ hash of its key (``stable_uniform(key, seed, "folds")``): with ``random`` and ``
 ``stratified`` the units of each label are ordered by ``(u, key)`` and cut into ``k`` runs of
 equal size (each fold within one unit of its share of every label; adding a unit moves at most
 ``k - 1`` units of its label). Temporal splits have no folds (time order is the point of them).
+The build then audits each fold against the others and joins the units of linked rows
+(``merged_units``; ``pipeline._folds``), so a leak link never crosses two folds either.
 """
 
 from __future__ import annotations
