@@ -168,13 +168,14 @@ def deduplicate(table: pa.Table, config: DedupConfig, progress: Progress = NO_PR
 
 
 def same_identity(table: pa.Table, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Per pair, whether both rows have the same ``sf_identity`` (tools, media...); True without."""
+    """Per pair, whether both rows have the same ``sf_identity`` (tools, media...); True without.
+
+    A null identity (nothing beyond the text) reads as 0, which no xxh3 hash is in practice.
+    """
     if C.IDENTITY not in table.column_names:
         return np.ones(len(left), dtype=bool)
-    identity = table.column(C.IDENTITY)
-    a = take_rows(identity, np.asarray(left, np.int64)).to_numpy(zero_copy_only=False)
-    b = take_rows(identity, np.asarray(right, np.int64)).to_numpy(zero_copy_only=False)
-    return np.asarray(a == b, dtype=bool)
+    identity = pc.fill_null(table.column(C.IDENTITY), 0).to_numpy()
+    return identity[np.asarray(left, np.int64)] == identity[np.asarray(right, np.int64)]
 
 
 def differing_removed(table: pa.Table, gone: np.ndarray, kept_for: np.ndarray

@@ -35,7 +35,8 @@ from splitforge.load.fields import (
     parse_messages,
     to_json,
 )
-from splitforge.normalize.text import normalize_text
+from splitforge.normalize.shingles import text_buffers
+from splitforge.normalize.text import _buffer_hashes, normalize_text
 
 # Default column of each role, per formatting (LLaMA-Factory's DatasetAttr defaults; TRL's names).
 DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
@@ -281,12 +282,14 @@ _GONE = "\x00"  # stands for an empty part while the lines are joined
 def identity_column(table: pa.Table, names: list[str], chat: str | None = None,
                     tags: dict[str, str] | None = None, roles: list[str] | None = None
                     ) -> pa.Array | None:
-    """Per row, a hash of what the trainer reads beyond the similarity text; None if nothing.
+    """Per row, a 64-bit hash of what the trainer reads beyond the similarity text.
 
     ``names`` are whole fields (tools, media paths, a system prompt); ``chat`` is a chat column
     whose turns not compared (the system prompt) and non-text content parts (media) count too.
     A row's value is null where it holds none of these, and a missing, null or empty field is
-    the same nothing, so rows of sources in other formattings compare alike.
+    the same nothing, so rows of sources in other formattings compare alike. Returns None when
+    there is nothing to hold at all. Built with Arrow kernels and hashed on the buffers
+    (``normalize.text``'s xxh3), so its cost is a pass over the bytes.
     """
     parts = {n: _field_text(table.column(n)) for n in names if n in table.column_names}
     if chat is not None:
@@ -296,13 +299,17 @@ def identity_column(table: pa.Table, names: list[str], chat: str | None = None,
             parts[MEDIA_PARTS] = _media_parts(table.column(chat), tags or {})
     if not parts:
         return None
-    columns = {k: v.to_numpy(zero_copy_only=False) for k, v in parts.items()}
-    out: list[str | None] = []
-    for i in range(table.num_rows):
-        record = {k: v[i] for k, v in columns.items() if v[i] not in (None, "")}
-        out.append(hashlib.sha256(to_json(record).encode("utf-8", "surrogatepass")).hexdigest()[
-            :16] if record else None)
-    return pa.array(out, pa.string())
+    empty = pa.scalar("", pa.string())
+    pieces = []
+    for name, values in sorted(parts.items()):
+        values = pc.fill_null(values.cast(pa.string()), "")
+        keyed = pc.binary_join_element_wise(pa.scalar(f"{name}=", pa.string()), values, "")
+        pieces.append(pc.if_else(pc.equal(values, ""), empty, keyed))
+    joined = pc.binary_join_element_wise(*pieces, "\x1f") if len(pieces) > 1 else pieces[0]
+    nothing = pc.equal(joined, "\x1f" * (len(pieces) - 1)).to_numpy(zero_copy_only=False)
+    data, offsets = text_buffers(joined)
+    hashes = _buffer_hashes(data, offsets)
+    return pa.array(hashes, pa.uint64(), mask=np.asarray(nothing, dtype=bool))
 
 
 TURNS_NOT_COMPARED = "(turns not compared)"

@@ -266,7 +266,7 @@ def add_identity(table: pa.Table, fields: FieldsConfig, spec: FormatSpec | None)
     if identity is None:
         return table
     listed = list(names)  # the chat itself differs in any near copy: not counted by name
-    return table.append_column(pa.field(C.IDENTITY, pa.string(), metadata={
+    return table.append_column(pa.field(C.IDENTITY, pa.uint64(), metadata={
         IDENTITY_FIELDS: json.dumps(listed).encode()}), identity)
 
 
