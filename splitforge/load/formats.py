@@ -15,7 +15,6 @@ of one prompt never straddle two splits.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from splitforge.load.fields import (
     to_json,
 )
 from splitforge.normalize.shingles import text_buffers
-from splitforge.normalize.text import _buffer_hashes, normalize_text
+from splitforge.normalize.text import _buffer_hashes, normalize_buffers
 
 # Default column of each role, per formatting (LLaMA-Factory's DatasetAttr defaults; TRL's names).
 DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
@@ -362,9 +361,8 @@ def prompt_groups(table: pa.Table, spec: FormatSpec, roles: list[str] | None) ->
         prompt = pa.chunked_array([pa.array([to_json(_shared_start(a, b)) for a, b in zip(
             table.column(cols["chosen"]).to_pylist(), table.column(cols["rejected"]).to_pylist(),
             strict=True)], pa.string())])
-    values = prompt.to_numpy(zero_copy_only=False)
-    return pa.array([GROUP_PREFIX + hashlib.sha256(normalize_text(v or "").encode(
-        "utf-8", "surrogatepass")).hexdigest()[:16] for v in values], pa.string())
+    _, hashes = normalize_buffers(*text_buffers(prompt))  # the prompt as dedup compares it
+    return pa.array(np.char.add(GROUP_PREFIX, np.char.mod("%016x", hashes)), pa.string())
 
 
 def _shared_start(a: Any, b: Any) -> Any:
