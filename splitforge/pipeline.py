@@ -237,21 +237,40 @@ def _folds(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Recipe,
     frame = split_frame(table, rows)
     stratified = recipe.split.method == "stratified"
     folds, info = assign_folds(frame, codes, recipe.split.folds, recipe.seed, stratified)
-    joined, left = 0, 0
+    joined, left, moved = 0, 0, None
     for _ in range(FOLD_ROUNDS if recipe.audit.methods else 0):
-        links = fold_leak_links(table, rows, folds, recipe, boilerplate)
+        links = _fold_links(table, rows, folds, recipe, boilerplate, moved)
         left = len(links)
         if not links:
             break
         joined += len(links)
         frame = merged_units(frame, rows, links)
+        before = folds
         folds, info = assign_folds(frame, codes, recipe.split.folds, recipe.seed, stratified)
+        moved = folds != before
     else:
-        left = len(fold_leak_links(table, rows, folds, recipe, boilerplate)) if joined else 0
+        left = len(_fold_links(table, rows, folds, recipe, boilerplate, moved)) if joined else 0
     check_folds(split_frame(table, rows).take(np.flatnonzero(codes == 0)), folds[codes == 0])
     info["unit"] = "group" if C.GROUP in table.column_names else "cluster"
     info["leak_links_joined"], info["leak_links_left"] = joined, left
     return folds, info
+
+
+def _fold_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe: Recipe,
+                boilerplate: Any, moved: np.ndarray | None) -> list[tuple[int, int]]:
+    """Leak links across folds; after a round, only the pairs with a row that moved are new.
+
+    A pair of rows that kept their folds was audited already, both ways. So the moved rows are
+    audited against every other fold, and the rows that stayed against the moved rows only
+    (the checks are not symmetric: a short row inside a long one is found from the short one).
+    """
+    if moved is None:
+        return fold_leak_links(table, rows, folds, recipe, boilerplate)
+    if not moved.any():
+        return []
+    return (fold_leak_links(table, rows, folds, recipe, boilerplate, only=moved)
+            + fold_leak_links(table, rows, folds, recipe, boilerplate, only=~moved,
+                              among=moved))
 
 
 def _manifest_of(folder: Path) -> dict[str, Any] | None:

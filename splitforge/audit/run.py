@@ -424,12 +424,14 @@ MAX_LEAK_ROUNDS = 10
 
 
 def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe: Recipe,
-                    boilerplate: Boilerplate = NO_BOILERPLATE) -> list[tuple[int, int]]:
+                    boilerplate: Boilerplate = NO_BOILERPLATE, only: np.ndarray | None = None,
+                    among: np.ndarray | None = None) -> list[tuple[int, int]]:
     """Train rows the audit calls contaminated by a row of another fold: (row, evidence row).
 
     Each fold is audited against the other folds, with the build's audit methods, thresholds
     and boilerplate, as val and test are audited against train; ``rows`` are table rows and
-    ``folds`` their folds (-1: not in train).
+    ``folds`` their folds (-1: not in train). ``only`` and ``among`` (masks over ``rows``)
+    limit the rows audited and the rows they are audited against (within the other folds).
     """
     config = recipe.audit
     options = {"methods": config.methods, "ngram": config.ngram,
@@ -439,7 +441,11 @@ def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe
     row_of = {}
     links: list[tuple[int, int]] = []
     for fold in sorted(set(folds[folds >= 0].tolist())):
-        mine, others = rows[folds == fold], rows[(folds >= 0) & (folds != fold)]
+        asked = (folds == fold) if only is None else (folds == fold) & only
+        against = (folds >= 0) & (folds != fold)
+        if among is not None:
+            against &= among
+        mine, others = rows[asked], rows[against]
         if not len(mine) or not len(others):
             continue
         other_ids = take_rows(ids, others).to_pylist()
