@@ -162,7 +162,10 @@ def build(
                 point_latest(final)
         return BuildResult("unchanged", build_id, final, _manifest_of(final),
                            timings=timed.timings)
-    check_target(final, force, hashed + [resolve_path(base, p) for p in recipe.audit.against])
+    kept_from = ([resolve_path(base, recipe.challenge.keep_from)]
+                 if recipe.challenge is not None and recipe.challenge.keep_from else [])
+    check_target(final, force, hashed + kept_from
+                 + [resolve_path(base, p) for p in recipe.audit.against])
     latest = final.parent / LATEST
     if latest.is_dir() and not latest.is_symlink():
         raise OutputError(f"{latest}: a real folder where splitforge keeps a link to the newest "
