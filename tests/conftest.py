@@ -38,3 +38,17 @@ def write_jsonl(path: Path, rows) -> Path:
 def folder_bytes(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory):
+    """splitforge's user cache (built models, embedding vectors) in a folder of this test run."""
+    import os
+
+    old = os.environ.get("SPLITFORGE_CACHE")
+    os.environ["SPLITFORGE_CACHE"] = str(tmp_path_factory.mktemp("user_cache"))
+    yield
+    if old is None:
+        os.environ.pop("SPLITFORGE_CACHE", None)
+    else:
+        os.environ["SPLITFORGE_CACHE"] = old

