@@ -111,7 +111,11 @@ class CheckResult:
         return level
 
     def evidence_text(self, item: int, eval_text: str) -> str:
-        """The text shown beside ``item``'s evidence: the part of the item that matched."""
+        """The text shown beside ``item``'s evidence (the verdict's ``matched_text``).
+
+        Checks that keep the training text that matched return it (its start, or the passage
+        around the match: ``PREVIEW`` characters); this default shows the item itself.
+        """
         return eval_text[:PREVIEW]
 
     def to_table(self) -> pa.Table:
@@ -303,15 +307,24 @@ def closest_group(text: np.ndarray, group: np.ndarray, score: np.ndarray) -> np.
 
 
 def merge_best(best_score: np.ndarray, best_id: np.ndarray, item: np.ndarray,
-               score: np.ndarray, ids: np.ndarray) -> None:
+               score: np.ndarray, ids: np.ndarray, best_text: np.ndarray | None = None,
+               texts: np.ndarray | None = None) -> None:
     """Keep, per item, the larger score, or the same score with the smaller id (in place).
 
-    The order-free rule every check's ``_merge`` uses for its best training text.
+    The order-free rule every check's ``_merge`` uses for its best training text. With
+    ``best_text`` and ``texts`` (object arrays beside ``best_id`` and ``ids``), the evidence's
+    text is kept with its id; the same score and id (one training id on two rows) keeps the
+    smaller text in string order, so the text does not depend on the order either.
     """
     if not len(item):
         return
     old = best_score[item]
     better = (score > old) | ((score == old) & prefer_smaller_id(ids, best_id[item]))
+    if best_text is not None and texts is not None:
+        same = ~better & (score == old) & (ids == best_id[item])
+        if same.any():
+            better[same] = prefer_smaller_id(texts[same], best_text[item[same]])
+        best_text[item[better]] = texts[better]
     best_score[item[better]] = score[better]
     best_id[item[better]] = ids[better]
 

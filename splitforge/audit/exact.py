@@ -23,7 +23,12 @@ gather per needed length; strings are compared only for hash hits and anchor can
 
 An exact copy is also contained. ``score`` is 1.0 for contained items, else 0.0; ``flagged``
 equals ``contained``. Evidence is the smallest training id in string order among the texts that
-match (equal: ``match_id``; containing: ``contained_id``).
+match (equal: ``match_id``; containing: ``contained_id``). What the verdict shows beside the item
+(``evidence_text``) is the item itself for an equal text, and for a containing one
+``contained_text``: the passage of the ``contained_id`` text around the item (normalized, at most
+300 characters, the item with as much of the text before it as after), cut when the substring test
+succeeds, so only one short text per eval item is kept (a training id given to two containing
+rows keeps the smaller passage, whatever the order).
 """
 
 from __future__ import annotations
@@ -33,10 +38,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from splitforge.audit.base import (
     CHECKS,
     CONTAMINATED,
+    PREVIEW,
     SUSPECT,
     AuditCheck,
     CheckResult,
@@ -63,6 +70,9 @@ class ExactResult(CheckResult):
         tokens: the item's length in words, a CJK character counting as one
             (``reading_lengths``): short items can be contained by chance, so a gate may want a
             minimum.
+        contained_text: the passage of the ``contained_id`` text around the item (normalized,
+            at most 300 characters), or None (not contained, or ``containment`` off). Not a
+            column of ``to_table``: the verdict's ``matched_text`` shows it.
     """
 
     matched: np.ndarray
@@ -70,6 +80,11 @@ class ExactResult(CheckResult):
     contained: np.ndarray
     contained_id: list[str | None]
     tokens: np.ndarray
+    contained_text: list[str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.contained_text is None:  # a result built without the training texts
+            object.__setattr__(self, "contained_text", [None] * len(self.score))
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """Contaminated: equal, or contained with ``min_tokens`` tokens; suspect: contained."""
@@ -79,6 +94,17 @@ class ExactResult(CheckResult):
         long = np.asarray(self.tokens) >= thresholds.min_tokens
         level[(contained & long) | np.asarray(self.matched, dtype=bool)] = CONTAMINATED
         return level
+
+    def evidence_text(self, item: int, eval_text: str) -> str:
+        """An equal text is the item itself; a containing one shows the passage around it."""
+        passage = self.contained_text[item]
+        if self.matched[item] or passage is None:
+            return eval_text[:PREVIEW]
+        return passage
+
+    def to_table(self) -> pa.Table:
+        """``CheckResult.to_table`` but ``contained_text`` (the verdict's ``matched_text``)."""
+        return super().to_table().drop_columns([f"{self.name}_contained_text"])
 
 
 def _rarest_anchors(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,8 +181,9 @@ class ExactCheck(AuditCheck):
             self._index[char] = NgramIndex(keys[mine], length[mine])
         self._match_id = np.full(items, None, dtype=object)
         self._contained_id = np.full(items, None, dtype=object)
+        self._contained_text = np.full(items, None, dtype=object)
 
-    def _probe(self, batch: TrainingBatch) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def _probe(self, batch: TrainingBatch) -> dict[str, tuple[np.ndarray, ...]]:
         found = {"match": self._equal(batch)}
         if self.containment:
             found["contained"] = self._contained(batch)
@@ -174,8 +201,11 @@ class ExactCheck(AuditCheck):
         items, rows = smallest_id_per_key(items, rows, batch)
         return items, np.array([batch.ids[r] for r in rows], dtype=object)
 
-    def _contained(self, batch: TrainingBatch) -> tuple[np.ndarray, np.ndarray]:
-        """Items inside a text of the batch, each with the smallest such id (verified)."""
+    def _contained(self, batch: TrainingBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Items inside a text of the batch, each with the smallest such id (verified).
+
+        Returns the items, their ids and the passages around them (``_passage``).
+        """
         items, rows = [], []
         for char in (False, True):
             index = self._index[char]
@@ -189,34 +219,59 @@ class ExactCheck(AuditCheck):
             items.append(full // width)
             rows.append(full % width)
         if not items:  # no eval item has tokens (all empty)
-            return np.zeros(0, np.int64), np.zeros(0, dtype=object)
+            return np.zeros(0, np.int64), np.zeros(0, dtype=object), np.zeros(0, dtype=object)
         item, row = np.concatenate(items), np.concatenate(rows)
         order = np.lexsort((batch.id_rank[row], item))
-        out_items, out_ids = [], []
+        out_items, out_ids, out_texts = [], [], []
         done = -1
         for i, r in zip(item[order].tolist(), row[order].tolist(), strict=True):
-            if i == done:
+            if i == done and batch.ids[r] != out_ids[-1]:
+                continue  # found in a text of a smaller id (the same id on another row: compare)
+            passage = self._passage(i, batch.text(r))
+            if passage is None:
                 continue
-            if self._inside(i, batch.text(r)):
-                out_items.append(i)
-                out_ids.append(batch.ids[r])
-                done = i
-        return np.array(out_items, dtype=np.int64), np.array(out_ids, dtype=object)
+            if i == done:
+                out_texts[-1] = min(out_texts[-1], passage)
+                continue
+            out_items.append(i)
+            out_ids.append(batch.ids[r])
+            out_texts.append(passage)
+            done = i
+        texts = np.empty(len(out_texts), dtype=object)
+        texts[:] = out_texts
+        return np.array(out_items, dtype=np.int64), np.array(out_ids, dtype=object), texts
 
-    def _inside(self, item: int, text: str) -> bool:
+    def _passage(self, item: int, text: str) -> str | None:
+        """The passage of ``text`` around ``item`` (``_around``), or None if it is not inside.
+
+        Words: the item on token boundaries (``" item " in " text "``). Characters: the item
+        without spaces in the text without spaces, the passage cut from the text as it is.
+        """
         needle = self.eval_norm[item]
         if self._char_mode[item]:
-            return needle.replace(" ", "") in text.replace(" ", "")
-        return f" {needle} " in f" {text} "
+            needle = needle.replace(" ", "")
+            at = text.replace(" ", "").find(needle)
+            if at < 0:
+                return None
+            codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+            kept = np.flatnonzero(codes != ord(" "))  # position of each non-space character
+            return _around(text, int(kept[at]), int(kept[at + len(needle) - 1]) + 1, False)
+        at = f" {text} ".find(f" {needle} ")  # the space before the item is text[at - 1]
+        return None if at < 0 else _around(text, at, at + len(needle), True)
 
-    def _merge(self, payload: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-        for key, best in (("match", self._match_id), ("contained", self._contained_id)):
-            if key not in payload:
-                continue
-            items, ids = payload[key]
-            if len(items):
-                better = prefer_smaller_id(ids, best[items])
-                best[items[better]] = ids[better]
+    def _merge(self, payload: dict[str, tuple[np.ndarray, ...]]) -> None:
+        if "match" in payload:
+            items, ids = payload["match"]
+            better = prefer_smaller_id(ids, self._match_id[items])
+            self._match_id[items[better]] = ids[better]
+        if "contained" in payload:
+            items, ids, texts = payload["contained"]
+            old = self._contained_id[items]
+            better = prefer_smaller_id(ids, old)
+            same = ~better & (ids == old)  # one training id on two rows: the smaller passage
+            better[same] = prefer_smaller_id(texts[same], self._contained_text[items[same]])
+            self._contained_id[items[better]] = ids[better]
+            self._contained_text[items[better]] = texts[better]
 
     def _result(self) -> ExactResult:
         matched = np.array([i is not None for i in self._match_id], dtype=bool)
@@ -232,4 +287,22 @@ class ExactCheck(AuditCheck):
                                    "n_contained": int(contained.sum())}
         return ExactResult(self.name, contained.copy(), contained.astype(np.float64), evidence,
                            summary, matched, match_id, contained, contained_id,
-                           reading_lengths(self.eval_norm))
+                           reading_lengths(self.eval_norm), self._contained_text.tolist())
+
+
+def _around(text: str, start: int, end: int, words: bool) -> str:
+    """At most ``PREVIEW`` characters of ``text`` around ``text[start:end]``.
+
+    The match first, then as much of the text before it as after it (more before where the
+    text ends soon after); with ``words`` the passage starts on a word. A match longer than
+    ``PREVIEW`` is its own start.
+    """
+    if end - start >= PREVIEW:
+        return text[start:start + PREVIEW]
+    lo = max(0, start - (PREVIEW - (end - start)) // 2)
+    hi = min(len(text), lo + PREVIEW)
+    lo = max(0, hi - PREVIEW)
+    if words and lo > 0 and text[lo - 1] != " ":
+        space = text.find(" ", lo, start)
+        lo = space + 1 if space >= 0 else start
+    return text[lo:hi]

@@ -34,7 +34,11 @@ a training text that contains two eval items contains both.
 Per eval item: ``score`` = the best estimated Jaccard among its LSH candidates that were not set
 aside (0.0 when it has none; a candidate below the threshold still counts, so scores under the
 threshold are only what LSH happened to surface), ``evidence_id`` = that candidate's training id
-(ties: the smallest id in string order), ``flagged`` = ``score >= threshold``.
+(ties: the smallest id in string order), ``matched_text`` = the start of that training text
+(normalized, at most 300 characters: what the verdict's ``matched_text`` shows beside the item),
+``flagged`` = ``score >= threshold``. The text is cut while the batch is probed, so the check keeps
+one short text per eval item whatever the corpus; an id given to two training rows that tie keeps
+the smaller text, so it does not depend on the batching or order either.
 """
 
 from __future__ import annotations
@@ -44,10 +48,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from splitforge.audit.base import (
     CHECKS,
     CONTAMINATED,
+    PREVIEW,
     SHARED_CAP,
     SUSPECT,
     AuditCheck,
@@ -78,12 +85,20 @@ class MinHashResult(CheckResult):
         set_aside: Candidate training rows per eval item that another item resembles more (not
             evidence).
         tokens: the item's length in words, a CJK character counting as one.
+        matched_text: the start of the ``evidence_id`` training text (normalized, at most 300
+            characters), or None when the item has no candidate (``minhash_matched_text`` in
+            ``audit.parquet``).
     """
 
     candidates: np.ndarray
     set_aside: np.ndarray
     tokens: np.ndarray
     affix_copy: np.ndarray
+    matched_text: list[str | None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.matched_text is None:  # a result built without the training texts
+            object.__setattr__(self, "matched_text", [None] * len(self.score))
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """Jaccard against ``minhash_contaminated`` / ``minhash_suspect``.
@@ -103,6 +118,11 @@ class MinHashResult(CheckResult):
         # an item's verdict.
         level[np.asarray(self.affix_copy, dtype=bool)] = CONTAMINATED
         return level
+
+    def evidence_text(self, item: int, eval_text: str) -> str:
+        """The start of the training text that matched (the item itself where none is known)."""
+        text = self.matched_text[item]
+        return eval_text[:PREVIEW] if text is None else text
 
     @property
     def jaccard(self) -> np.ndarray:
@@ -166,8 +186,10 @@ class MinHashCheck(AuditCheck):
             self._band_items.append(order[small])
         self._best_equal = np.full(items, -1, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
+        self._best_text = np.full(items, None, dtype=object)
         self._copy_equal = np.full(items, -1, dtype=np.int64)
         self._copy_id = np.full(items, None, dtype=object)
+        self._copy_text = np.full(items, None, dtype=object)
         self._candidates = np.zeros(items, dtype=np.int64)
         self._set_aside = np.zeros(items, dtype=np.int64)
 
@@ -203,39 +225,32 @@ class MinHashCheck(AuditCheck):
         set_aside = np.bincount(item[~mine], minlength=len(self.eval_norm))
         item, row, equal = item[mine], rows[local[mine]], equal[mine]
         copies = self._affix_copies(batch, item, row, equal)
-        order = np.lexsort((batch.id_rank[row], -equal, item))
-        item, row, equal = item[order], row[order], equal[order]
-        first = np.ones(len(item), dtype=bool)
-        first[1:] = item[1:] != item[:-1]
-        ids = np.array(batch.ids, dtype=object)
-        return {"best": (item[first], equal[first], ids[row[first]]),
+        return {"best": _best_pairs(batch, item, row, equal),
                 "candidates": candidates, "set_aside": set_aside, "copies": copies}
 
     def _affix_copies(self, batch: TrainingBatch, item: np.ndarray, row: np.ndarray,
-                      equal: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      equal: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Among the candidates of short items, the training texts that are affix copies.
 
-        Returns per copied item its best such candidate (most equal values, then the smallest
-        id): ``(items, equal, ids)``.
+        Returns per copied item its best such candidate (``_best_pairs``):
+        ``(items, equal, ids, texts)``.
         """
         short = self._tokens[item] <= AFFIX_MAX_TOKENS
         if not short.any():
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, dtype=object)
+            return _best_pairs(batch, item[:0], row[:0], equal[:0])
         item, row, equal = item[short], row[short], equal[short]
         same = affix_copies([self.eval_norm[i] for i in item.tolist()],
                             [batch.text(r) for r in row.tolist()])
-        item, row, equal = item[same], row[same], equal[same]
-        order = np.lexsort((batch.id_rank[row], -equal, item))
-        item, row, equal = item[order], row[order], equal[order]
-        first = np.ones(len(item), dtype=bool)
-        first[1:] = item[1:] != item[:-1]
-        return item[first], equal[first], np.array(batch.ids, dtype=object)[row[first]]
+        return _best_pairs(batch, item[same], row[same], equal[same])
 
     def _merge(self, payload: dict[str, Any]) -> None:
         if not payload:
             return
-        merge_best(self._best_equal, self._best_id, *payload["best"])
-        merge_best(self._copy_equal, self._copy_id, *payload["copies"])
+        item, equal, ids, texts = payload["best"]
+        merge_best(self._best_equal, self._best_id, item, equal, ids, self._best_text, texts)
+        item, equal, ids, texts = payload["copies"]
+        merge_best(self._copy_equal, self._copy_id, item, equal, ids, self._copy_text, texts)
         self._candidates += payload["candidates"]
         self._set_aside += payload["set_aside"]
 
@@ -243,6 +258,7 @@ class MinHashCheck(AuditCheck):
         copied = self._copy_equal >= 0
         best_equal = np.where(copied, self._copy_equal, self._best_equal)
         best_id = np.where(copied, self._copy_id, self._best_id)
+        best_text = np.where(copied, self._copy_text, self._best_text)
         score = np.maximum(best_equal, 0) / self.num_perm
         summary = {"threshold": self.threshold, "num_perm": self.num_perm, "bands": self.bands,
                    "rows": self.rows, "ngram": self.ngram, "char_ngram": self.char_ngram,
@@ -253,4 +269,37 @@ class MinHashCheck(AuditCheck):
         return MinHashResult(self.name, (score >= self.threshold) | copied,
                              score.astype(np.float64), best_id.tolist(), summary,
                              self._candidates.copy(), self._set_aside.copy(), self._tokens.copy(),
-                             copied)
+                             copied, best_text.tolist())
+
+
+def _best_pairs(batch: TrainingBatch, item: np.ndarray, row: np.ndarray, equal: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per eval item, its best pair of the batch: most equal values, then the smallest id.
+
+    Returns ``(items, equal, ids, texts)``, ``texts`` the start of each evidence row's
+    normalized text (``PREVIEW`` characters). An id given to two rows with the same count keeps
+    the smaller text, as ``merge_best`` does across batches.
+    """
+    order = np.lexsort((batch.id_rank[row], -equal, item))
+    item, row, equal = item[order], row[order], equal[order]
+    first = np.ones(len(item), dtype=bool)
+    first[1:] = item[1:] != item[:-1]
+    lead = np.flatnonzero(first)
+    ids = np.array(batch.ids, dtype=object)
+    texts = np.empty(len(lead), dtype=object)
+    texts[:] = _previews(batch, row[lead])
+    group = np.cumsum(first) - 1
+    tied = np.flatnonzero(~first & (equal == equal[lead][group]))
+    tied = tied[ids[row[tied]] == ids[row[lead[group[tied]]]]]  # rows that share one id
+    for k, text in zip(tied.tolist(), _previews(batch, row[tied]), strict=True):
+        if text < texts[group[k]]:
+            texts[group[k]] = text
+    return item[lead], equal[lead], ids[row[lead]], texts
+
+
+def _previews(batch: TrainingBatch, rows: np.ndarray) -> list[str]:
+    """The first ``PREVIEW`` characters of some rows' normalized texts."""
+    if not len(rows):
+        return []
+    taken = batch.norm.take(pa.array(rows, pa.int64()))
+    return pc.utf8_slice_codeunits(taken, 0, PREVIEW).to_pylist()
