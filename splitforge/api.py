@@ -2,9 +2,10 @@
 
 Each mirrors its command (same arguments, same results) and also takes in-memory tables
 (pandas DataFrames, ``datasets`` Datasets, Arrow tables), written to a temporary Parquet file for
-the call. ``splitforge.audit`` and ``splitforge.dedup`` are also the names of subpackages: once
-one is imported the name is the package, which ``callable_package`` makes callable with the
-same function, so ``splitforge.audit(...)`` works in either case.
+the call. ``self_test`` is the audit's self-test alone, on texts in memory.
+``splitforge.audit`` and ``splitforge.dedup`` are also the names of subpackages: once one is
+imported the name is the package, which ``callable_package`` makes callable with the same
+function, so ``splitforge.audit(...)`` works in either case.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from splitforge.audit.run import AuditRunResult
+    from splitforge.audit.selftest import SelfTestResult
     from splitforge.dedup.run import DedupRunResult
 
 
@@ -25,12 +27,25 @@ def audit(train: Any, eval: Any = None, *, build: Any = None, **kwargs: Any) -> 
     of them; ``build`` a build folder whose val/test rows are the eval items.
 
     Keyword arguments as ``splitforge.audit.run.audit_files`` (``text``, ``train_text``,
-    ``eval_text``, ``id_field``, ``methods``, ``fail_on``, ``report`` ...).
+    ``eval_text``, ``id_field``, ``methods``, ``fail_on``, ``report`` ...); with
+    ``self_test=True`` the result's ``self_test`` measures the audit on planted copies.
     """
     from splitforge.audit.run import audit_files
 
     with _staged(train) as trains, _staged(eval) as evals:
         return audit_files(trains, evals, build_dir=build, **kwargs)
+
+
+def self_test(train: Any, eval: Any, **kwargs: Any) -> SelfTestResult:
+    """The audit's self-test alone, on texts in memory: recall per kind of planted copy.
+
+    ``train`` and ``eval`` are texts (a list of strings, a pandas Series, an Arrow array).
+    Keyword arguments as ``splitforge.audit.selftest.self_test`` (``methods``, ``ngram``,
+    ``thresholds``, ``embedding_model``, ``seed``, ``items``, ``rows`` ...).
+    """
+    from splitforge.audit.selftest import self_test as run_self_test
+
+    return run_self_test(train, eval, **kwargs)
 
 
 def dedup(source: Any, *, text: str, out: Any, **kwargs: Any) -> DedupRunResult:

@@ -185,6 +185,19 @@ def _print_summary(manifest: dict[str, Any], path: Path) -> None:
                   f"{audit['train_rows']:,} training rows: {said} "
                   f"(gate: fail on {audit['fail_on']}, "
                   f"{'failed' if audit['failed'] else 'passed'}; evidence in audit/audit.md)")
+        tested = audit.get("self_test")
+        if tested and tested.get("skipped"):
+            out.print(f"[yellow]warning:[/] {tested['skipped']}")
+        elif tested:
+            recall = ", ".join(f"{kind}{' (rule-based)' if kind == 'rephrased' else ''} "
+                               + ("-" if r is None else f"{r:.0%}")
+                               for kind, r in tested["recall"].items())
+            rate = tested["false_positive_rate"]
+            out.print(f"audit self-test ({tested['planted']:,} items planted among "
+                      f"{tested['train_rows']:,} train rows): recall {recall}; false positives "
+                      f"{'-' if rate is None else f'{rate:.1%}'} (audit/self_test.json)")
+            for warning in tested["warnings"]:
+                out.print(f"[yellow]warning:[/] {warning}")
         removed = audit.get("removed") or {}
         if any(removed.values()):
             out.print(f"removed from val/test as copies of training data: "
@@ -372,11 +385,26 @@ def audit(
     ignore: Annotated[list[str] | None, typer.Option(help="A span to leave out of every check "
                                                      "(repeat for several).")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing report folder.")] = False,
+    self_test: Annotated[bool, typer.Option(help="Also measure this audit: plant verbatim, "
+                                            "edited and rule-based rephrased copies of sampled "
+                                            "eval items into a sample of the training rows, "
+                                            "audit it with the same settings, print the recall "
+                                            "per kind and the false-positive rate "
+                                            "(self_test.json in the report).")] = False,
+    self_test_items: Annotated[int, typer.Option(help="Eval items the self-test plants (as "
+                                                 "many again stay unplanted).", min=3,
+                                                 max=2_000)] = 200,
+    self_test_rows: Annotated[int, typer.Option(help="Training rows the self-test samples.",
+                                                min=0, max=100_000)] = 2_000,
+    seed: Annotated[int | None, typer.Option(help="Seed of the self-test's samples and edits "
+                                             "(default: the build's recipe seed with --build, "
+                                             "else 0).")] = None,
 ) -> None:
     """Is the eval data contaminated by the training data? Exit 1 when the gate fails.
 
     A chat field (a list of role/content or from/value turns) is read as its turns, the system
-    turns left out.
+    turns left out. --self-test measures what this audit finds of planted copies; it never
+    changes the verdicts or the exit code.
     """
     from splitforge.audit.run import audit_files
 
@@ -393,8 +421,12 @@ def audit(
         train_text=read_escapes(train_text), eval_text=read_escapes(eval_text),
         id_field=id_field, answer=answer, methods=wanted, ngram=ngram, report=report,
         embedding_model=embedding_model, fail_on=fail_on, force=force, reporter=RichReporter(),
-        boilerplate=boilerplate, ignore=tuple(read_escapes(i) for i in ignore or [])))
+        boilerplate=boilerplate, ignore=tuple(read_escapes(i) for i in ignore or []),
+        self_test=self_test, self_test_items=self_test_items, self_test_rows=self_test_rows,
+        seed=seed))
     _print_audit(result.table, result.summary)
+    if result.self_test is not None:
+        _print_self_test(result.self_test.summary)
     if result.report is not None:
         out.print(f"report: {_shown(result.report)}")
     if result.failed:
@@ -420,6 +452,32 @@ def _print_audit(table: Any, summary: dict[str, Any]) -> None:
             shown.add_row(str(r["eval_id"]), r["evidence_method"], f"{r['evidence_score']:.2f}",
                           str(r["evidence_id"]), " ".join(r["eval_text"].split())[:60])
         out.print(shown)
+
+
+def _print_self_test(summary: dict[str, Any]) -> None:
+    """The self-test's table: recall per kind of planted copy, false positives, warnings."""
+    from splitforge.audit.selftest import table_rows
+
+    if summary.get("skipped"):
+        out.print(f"[yellow]warning:[/] {summary['skipped']}")
+        return
+    sample, fp = summary["sample"], summary["false_positives"]
+    shown = Table("planted as", "items", "excluded", "found", "recall", "contaminated",
+                  title=f"self-test: copies of {sample['planted']:,} eval items planted among "
+                  f"{sample['train_rows']:,} sampled training rows (seed {summary['seed']})")
+    for label, info in table_rows(summary["kinds"]):
+        recall = "-" if info["recall"] is None else f"{info['recall']:.1%}"
+        shown.add_row(label, f"{info['planted']:,}", f"{info['excluded']:,}",
+                      f"{info['found']:,}", recall, f"{info['contaminated']:,}")
+    rate = "-" if fp["rate"] is None else f"{fp['rate']:.1%}"
+    shown.add_row("not planted (FP)", f"{fp['unplanted']:,}", f"{fp['excluded']:,}",
+                  f"{fp['flagged']:,}", rate, "", style="dim")
+    out.print(shown)
+    out.print(f"found: suspect or worse with the item's own copy as the evidence; FP: unplanted "
+              f"items flagged at another item's copy (false positives); excluded: already near a "
+              f"training row of the sample. Note: {summary['note']}.")
+    for warning in summary["warnings"]:
+        out.print(f"[yellow]warning:[/] {warning}")
 
 
 @app.command()

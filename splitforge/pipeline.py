@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from splitforge.audit.run import (
     flagged_sources,
     fold_leak_links,
 )
+from splitforge.audit.selftest import build_self_test, write_self_test
 from splitforge.cache import (
     Prepared,
     audit_key,
@@ -325,6 +326,11 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         audited = apply_gate(audited, recipe.audit,
                              out_root / recipe.name / "audits" / build_id / "gate")
         assignment = drop_leaked(assignment, kept_rows, audited)
+        if recipe.audit.self_test:  # after the gate: it reads the settings, never changes verdicts
+            with timed.stage("audit self-test"):
+                tested = build_self_test(table, kept_rows, assignment.split, recipe, boilerplate)
+            audited.summary["self_test"] = tested.brief()
+            audited = replace(audited, self_test=tested)
     if recipe.split.folds:
         with timed.stage("folds"):
             folds, assignment.info["folds"] = _folds(table, kept_rows, assignment.split, recipe,
@@ -375,6 +381,8 @@ def _build_stages(recipe: Recipe, base: Path, resolved: dict[str, Any], input_ha
         if audited is not None:
             (staging / AUDIT_DIR).mkdir()
             write_audit_report(staging / AUDIT_DIR, audited.table, audited.summary)
+            if audited.self_test is not None:
+                write_self_test(staging / AUDIT_DIR, audited.self_test)
             rows[f"{AUDIT_DIR}/audit.parquet"] = audited.table.num_rows
         trainer = write_dataset_info(staging, recipe, out.schema,
                                      {name: len(splits[name]) for name in SPLIT_NAMES})

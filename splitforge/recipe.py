@@ -787,6 +787,19 @@ class AuditConfig(_Model):
     thresholds: AuditThresholdsConfig = Field(
         default_factory=AuditThresholdsConfig, description="Per-check verdict thresholds."
     )
+    self_test: bool = Field(
+        False, description="Also measure the audit: plant verbatim, edited and rule-based "
+        "rephrased copies of up to 200 val/test items into a sample of 2,000 train rows, audit "
+        "that sample with these settings, and record the recall per kind and the false-positive "
+        "rate (audit/self_test.json); it never changes the audit's verdicts or gate."
+    )
+
+    @model_validator(mode="after")
+    def _self_test_needs_methods(self) -> AuditConfig:
+        if self.self_test and not self.methods:
+            raise ValueError("self_test: true needs audit methods (methods: [] turns the audit "
+                             "off, so there is nothing to test); give methods or drop self_test")
+        return self
 
 
 class OutputConfig(_Model):

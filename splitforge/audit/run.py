@@ -86,6 +86,7 @@ class AuditRunResult:
     removed_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     removed_reasons: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
     removed_evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
+    self_test: Any = None  # a SelfTestResult when the self-test ran (audit/selftest.py)
 
 
 def audit_files(
@@ -109,6 +110,10 @@ def audit_files(
     build_dir: str | Path | None = None,
     boilerplate: bool = True,
     ignore: Sequence[str] = (),
+    self_test: bool = False,
+    self_test_items: int = 200,
+    self_test_rows: int = 2_000,
+    seed: int | None = None,
 ) -> AuditRunResult:
     """Audit eval files against training files: a verdict and evidence per eval item.
 
@@ -132,6 +137,14 @@ def audit_files(
     ``leaked`` says ``input and answer`` (a solved example is in training), ``input only`` or
     ``answer only`` (common with short answers), or ``nothing``.
 
+    With ``self_test``, copies of up to ``self_test_items`` eval items (verbatim, edited and
+    rule-based rephrases) are planted into a sample of up to ``self_test_rows`` training rows,
+    taken while the training side streams past, and that sample is audited with the same
+    settings (``audit.selftest``): ``result.self_test`` has the recall per kind and the false
+    positive rate, ``self_test.json`` goes into the report and its brief into
+    ``summary["self_test"]``. ``seed`` (default: the build recipe's seed with ``build_dir``,
+    else 0) seeds it. The real audit's verdicts and gate do not depend on it.
+
     Raises:
         RecipeError: An unknown method, or no text field given.
         InputError: A missing or malformed file or field.
@@ -139,6 +152,10 @@ def audit_files(
     """
     timed = Timed(reporter or SilentReporter())
     thresholds = thresholds or Thresholds()
+    if self_test:
+        from splitforge.audit.selftest import check_sizes
+
+        check_sizes(self_test_items, self_test_rows)
     unknown = [m for m in methods if m not in AUDIT_METHODS]
     if unknown or not methods:
         raise RecipeError([f"--methods: unknown {', '.join(unknown) or '(none given)'}; valid: "
@@ -192,15 +209,33 @@ def audit_files(
                        ignore=(*settings.ignore, *ignore))
     with timed.stage("boilerplate"):
         found = detect_boilerplate([normalize_text(t) for t in texts[:len(ids)]], settings)
+    batches: Iterable[tuple[Any, Any]] = iter_training_batches(
+        [Path(p) for p in train], train_field, id_field, sha256=trained_on)
+    sample = None
+    if self_test:
+        from splitforge.audit.selftest import TrainingSample
+
+        if seed is None:
+            seed = built["recipe"].seed if built is not None else 0
+        sample = TrainingSample(self_test_rows, seed)
+        batches = sample.wrap(batches)
     with timed.stage("scan training") as progress:
         table, summary = _scan_audit(
-            ids, texts, iter_training_batches([Path(p) for p in train], train_field, id_field,
-                                              sha256=trained_on),
-            methods=methods, ngram=ngram, thresholds=thresholds, model=embedding_model,
-            fail_on=fail_on, progress=progress, num_proc=num_proc, answers=answer is not None,
-            boilerplate=found)
+            ids, texts, batches, methods=methods, ngram=ngram, thresholds=thresholds,
+            model=embedding_model, fail_on=fail_on, progress=progress, num_proc=num_proc,
+            answers=answer is not None, boilerplate=found)
     summary["boilerplate"] = found.summary
     failed = summary["failed"]
+    tested = None
+    if sample is not None:
+        from splitforge.audit.selftest import run_self_test
+
+        with timed.stage("self-test"):
+            tested = run_self_test(ids, texts[:len(ids)], sample, methods=methods, ngram=ngram,
+                                   thresholds=thresholds, model=embedding_model,
+                                   boilerplate=found, seed=int(seed or 0),
+                                   items=self_test_items)
+        summary["self_test"] = tested.brief()
     summary = {
         **summary,
         **({"answer": answer, "leaked": {k: table.column("leaked").to_pylist().count(k) for k in
@@ -216,15 +251,19 @@ def audit_files(
     if target is not None:
         with timed.stage("write"), staging_folder(target.parent, target.name, "audit") as staging:
             write_audit_report(staging, table, summary)
+            if tested is not None:
+                from splitforge.audit.selftest import write_self_test
+
+                write_self_test(staging, tested)
             publish(staging, target, force, latest=False)
-    return AuditRunResult(table, summary, failed, target)
+    return AuditRunResult(table, summary, failed, target, self_test=tested)
 
 
 def audit_stage_info(summary: dict[str, Any]) -> dict[str, Any]:
     """What the manifest keeps of the build's audit (the per-check details stay in audit.json)."""
     keep = ("eval_items", "eval_sets", "train_rows", "checks", "verdicts", "fail_on", "failed",
             "on_contaminated", "removed", "rounds",
-            "thresholds", "ngram", "against", "challenge_items_from_flagged_rows")
+            "thresholds", "ngram", "against", "challenge_items_from_flagged_rows", "self_test")
     return {k: summary[k] for k in keep if k in summary}
 
 
