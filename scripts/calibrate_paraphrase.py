@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--by-item", action="store_true",
                         help="plant MMLU items one by one, not by passage group (siblings "
                         "sharing a passage are then planted or not independently)")
+    parser.add_argument("--save", type=Path, help="write each eval set's audit table, with a "
+                        "`planted` column, as DIR/<name>.parquet (to study other thresholds)")
     args = parser.parse_args()
     from splitforge.audit.run import audit_files
 
@@ -182,6 +184,14 @@ def main() -> None:
                                  fail_on="never")
             seconds = time.perf_counter() - start
             rows = result.table.to_pylist()
+            if args.save:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                args.save.mkdir(parents=True, exist_ok=True)
+                planted = [groups[name][r["eval_id"]] for r in rows]
+                pq.write_table(result.table.append_column("planted", pa.array(planted)),
+                               args.save / f"{name}.parquet")
             print(f"\n{name}: {len(rows)} items, {seconds:.0f} s")
             tally: dict[str, Counter] = {}
             for row in rows:

@@ -30,7 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from splitforge.errors import SplitforgeError
-from splitforge.recipe import parse_scalar
+from splitforge.recipe import DEFAULT_AUDIT_METHODS, parse_scalar
 from splitforge.templates import read_escapes
 
 app = typer.Typer(
@@ -368,8 +368,9 @@ def audit(
     answer: Annotated[str | None, typer.Option(help="Eval field of the reference answer: "
                                                "audit input alone and input + answer.")] = None,
     methods: Annotated[str, typer.Option(help="Comma-separated: exact, ngram, minhash, "
-                                         "embedding (paraphrases; slower).")
-                       ] = "exact,ngram,minhash",
+                                         "embedding (paraphrases; the slowest: leave it out "
+                                         "for a quick check).")
+                       ] = ",".join(DEFAULT_AUDIT_METHODS),
     embedding_model: Annotated[str, typer.Option(help="Model of the embedding method: minilm "
                                                  "(packaged) or a sentence-transformers "
                                                  "folder.")] = "minilm",

@@ -738,6 +738,10 @@ class AuditThresholdsConfig(_Model):
                                        "embedding flag also needs, unless ...")
     embedding_standout: float = Field(0.5, ge=0, le=1, description="... its margin over the "
                                       "next-best training text is at least this.")
+    embedding_numbers: float = Field(0.6, ge=0, le=1, description="Share of an item's numbers "
+                                     "(when it has two or more) that the training text must "
+                                     "have for an embedding flag: a rephrased word problem keeps "
+                                     "its numbers, a look-alike has its own.")
     min_tokens: int = Field(8, ge=1, description="Items shorter than this many words are at "
                             "most suspect when only found inside a training text.")
 
@@ -752,13 +756,17 @@ class AuditThresholdsConfig(_Model):
         return self
 
 
+DEFAULT_AUDIT_METHODS = ("exact", "ngram", "minhash", "embedding")  # the audit's default checks
+
+
 class AuditConfig(_Model):
     """The build audits its own eval data (val, test, challenge sets) against train."""
 
     methods: list[Literal["exact", "ngram", "minhash", "embedding"]] = Field(
-        default_factory=lambda: ["exact", "ngram", "minhash"],
-        description="Checks to run; [] turns the build's audit off. `embedding` (paraphrases) "
-        "is slower: a sentence-embedding model verifies retrieved candidates.",
+        default_factory=lambda: list(DEFAULT_AUDIT_METHODS),
+        description="Checks to run; [] turns the build's audit off. `embedding` (paraphrases: "
+        "a sentence-embedding model verifies retrieved candidates) is the slowest; leave it out "
+        "for a quicker audit that misses rephrased copies.",
     )
     embedding_model: str = Field(
         "minilm", description="Model of the embedding check: `minilm` (the packaged "

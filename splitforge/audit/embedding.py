@@ -84,6 +84,12 @@ GRAM_BYTES = 4
 _HASH_BITS = 44  # the other 20 bits of a key hold the text's row
 _HASH_MASK = np.uint64((1 << _HASH_BITS) - 1)
 _SAME = 0.95  # candidates this close to the evidence are copies of it, not other neighbours
+# A sibling explains an item's match only when it is this much closer to the item than the
+# training text is: MMLU's abstract-algebra templates beside a rephrase of one of them sit
+# 0.035-0.036 closer to the rephrased sibling; a paraphrase of a GSM8K question beside a copy of
+# it with numbers changed or a fact removed, at most 0.014 (tests/data/gsm8k_variants.jsonl).
+_SIBLING = 0.02
+NUMBERS_DECIDE_BELOW = 0.3  # a match standing out this far is not judged by its numbers
 
 
 def views(text: str, min_words: int) -> list[str]:
@@ -102,6 +108,86 @@ def views(text: str, min_words: int) -> list[str]:
             out.append(part)
             seen.add(part)
     return out
+
+
+_UNITS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen".split())}
+_TENS = {w: 10 * i for i, w in enumerate(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_NUMBER_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+
+
+def numbers(text: str) -> set[str]:
+    """The distinct numbers of a normalized text, as digits.
+
+    Digits (``1,200`` = ``1200``, ``4.00`` = ``4``) and number words, read as a number
+    (``twenty-eight`` = 28, ``ten thousand`` = ``10 thousand`` = 10000): a rephrase often writes
+    one as the other. Words such as "half" or "dozen" are left alone (a rephrase turns "half"
+    into "twice" as often as into 0.5).
+    """
+    found: set[str] = set()
+    total, current, last = 0.0, 0.0, ""  # last: "", "digit", "unit", "ten", "scale", "and"
+
+    def close() -> None:
+        nonlocal total, current, last
+        if last:
+            value = total + current
+            found.add(str(int(value)) if value == int(value) else f"{value:g}")
+        total, current, last = 0.0, 0.0, ""
+
+    for token in _NUMBER_TOKEN.findall(text):
+        if token[0].isdigit():
+            close()
+            value = token.replace(",", "")
+            current, last = (float(value) if value.count(".") <= 1 else 0.0), "digit"
+        elif token in _UNITS or token in _TENS:
+            joins = (last in ("scale", "and")
+                     or (last == "ten" and token in _UNITS and _UNITS[token] < 10))
+            if not joins:
+                close()
+            current += _UNITS.get(token, 0) + _TENS.get(token, 0)
+            last = "ten" if token in _TENS else "unit"
+        elif token in _SCALES and last in ("digit", "unit", "ten", "scale"):
+            if _SCALES[token] == 100:
+                current *= 100
+            else:
+                total, current = total + current * _SCALES[token], 0.0
+            last = "scale"
+        elif token == "and" and last == "scale":
+            last = "and"
+        else:
+            if last == "and":
+                last = "scale"
+            close()
+    close()
+    return found
+
+
+_CODE = re.compile(r"\bdef \w+\(|>>>|\breturn\b|\w\(\w*\)\s*[:{]")
+
+
+def looks_like_code(text: str) -> bool:
+    """A function definition, a doctest prompt or a ``return``.
+
+    Numbers in code are examples that a rephrase of the task may change, so ``number_agreement``
+    does not apply to it.
+    """
+    return bool(_CODE.search(text))
+
+
+def number_agreement(view: str, text: str) -> float:
+    """Share of the view's distinct numbers that the training text has; NaN under two numbers.
+
+    A rephrase of a word problem keeps its numbers (or writes them as words); a problem of the
+    same kind written independently has its own: on GSM8K test against GSM8K train, the
+    same-topic look-alikes that MiniLM puts at cosine 0.75-0.89 share few of them.
+    """
+    mine = numbers(view)
+    if len(mine) < 2:
+        return float("nan")
+    return len(mine & numbers(text)) / len(mine)
 
 
 def gram_counts(data: np.ndarray, offsets: np.ndarray, n: int = GRAM_BYTES
@@ -146,9 +232,11 @@ class EmbeddingResult(CheckResult):
         alignment: BERTScore F1 of the matching view and the evidence (computed for the items
             that their cosine and margin make candidates; 0 for the others).
         set_aside: Retrieved training texts not counted for the item because another eval item
-            resembles them more.
+            resembles them more (``EmbeddingCheck._claimed``).
         view: The part of the eval item (whole text or one sentence) that matched.
         matched_text: The start of the evidence training text (normalized).
+        numbers: ``number_agreement`` of the matching view and the evidence (NaN where the view
+            has fewer than two numbers).
     """
 
     margin: np.ndarray
@@ -157,6 +245,7 @@ class EmbeddingResult(CheckResult):
     set_aside: np.ndarray
     view: list[str | None]
     matched_text: list[str | None]
+    numbers: np.ndarray | None = None
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """``flag`` with the verdict's thresholds; contaminated from ``embedding_contaminated``."""
@@ -164,7 +253,7 @@ class EmbeddingResult(CheckResult):
         flagged = flag(self.score, np.asarray(self.margin, dtype=np.float64),
                        np.asarray(self.alignment, dtype=np.float64), t.embedding_suspect,
                        t.embedding_margin, t.embedding_floor, t.embedding_alignment,
-                       t.embedding_standout)
+                       t.embedding_standout, self._numbers(), t.embedding_numbers)
         level = np.zeros(len(self.score), dtype=np.int8)
         level[flagged] = SUSPECT
         level[flagged & (self.score >= t.embedding_contaminated)] = CONTAMINATED
@@ -173,6 +262,11 @@ class EmbeddingResult(CheckResult):
     def evidence_text(self, item: int, eval_text: str) -> str:
         """The start of the training text that matched."""
         return self.matched_text[item] or ""
+
+    def _numbers(self) -> np.ndarray:
+        if self.numbers is None:
+            return np.full(len(self.score), np.nan)
+        return np.asarray(self.numbers, dtype=np.float64)
 
 
 @CHECKS.register("embedding")
@@ -187,6 +281,8 @@ class EmbeddingCheck(AuditCheck):
         floor: See ``margin`` (default 0.7).
         alignment: The BERTScore F1 a flagged pair needs besides (default 0.68) ...
         standout: ... unless its margin is at least this (default 0.5).
+        numbers: The ``number_agreement`` a flagged pair needs where the item has two numbers or
+            more (default 0.6).
         candidates: Training texts kept per view by the TF-IDF retrieval (default 5).
         min_words: Words a sentence needs to be a view of its own (default 8).
         model: ``minilm`` (the packaged all-MiniLM-L6-v2) or a sentence-transformers BERT
@@ -204,7 +300,7 @@ class EmbeddingCheck(AuditCheck):
 
     def __init__(self, eval_norm: Sequence[str], threshold: float = 0.85, margin: float = 0.1,
                  floor: float = 0.7, alignment: float = 0.68, standout: float = 0.5,
-                 candidates: int = 5,
+                 numbers: float = 0.6, candidates: int = 5,
                  min_words: int = 8, model: str = "minilm",
                  eval_texts: Sequence[str] | None = None,
                  groups: Sequence[int] | None = None) -> None:
@@ -216,7 +312,7 @@ class EmbeddingCheck(AuditCheck):
 
         self.threshold, self.k, self.min_words = threshold, candidates, min_words
         self.margin, self.floor, self.alignment = margin, floor, alignment
-        self.standout = standout
+        self.standout, self.numbers = standout, numbers
         self.model = str(model)
         model_folder(self.model)  # a missing model is bad input now, not after the scan
         raw = list(eval_texts) if eval_texts is not None else self.eval_norm
@@ -330,6 +426,7 @@ class EmbeddingCheck(AuditCheck):
         retrieval = np.zeros(n, dtype=np.float64)
         aligned = np.zeros(n, dtype=np.float64)
         best_view = np.full(n, -1, dtype=np.int64)
+        agree = np.full(n, np.nan)
         evidence: list[str | None] = [None] * n
         view_text: list[str | None] = [None] * n
         matched: list[str | None] = [None] * n
@@ -345,42 +442,51 @@ class EmbeddingCheck(AuditCheck):
             vs, js = np.nonzero(self._score > 0)
             cand = np.array([where[i] for i in self._id[vs, js]], dtype=np.int64)
             cosines = np.round(np.einsum("ij,ij->i", view_vec[vs], cand_vec[cand]), 6)
-            own = self._closest_item(view_vec, cand_vec, vs, cand)
+            aside, claim = self._claimed(view_vec, cand_vec, vs, cand, cosines)
             per_item: dict[int, dict[str, tuple[float, int, int]]] = {}
-            for v, j, cos, mine in zip(vs.tolist(), js.tolist(), cosines.tolist(), own.tolist(),
-                                       strict=True):
-                cid = self._id[v, j]
-                if not mine:
-                    set_aside[int(self.owner[v])].add(cid)
+            theirs: dict[int, set[str]] = {}  # another item's evidence: no rival for the margin
+            for v, j, cos, claimed, other in zip(vs.tolist(), js.tolist(), cosines.tolist(),
+                                                 aside.tolist(), claim.tolist(), strict=True):
+                cid, item = self._id[v, j], int(self.owner[v])
+                if other >= self.threshold:
+                    theirs.setdefault(item, set()).add(cid)
+                if claimed:
+                    set_aside[item].add(cid)
                     continue
-                found = per_item.setdefault(int(self.owner[v]), {})
+                found = per_item.setdefault(item, {})
                 if cid not in found or cos > found[cid][0]:
                     found[cid] = (cos, v, j)
             for item, found in per_item.items():
                 cid = min(found, key=lambda i: (-found[i][0], i))
                 cos, v, j = found[cid]
-                others = [c for i, (c, _, _) in found.items()  # copies of the evidence: not others
-                          if float(np.dot(cand_vec[where[i]], cand_vec[where[cid]])) < _SAME]
+                mine = theirs.get(item, set())
+                others = [c for i, (c, _, _) in found.items()  # copies of the evidence: not
+                          if i != cid and i not in mine        # others
+                          and float(np.dot(cand_vec[where[i]], cand_vec[where[cid]])) < _SAME]
+                set_aside[item].difference_update(found)  # kept through another of its views
                 best[item], evidence[item] = cos, cid
                 margin[item] = cos - max(others, default=0.0)
                 retrieval[item] = float(self._score[v, j])
                 best_view[item] = v
                 view_text[item] = self.views[v][:PREVIEW]
                 matched[item] = self._texts[cid][:PREVIEW]
+                if not looks_like_code(self.views[v]):
+                    agree[item] = number_agreement(self.views[v], self._texts[cid])
             todo = np.flatnonzero(candidate(best, margin, self.threshold, self.margin, self.floor))
             aligned = self._aligned({i: (self.views[best_view[i]], self._texts[evidence[i]])
                                      for i in todo.tolist()}, n, progress)
         best = np.clip(best, 0.0, 1.0)
         flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
-                       self.alignment, self.standout)
+                       self.alignment, self.standout, agree, self.numbers)
         aside = np.array([len(s) for s in set_aside], dtype=np.int64)
         summary = {"threshold": self.threshold, "margin": self.margin, "floor": self.floor,
                    "alignment": self.alignment, "standout": self.standout,
-                   "candidates": self.k, "min_words": self.min_words, "model": self.model,
+                   "numbers": self.numbers, "candidates": self.k, "min_words": self.min_words,
+                   "model": self.model,
                    "views": len(self.views), "verified_pairs": pairs,
                    "items_with_candidates_set_aside": int((aside > 0).sum())}
         return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
-                               aligned, aside, view_text, matched)
+                               aligned, aside, view_text, matched, agree)
 
     def _aligned(self, pairs: dict[int, tuple[str, str]], n: int,
                  progress: Progress) -> np.ndarray:
@@ -402,30 +508,51 @@ class EmbeddingCheck(AuditCheck):
             advance(len(part))
         return out
 
-    def _closest_item(self, view_vec: np.ndarray, cand_vec: np.ndarray, vs: np.ndarray,
-                      cand: np.ndarray) -> np.ndarray:
-        """Per retrieved pair (view ``vs``, candidate ``cand``): is the pair's item the closest?
+    def _claimed(self, view_vec: np.ndarray, cand_vec: np.ndarray, vs: np.ndarray,
+                 cand: np.ndarray, cosines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per retrieved pair (view ``vs``, candidate ``cand``): is it another item's evidence?
 
-        True where no other eval item has a view closer to the candidate than the best view of
-        the pair's own item (items of one group count as one; ties keep the pair).
+        Returns ``(aside, claim)``: whether the pair is set aside (below), and the cosine of the
+        closest other item's view where that item is closer to the candidate than this one (0
+        elsewhere). A candidate that a closer item matches at ``threshold`` or more is that
+        item's evidence, so it is no rival in this item's margin either.
+
+        A pair is set aside when the view of another eval item (of another group) closest to the
+        candidate is closer to it than any view of the pair's own item, *and* the pair's view is
+        closer (by more than ``_SIBLING``) to that view than to the candidate: the sibling, not
+        the training text, explains why this item looks like the text. A rephrase of a sibling
+        ("Find the degree of the field extension Q(sqrt(2))" beside Q(sqrt(2), sqrt(3))) stays
+        with the sibling, while a
+        variant of one problem (a paraphrase beside a near-verbatim copy of the same training
+        question) keeps its own match: it is closer to the training text than to its sibling.
+        Ties keep the pair.
         """
         group = self.groups[self.owner]
+        aside = np.zeros(len(vs), dtype=bool)
+        claim = np.zeros(len(vs), dtype=np.float64)
+        if len(np.unique(group)) < 2:
+            return aside, claim
         order = np.argsort(group, kind="stable")
         starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
         slot = np.searchsorted(group[order][starts], group[vs])
-        if len(starts) < 2:
-            return np.ones(len(vs), dtype=bool)
         used, row = np.unique(cand, return_inverse=True)
-        mine = np.empty(len(vs), dtype=bool)
         ordered = view_vec[order]
         step = max(1, _SIM_BYTES // (4 * len(order)))
         for lo in range(0, len(used), step):
             sims = np.round(cand_vec[used[lo:lo + step]] @ ordered.T, 6)
             per_group = np.maximum.reduceat(sims, starts, axis=1)
+            closest = order[sims.argmax(1)]  # the view closest to each candidate
             here = np.flatnonzero((row >= lo) & (row < lo + step))
             r = row[here] - lo
-            mine[here] = per_group[r, slot[here]] >= per_group.max(1)[r]
-        return mine
+            other = per_group[r, slot[here]] < per_group.max(1)[r]
+            if not other.any():
+                continue
+            here, r = here[other], r[other]
+            claim[here] = per_group.max(1)[r]
+            sibling = np.round(np.einsum("ij,ij->i", view_vec[vs[here]],
+                                         view_vec[closest[r]]), 6)
+            aside[here] = sibling > cosines[here] + _SIBLING
+        return aside, claim
 
 
 def candidate(score: np.ndarray, margin: np.ndarray, threshold: float, min_margin: float,
@@ -435,14 +562,22 @@ def candidate(score: np.ndarray, margin: np.ndarray, threshold: float, min_margi
 
 
 def flag(score: np.ndarray, margin: np.ndarray, aligned: np.ndarray, threshold: float,
-         min_margin: float, floor: float, min_alignment: float, standout: float) -> np.ndarray:
-    """A ``candidate`` whose tokens also align, or that stands far out.
+         min_margin: float, floor: float, min_alignment: float, standout: float,
+         agreement: np.ndarray | None = None, min_numbers: float = 0.0) -> np.ndarray:
+    """A ``candidate`` whose tokens also align, or that stands far out, and keeps its numbers.
 
     Aligned: a BERTScore F1 (``aligned``) of at least ``min_alignment``; standing out: a margin of
-    at least ``standout``.
+    at least ``standout``; numbers: a ``number_agreement`` of at least ``min_numbers`` where the
+    item has two numbers or more (NaN: no numbers to agree on) and its margin is under
+    ``NUMBERS_DECIDE_BELOW``. (Rephrased MMLU algebra items rewrite ``Z_3[x]/(x^3 + x^2 + c)``
+    and keep half its numbers at margins of 0.45-0.94; GSM8K look-alikes stand 0.03-0.20 above
+    the next training text.)
     """
-    return candidate(score, margin, threshold, min_margin, floor) \
+    ok = candidate(score, margin, threshold, min_margin, floor) \
         & ((aligned >= min_alignment) | (margin >= standout))
+    if agreement is not None:
+        ok &= np.isnan(agreement) | (agreement >= min_numbers) | (margin >= NUMBERS_DECIDE_BELOW)
+    return ok
 
 
 def alignment(a: np.ndarray, b: np.ndarray) -> float:

@@ -22,6 +22,7 @@ from splitforge.audit.report import write_audit_report
 from splitforge.audit.verdict import (
     Thresholds,
     fails,
+    family_counts,
     verdict_counts,
     verdict_table,
 )
@@ -38,6 +39,7 @@ from splitforge.normalize.boilerplate import (
 )
 from splitforge.progress import NO_PROGRESS, Progress, Reporter, SilentReporter, Timed
 from splitforge.recipe import (
+    DEFAULT_AUDIT_METHODS,
     Recipe,
     SourceConfig,
     resolve_path,
@@ -70,6 +72,7 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
                       "margin": thresholds.embedding_margin, "floor": thresholds.embedding_floor,
                       "alignment": thresholds.embedding_alignment,
                       "standout": thresholds.embedding_standout,
+                      "numbers": thresholds.embedding_numbers,
                       "model": model, "eval_texts": texts, "groups": groups},
     }
     return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]
@@ -98,7 +101,7 @@ def audit_files(
     eval_text: str | None = None,
     id_field: str | None = None,
     answer: str | None = None,
-    methods: tuple[str, ...] = ("exact", "ngram", "minhash"),
+    methods: tuple[str, ...] = DEFAULT_AUDIT_METHODS,
     ngram: int = 13,
     thresholds: Thresholds | None = None,
     embedding_model: str = "minilm",
@@ -592,6 +595,7 @@ def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, A
         "train_rows": int(results[0].summary.get("train_rows", 0)) if results else 0,
         "checks": [r.name for r in results],
         "verdicts": verdict_counts(table),
+        **family_counts(table),
         "per_check": {r.name: r.summary for r in results},
         "thresholds": thresholds.model_dump(),
         "ngram": ngram,

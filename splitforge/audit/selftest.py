@@ -67,6 +67,7 @@ from splitforge.normalize import normalize_text
 from splitforge.normalize.boilerplate import NO_BOILERPLATE, Boilerplate
 from splitforge.normalize.shingles import is_cjk, reading_lengths
 from splitforge.progress import NO_PROGRESS
+from splitforge.recipe import DEFAULT_AUDIT_METHODS
 from splitforge.seeding import rng_for, stable_uniform
 
 SELF_TEST_FILE = "self_test.json"
@@ -774,7 +775,7 @@ def _warnings(kinds: dict[str, Any], false_positives: dict[str, Any],
 
 def self_test(train: Any, eval: Any, *, train_ids: Sequence[Any] | None = None,
               eval_ids: Sequence[Any] | None = None,
-              methods: Sequence[str] = ("exact", "ngram", "minhash"), ngram: int = 13,
+              methods: Sequence[str] = DEFAULT_AUDIT_METHODS, ngram: int = 13,
               thresholds: Thresholds | None = None, embedding_model: str = "minilm",
               boilerplate: bool = True, ignore: Sequence[str] = (), seed: int = 0,
               items: int = DEFAULT_ITEMS, rows: int = DEFAULT_ROWS) -> SelfTestResult:

@@ -20,6 +20,7 @@ PyTorch). Any other folder of a BERT-architecture sentence-transformers model wo
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -187,8 +188,9 @@ class MiniLMEmbedder(Embedder):
         model: ``minilm`` (the packaged all-MiniLM-L6-v2) or a model folder's path.
         batch_size: Texts per forward pass (all of one token count: see ``_Bert.buckets``).
         backend: ``onnx`` (ONNX Runtime, ``embed.onnx_bert``: the fast one), ``onnx-int8``
-            (int8 weights: faster, less exact), ``numpy`` (the reference), or ``auto``: ``onnx``
-            where ``onnxruntime`` is installed, else ``numpy``.
+            (int8 weights: faster, less exact), ``numpy`` (the reference), or ``auto``: the
+            ``SPLITFORGE_EMBEDDING_BACKEND`` environment variable where set, else ``onnx`` where
+            ``onnxruntime`` is installed, else ``numpy``.
         cache: Keep vectors between runs (``embed.cache``): ``True`` = the user cache
             (``SPLITFORGE_CACHE``), a folder, or ``False``.
     """
@@ -205,6 +207,11 @@ class MiniLMEmbedder(Embedder):
         self.folder = model_folder(model)
         self.batch_size = batch_size
         self._bert = _load(str(self.folder))
+        if backend == "auto":
+            backend = os.environ.get("SPLITFORGE_EMBEDDING_BACKEND", "auto").strip() or "auto"
+            if backend not in BACKENDS:
+                raise InputError(f"SPLITFORGE_EMBEDDING_BACKEND={backend!r}: expected one of "
+                                 f"{', '.join(BACKENDS)}")
         if backend == "auto":
             backend = "onnx" if _onnx_available() else "numpy"
         self.backend = backend
