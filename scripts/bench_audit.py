@@ -13,6 +13,14 @@ check items shorter than 13 words, so it skips them as such tools do.
 
     .venv/bin/python scripts/bench_audit.py [--train-docs 1000000] [--eval-items 10000]
 
+``--real`` runs a real-text setting instead: GSM8K test (1,319 questions) as the eval set against
+8,648 training rows (8,000 Alpaca rows, 300 test questions copied verbatim, 300 with 5% of their
+words dropped, 48 hand-written paraphrases from tests/data/gsm8k_variants.jsonl), through
+``splitforge audit`` in a child process, with the default methods (all four) on a cold and on a
+warm vector cache, with today's NumPy encoder (``SPLITFORGE_EMBEDDING_BACKEND=numpy``, the
+encoder before ONNX Runtime) and without the embedding check. It prints wall and CPU seconds
+(user + system of the child, all cores), peak RSS and what each run found.
+
 ``--methods embedding`` times the paraphrase check (character TF-IDF retrieval per item and per
 sentence over the corpus, then MiniLM on the retrieved candidates); it is not part of ``all``
 and is far slower per document, so give it a smaller corpus (``--train-docs 100000``).
@@ -35,7 +43,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_build import in_fresh_process, run_child  # noqa: E402
+from bench_build import ALPACA, in_fresh_process, run_child  # noqa: E402
 from bench_dedup import edit_words, synthetic  # noqa: E402
 
 PLANTED = 500
@@ -183,6 +191,95 @@ def show(kind: dict) -> str:
     return "recall " + ", ".join(parts) + f"; clean items flagged {kind['clean_flagged']}"
 
 
+def real_data(workdir: Path) -> tuple[Path, Path, dict[str, set[str]]]:
+    """The ``--real`` setting's training and eval files, and the planted eval ids per kind."""
+    import gzip
+
+    repo = Path(__file__).resolve().parents[1]
+    folder = workdir / "real"
+    folder.mkdir(parents=True, exist_ok=True)
+    test = [json.loads(line) for line in
+            open(repo / "tests" / "data" / "real" / "eval" / "gsm8k_test.jsonl", encoding="utf-8")]
+    variants = [json.loads(line) for line in
+                open(repo / "tests" / "data" / "gsm8k_variants.jsonl", encoding="utf-8")]
+    rows = []
+    with gzip.open(ALPACA, "rt", encoding="utf-8") as handle:
+        for i, line in zip(range(8000), handle, strict=False):
+            r = json.loads(line)
+            rows.append({"id": f"alpaca-{i}", "text": "\n".join(
+                x for x in (r["en_instruction"], r["en_input"], r["en_output"]) if x)})
+    rng = random.Random(0)
+    paraphrased = {v["idx"]: v["text"] for v in variants if v["kind"] == "paraphrase"}
+    others = [r for r in test if r["idx"] not in paraphrased]
+    planted: dict[str, set[str]] = {"verbatim": set(), "edited": set(), "rephrased": set()}
+    for k, r in enumerate(others[:600]):
+        text = r["question"]
+        kind = "verbatim" if k % 2 == 0 else "edited"
+        if kind == "edited":
+            words = text.split()
+            drop = set(rng.sample(range(len(words)), max(1, len(words) // 20)))
+            text = " ".join(w for j, w in enumerate(words) if j not in drop)
+        rows.append({"id": f"plant-{r['idx']}", "text": text})
+        planted[kind].add(f"test-{r['idx']}")
+    for idx, text in sorted(paraphrased.items()):
+        rows.append({"id": f"plant-{idx}", "text": text})
+        planted["rephrased"].add(f"test-{idx}")
+    rng.shuffle(rows)
+    train, evals = folder / "train.jsonl", folder / "eval.jsonl"
+    for path, data in ((train, rows), (evals, [{"id": f"test-{r['idx']}", "text": r["question"]}
+                                              for r in test])):
+        with open(path, "w", encoding="utf-8") as handle:
+            for row in data:
+                handle.write(json.dumps(row) + "\n")
+    return train, evals, planted
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """``splitforge audit ARGS`` in a child: (wall seconds, CPU seconds, peak RSS in MB)."""
+    import subprocess
+
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "splitforge", "audit", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        sys.exit(f"splitforge audit failed: {proc.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def main_real(workdir: Path) -> None:
+    """The ``--real`` runs, one line each."""
+    import shutil
+
+    train, evals, planted = real_data(workdir)
+    print(f"GSM8K test (1,319) vs {sum(1 for _ in open(train)):,} training rows (8,000 Alpaca "
+          f"+ {', '.join(f'{len(v)} {k}' for k, v in planted.items())}); {os.cpu_count()} cores")
+    cache = workdir / "real" / "user_cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    runs = [("all four, ONNX encoder, cold cache", {}, None),
+            ("all four, ONNX encoder, warm cache", {}, None),
+            ("all four, today's NumPy encoder, cold cache", {"SPLITFORGE_EMBEDDING_BACKEND":
+                                                            "numpy"}, "numpy"),
+            ("exact, ngram, minhash (no embedding)", {}, "exact,ngram,minhash")]
+    for label, extra, option in runs:
+        folder = cache if option != "numpy" else workdir / "real" / "numpy_cache"
+        if option == "numpy":
+            shutil.rmtree(folder, ignore_errors=True)
+        env = {**os.environ, "SPLITFORGE_CACHE": str(folder), **extra}
+        report = workdir / "real" / "report"
+        methods = ["--methods", option] if option and option != "numpy" else []
+        wall, cpu, peak = run_cli(["--train", str(train), "--eval", str(evals), "--text", "text",
+                                   "--id", "id", "--fail-on", "never", "--report", str(report),
+                                   "--force", *methods], env)
+        rows = pq.read_table(report / "audit.parquet").to_pylist()
+        flagged = {r["eval_id"] for r in rows if r["verdict"] != "clean"}
+        dirty = set().union(*planted.values())
+        found = ", ".join(f"{k} {len(v & flagged) / len(v):.0%}" for k, v in planted.items())
+        print(f"[{label}] {wall:.1f} s wall, {cpu:.1f} CPU-s, peak {peak:,.0f} MB; found {found};"
+              f" unplanted flagged {len(flagged - dirty)} of {len(rows) - len(dirty)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-docs", type=int, default=1_000_000)
@@ -196,9 +293,14 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=16384)
     parser.add_argument("--workdir", type=Path,
                         default=Path(tempfile.gettempdir()) / "sf-bench-audit")
+    parser.add_argument("--real", action="store_true",
+                        help="the real-text setting (GSM8K test vs Alpaca + planted copies)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.real:
+        main_real(args.workdir)
+        return
     if args.child == "baseline":
         child_baseline(args.folder, args.baseline_docs)
         return

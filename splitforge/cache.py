@@ -31,7 +31,7 @@ from splitforge.normalize.boilerplate import Boilerplate
 
 STAGES = Path(".cache") / "stages"
 SECTIONS = ("sources", "fields", "control", "boilerplate", "dedup")
-VERSION = "1"
+VERSION = "2"  # 2: audit evidence texts, embedding attribution and numbers (#14, #19)
 
 
 @dataclass

@@ -6,6 +6,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO / "tests" / "data" / "real"
+FAST_METHODS = ("exact", "ngram", "minhash")
 
 
 def real_data(rel: str) -> Path:
@@ -25,6 +26,10 @@ def write_recipe(folder: Path, **recipe) -> Path:
     # own audit rightly finds them. Tests about other things keep the audit but not its gate;
     # tests/audit/test_build_audit.py tests the gate.
     recipe.setdefault("audit", {"fail_on": "never"})
+    # The embedding check (on by default) costs seconds per build on a CPU: tests about other
+    # things run the three fast checks; tests/audit/test_default_methods.py and the embedding
+    # tests run it.
+    recipe["audit"].setdefault("methods", list(FAST_METHODS))
     path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     return path
 

@@ -296,7 +296,7 @@ class EmbeddingCheck(AuditCheck):
     """
 
     name = "embedding"
-    version = "1"
+    version = "2"
 
     def __init__(self, eval_norm: Sequence[str], threshold: float = 0.85, margin: float = 0.1,
                  floor: float = 0.7, alignment: float = 0.68, standout: float = 0.5,

@@ -470,13 +470,19 @@ def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe
                     among: np.ndarray | None = None) -> list[tuple[int, int]]:
     """Train rows the audit calls contaminated by a row of another fold: (row, evidence row).
 
-    Each fold is audited against the other folds, with the build's audit methods, thresholds
-    and boilerplate, as val and test are audited against train; ``rows`` are table rows and
-    ``folds`` their folds (-1: not in train). ``only`` and ``among`` (masks over ``rows``)
-    limit the rows audited and the rows they are audited against (within the other folds).
+    Each fold is audited against the other folds, with the build's audit methods (but not
+    ``embedding``), thresholds and boilerplate, as val and test are audited against train;
+    ``rows`` are table rows and ``folds`` their folds (-1: not in train). ``only`` and
+    ``among`` (masks over ``rows``) limit the rows audited and the rows they are audited
+    against (within the other folds).
     """
     config = recipe.audit
-    options = {"methods": config.methods, "ngram": config.ngram,
+    # every training row is an eval item here: the sentence encoder would cost minutes per 10k
+    # rows, so fold links come from the copy checks only (rephrases across folds stay unlinked)
+    methods = [m for m in config.methods if m != "embedding"]
+    if not methods:
+        return []
+    options = {"methods": methods, "ngram": config.ngram,
                "thresholds": config.thresholds, "model": config.embedding_model,
                "fail_on": "never", "boilerplate": boilerplate}
     ids = table.column(C.ID)

@@ -19,7 +19,7 @@ from splitforge.normalize import normalize_text
 from splitforge.normalize.affixes import strip_variants
 from splitforge.normalize.shingles import shingle_hashes64
 from tests.audit.conftest import norm_all, run
-from tests.conftest import REPO, real_data, write_jsonl
+from tests.conftest import FAST_METHODS, REPO, real_data, write_jsonl
 
 SYSTEM = ("You are a helpful, respectful and honest assistant. Always answer as helpfully as "
           "possible, while being safe. Your answers should not include any harmful, unethical, "
@@ -48,7 +48,7 @@ def test_a_chat_audit_ignores_the_shared_system_prompt_and_finds_the_edited_copy
     write_jsonl(tmp_path / "train.jsonl", [{"id": f"t{i}", **chat(r)}
                                            for i, r in enumerate([*train, edited])])
     write_jsonl(tmp_path / "eval.jsonl", [{"id": f"e{i}", **chat(r)} for i, r in enumerate(held)])
-    result = CliRunner().invoke(app, ["audit", "--train", str(tmp_path / "train.jsonl"),
+    result = CliRunner().invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(tmp_path / "train.jsonl"),
                                       "--eval", str(tmp_path / "eval.jsonl"), "--text",
                                       "messages", "--id", "id", "--report",
                                       str(tmp_path / "report")])
@@ -60,7 +60,7 @@ def test_a_chat_audit_ignores_the_shared_system_prompt_and_finds_the_edited_copy
     assert "system:" not in audited["e1"]["eval_text"]  # the system turn is not read at all
     # with the system turn read as content, detection still leaves it out of every check
     asked = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="messages",
-                        id_field="id")
+                        id_field="id", methods=FAST_METHODS)
     assert asked.summary["verdicts"]["contaminated"] == 1
 
 
@@ -86,14 +86,14 @@ def test_a_template_on_both_sides_hides_no_copy_and_makes_no_leak(tmp_path):
     write_jsonl(tmp_path / "eval.jsonl",
                 [{"id": f"e{i}", "text": TEMPLATE.format(**r)} for i, r in enumerate(held)])
     found = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="text",
-                        id_field="id")
+                        id_field="id", methods=FAST_METHODS)
     verdicts = dict(zip(found.table.column("eval_id").to_pylist(),
                         found.table.column("verdict").to_pylist(), strict=True))
     assert verdicts["e0"] == "contaminated"
     assert list(verdicts.values()).count("contaminated") == 1
     assert found.summary["boilerplate"]["rows_with_boilerplate"] == len(held)
     blind = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="text",
-                        id_field="id", boilerplate=False)
+                        id_field="id", boilerplate=False, methods=FAST_METHODS)
     flagged = sum(v != "clean" for v in blind.table.column("verdict").to_pylist())
     assert flagged > 10  # the template alone, read as content, makes most rows look leaked
 
@@ -142,7 +142,7 @@ def test_twenty_thousand_rows_sharing_a_block_audit_in_bounded_memory(tmp_path):
     write_jsonl(tmp_path / "train.jsonl", train)
     write_jsonl(tmp_path / "eval.jsonl", evals)
     script = ("import json, resource, sys; from splitforge.audit.run import audit_files; "
-              "r = audit_files([sys.argv[1]], [sys.argv[2]], text='text', id_field='id'); "
+              "r = audit_files([sys.argv[1]], [sys.argv[2]], text='text', id_field='id', methods=('exact', 'ngram', 'minhash')); "
               "v = dict(zip(r.table.column('eval_id').to_pylist(), "
               "r.table.column('verdict').to_pylist())); "
               "print(json.dumps({'v': v, 'mb': resource.getrusage(resource.RUSAGE_SELF)"
@@ -182,7 +182,7 @@ def test_the_cli_turns_detection_off_and_leaves_named_spans_out(tmp_path):
                                            for i, r in enumerate(train)])
     write_jsonl(tmp_path / "eval.jsonl", [{"id": f"e{i}", "text": TEMPLATE.format(**r)}
                                           for i, r in enumerate(held)])
-    base = ["audit", "--train", str(tmp_path / "train.jsonl"), "--eval",
+    base = ["audit", "--methods", "exact,ngram,minhash", "--train", str(tmp_path / "train.jsonl"), "--eval",
             str(tmp_path / "eval.jsonl"), "--text", "text", "--id", "id", "--fail-on", "never"]
 
     def flagged(*extra: str) -> int:

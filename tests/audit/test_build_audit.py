@@ -7,7 +7,7 @@ import pytest
 
 from splitforge import build
 from splitforge.errors import LeakageError, RecipeError
-from tests.conftest import REPO, write_jsonl, write_recipe
+from tests.conftest import FAST_METHODS, REPO, write_jsonl, write_recipe
 
 
 def gsm8k(n=300):
@@ -130,7 +130,7 @@ def test_near_copies_that_exact_dedup_let_through_never_reach_val_or_test(tmp_pa
     from splitforge.audit.run import audit_files
 
     again = audit_files([built.path / "train.parquet"], [], build_dir=built.path,
-                        text="question")
+                        text="question", methods=FAST_METHODS)
     assert again.summary["verdicts"]["contaminated"] == 0
     with pytest.raises(LeakageError, match=r"~ train \d+ \((minhash|ngram_overlap) [01]\.\d\d\)"
                        r".*audit.on_contaminated: remove"):
@@ -151,7 +151,7 @@ def test_a_stored_build_is_reaudited_against_new_training_data(tmp_path):
         {"question": "forum post: " + test_rows[0]["question"] + " thanks in advance"},
         {"question": "an unrelated sentence about gardening in spring"}])
     runner = CliRunner()
-    result = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train)])
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--build", str(built.path), "--train", str(new_train)])
     assert result.exit_code == 1, result.output  # the new training data holds a test item
     records = list((built.path.parent / "audits" / built.path.name).iterdir())
     assert len(records) == 1
@@ -166,20 +166,20 @@ def test_a_stored_build_is_reaudited_against_new_training_data(tmp_path):
              for p in built.path.rglob("*") if p.is_file()}
     assert after == before  # the version itself is untouched
     assert runner.invoke(app, ["verify", str(built.path)]).exit_code == 0
-    again = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train)])
+    again = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--build", str(built.path), "--train", str(new_train)])
     assert again.exit_code == 2 and "already exists" in again.output
-    none = runner.invoke(app, ["audit", "--train", str(new_train)])
+    none = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(new_train)])
     assert none.exit_code == 2 and "--eval FILE" in none.output
     # through `latest` the record goes beside the same version, under its build id
-    latest = runner.invoke(app, ["audit", "--build", str(built.path.parent / "latest"),
+    latest = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--build", str(built.path.parent / "latest"),
                                  "--train", str(new_train), "--answer", "answer"])
     assert latest.exit_code == 1, latest.output
     assert len(list((built.path.parent / "audits" / built.path.name).iterdir())) == 2
     assert not (built.path.parent / "audits" / "latest").exists()
-    both = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train),
+    both = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--build", str(built.path), "--train", str(new_train),
                                "--eval", str(new_train)])
     assert both.exit_code == 2 and "not with --build" in both.output
-    inside = runner.invoke(app, ["audit", "--build", str(built.path), "--train", str(new_train),
+    inside = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--build", str(built.path), "--train", str(new_train),
                                  "--report", str(built.path / "audit"), "--force"])
     assert inside.exit_code == 2 and "that it reads" in inside.output
     assert runner.invoke(app, ["verify", str(built.path)]).exit_code == 0
@@ -203,7 +203,7 @@ def test_rows_kept_after_removal_audit_clean_again_from_the_stored_build(tmp_pat
     info = built.manifest["stages"]["audit"]
     assert info["verdicts"]["contaminated"] == 0 and info["removed"]["leak_link"] > 0
     again = audit_files([built.path / "train.parquet"], [], build_dir=built.path,
-                        text="question", fail_on="never")
+                        text="question", fail_on="never", methods=FAST_METHODS)
     assert again.summary["verdicts"]["contaminated"] == 0
     assert again.summary["verdicts"]["suspect"] <= info["verdicts"]["suspect"]
     counts = built.manifest["counts"]["splits"]

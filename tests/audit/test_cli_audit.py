@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from splitforge.audit.run import audit_files
 from splitforge.audit.verdict import VERDICTS
 from splitforge.cli import app
-from tests.conftest import real_data, write_jsonl
+from tests.conftest import FAST_METHODS, real_data, write_jsonl
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def gsm8k_with_planted(tmp_path, count=20):
 def test_planted_copies_are_contaminated_with_the_right_evidence(tmp_path):
     train, planted = gsm8k_with_planted(tmp_path)
     result = audit_files([train], [real_data("eval/gsm8k_test.jsonl")], text="question",
-                         id_field="idx", report=tmp_path / "report")
+                         id_field="idx", report=tmp_path / "report", methods=FAST_METHODS)
     rows = {r["eval_id"]: r for r in result.table.to_pylist()}
     for eval_id, train_id in planted.items():
         assert rows[eval_id]["verdict"] == "contaminated"
@@ -50,7 +50,7 @@ def test_planted_copies_are_contaminated_with_the_right_evidence(tmp_path):
 
 def test_gsm8k_test_against_its_own_train_finds_a_templated_near_copy():
     result = audit_files([real_data("eval/gsm8k_train.jsonl.gz")], [real_data("eval/gsm8k_test.jsonl")],
-                         text="question", id_field="idx")
+                         text="question", id_field="idx", methods=FAST_METHODS)
     flagged = {r["eval_id"]: r for r in result.table.to_pylist() if r["verdict"] != "clean"}
     # "A plane travels 1200 miles in 3 hours. At the same rate, how many additional hours would
     # it take to travel an additional 2000 miles?" is train 1314 with other numbers.
@@ -61,14 +61,14 @@ def test_gsm8k_test_against_its_own_train_finds_a_templated_near_copy():
 
 def test_exit_codes_gate_ci(tmp_path):
     train, _ = gsm8k_with_planted(tmp_path, count=3)
-    args = ["audit", "--train", str(train), "--eval", str(real_data("eval/gsm8k_test.jsonl")),
+    args = ["audit", "--methods", "exact,ngram,minhash", "--train", str(train), "--eval", str(real_data("eval/gsm8k_test.jsonl")),
             "--text", "question", "--id", "idx"]
     failed = runner.invoke(app, args)
     assert failed.exit_code == 1, failed.output
     assert "contaminated" in failed.output and "audit failed" in failed.output
     assert runner.invoke(app, [*args, "--fail-on", "never"]).exit_code == 0
     clean_train = write_jsonl(tmp_path / "clean.jsonl", [{"question": "nothing like the tests"}])
-    clean = runner.invoke(app, ["audit", "--train", str(clean_train), "--eval",
+    clean = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(clean_train), "--eval",
                                 str(real_data("eval/gsm8k_test.jsonl")), "--text", "question"])
     assert clean.exit_code == 0, clean.output
 
@@ -88,11 +88,11 @@ def test_bad_input_exits_2_with_a_message(tmp_path):
          "--fail-on"),
     ]
     for args, said in cases:
-        result = runner.invoke(app, ["audit", *args])
+        result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", *args])
         assert result.exit_code == 2, (args, result.output)
         assert said in result.output and "Traceback" not in result.output
     (tmp_path / "report").mkdir()
-    exists = runner.invoke(app, ["audit", "--train", str(train), "--eval", str(eval_file),
+    exists = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(train), "--eval", str(eval_file),
                                  "--text", "q", "--report", str(tmp_path / "report")])
     assert exists.exit_code == 2 and "already exists" in exists.output
 
@@ -111,7 +111,7 @@ def test_verdict_levels_follow_each_checks_thresholds(tmp_path):
         {"id": "e2", "text": "reset the router"},   # a short phrase inside a training row
         {"id": "e3", "text": "an unrelated question about cooking pasta al dente at home"},
     ])
-    result = audit_files([train], [eval_file], text="text", id_field="id")
+    result = audit_files([train], [eval_file], text="text", id_field="id", methods=FAST_METHODS)
     rows = {r["eval_id"]: r for r in result.table.to_pylist()}
     assert rows["e1"]["verdict"] == "contaminated" and rows["e1"]["evidence_id"] == "t1"
     assert rows["e2"]["verdict"] == "suspect" and rows["e2"]["evidence_method"] == "exact"
@@ -128,7 +128,7 @@ def test_answer_says_whether_the_question_alone_or_the_solved_example_leaked(tmp
     train_file = write_jsonl(tmp_path / "train.jsonl", train)
     eval_file = write_jsonl(tmp_path / "eval.jsonl", test)
     result = audit_files([train_file], [eval_file], text="question", id_field="idx",
-                         answer="answer")
+                         answer="answer", methods=FAST_METHODS)
     rows = {r["eval_id"]: r for r in result.table.to_pylist()}
     only_question = rows[str(test[0]["idx"])]
     assert only_question["verdict"] == "contaminated" and only_question["leaked"] == "input only"
@@ -137,7 +137,7 @@ def test_answer_says_whether_the_question_alone_or_the_solved_example_leaked(tmp
     assert solved["leaked"] == "input and answer" and solved["answer_evidence_id"] == "90002"
     others = [r for k, r in rows.items() if k not in (str(test[0]["idx"]), str(test[1]["idx"]))]
     assert all(r["verdict"] == "clean" for r in others)
-    bad = runner.invoke(app, ["audit", "--train", str(train_file), "--eval", str(eval_file),
+    bad = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(train_file), "--eval", str(eval_file),
                               "--text", "question", "--answer", "solution"])
     assert bad.exit_code == 2 and "--answer: no field 'solution'" in bad.output
 

@@ -14,7 +14,7 @@ from splitforge.audit.base import PREVIEW
 from splitforge.audit.run import audit_files
 from splitforge.normalize import normalize_text
 from tests.audit.conftest import norm_all, run
-from tests.conftest import real_data, write_jsonl
+from tests.conftest import FAST_METHODS, real_data, write_jsonl
 
 
 def _gsm8k(name: str) -> list[dict]:
@@ -58,7 +58,7 @@ def test_a_minhash_flag_shows_the_training_row_not_the_eval_item(tmp_path):
                                           for k, r in enumerate(tests)])
     result = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], train_text="text",
                          eval_text="question", id_field="id", fail_on="never",
-                         report=tmp_path / "report", num_proc=1)
+                         report=tmp_path / "report", num_proc=1, methods=FAST_METHODS)
     rows = {r["eval_id"]: r for r in result.table.to_pylist()}
     for eval_id, text in planted.items():
         row = rows[eval_id]

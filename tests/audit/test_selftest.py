@@ -25,7 +25,7 @@ from splitforge.cli import app
 from splitforge.errors import RecipeError
 from splitforge.normalize import normalize_text
 from splitforge.write.verify import verify_build
-from tests.conftest import REPO, real_data, write_jsonl, write_recipe
+from tests.conftest import FAST_METHODS, REPO, real_data, write_jsonl, write_recipe
 
 runner = CliRunner()
 GSM8K_TEST = real_data("eval/gsm8k_test.jsonl")
@@ -224,7 +224,7 @@ def test_insertion_points_are_sentence_boundaries():
 def test_too_few_eval_items_skip_with_a_warning_not_a_traceback(tmp_path, gsm8k_train_file):
     small = write_jsonl(tmp_path / "eval.jsonl",
                         [{"question": q} for q in gsm8k_questions()[1][:7]])
-    result = runner.invoke(app, ["audit", "--train", str(gsm8k_train_file), "--eval", str(small),
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(gsm8k_train_file), "--eval", str(small),
                                  "--text", "question", "--self-test", "--report",
                                  str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
@@ -234,7 +234,7 @@ def test_too_few_eval_items_skip_with_a_warning_not_a_traceback(tmp_path, gsm8k_
 
 
 def test_cli_flag_prints_the_table_and_keeps_the_exit_code(tmp_path, gsm8k_train_file):
-    base = ["audit", "--train", str(gsm8k_train_file), "--eval", str(GSM8K_TEST),
+    base = ["audit", "--methods", "exact,ngram,minhash", "--train", str(gsm8k_train_file), "--eval", str(GSM8K_TEST),
             "--text", "question", "--id", "idx"]
     plain = runner.invoke(app, base)
     tested = runner.invoke(app, [*base, "--self-test", "--self-test-items", "60",
@@ -253,7 +253,7 @@ def test_cli_flag_prints_the_table_and_keeps_the_exit_code(tmp_path, gsm8k_train
     assert bad.exit_code == 2
     with pytest.raises(RecipeError, match="self-test-items"):
         audit_files([gsm8k_train_file], [GSM8K_TEST], text="question", self_test=True,
-                    self_test_items=1)
+                    self_test_items=1, methods=FAST_METHODS)
 
 
 def test_recipe_key_runs_it_in_the_build_beside_the_audit(tmp_path):

@@ -11,7 +11,7 @@ from splitforge.dedup import deduplicate
 from splitforge.normalize import normalize_text
 from splitforge.normalize.affixes import affix_copies, strip_variants
 from splitforge.recipe import DedupConfig, MinHashConfig
-from tests.conftest import real_data, write_jsonl
+from tests.conftest import FAST_METHODS, real_data, write_jsonl
 from tests.dedup.conftest import table_of
 
 
@@ -63,7 +63,7 @@ def test_short_reposts_are_contaminated_and_one_changed_word_is_not(tmp_path):
                                            for i, s in enumerate(train)])
     write_jsonl(tmp_path / "eval.jsonl", evals + changed + distinct)
     result = audit_files([tmp_path / "train.jsonl"], [tmp_path / "eval.jsonl"], text="text",
-                         id_field="id", fail_on="never")
+                         id_field="id", fail_on="never", methods=FAST_METHODS)
     verdict = dict(zip(result.table.column("eval_id").to_pylist(),
                        result.table.column("verdict").to_pylist(), strict=True))
     for kind in REPOSTS:

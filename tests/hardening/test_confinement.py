@@ -56,7 +56,7 @@ def _commands(folder, tmp_path):
     return [["verify", str(folder)], ["report", str(folder)],
             ["diff", str(folder), str(folder)],
             ["challenge", str(folder), "--out", str(tmp_path / "sets")],
-            ["audit", "--build", str(folder), "--train", str(train), "--train-text", "question"]]
+            ["audit", "--methods", "exact,ngram,minhash", "--build", str(folder), "--train", str(train), "--train-text", "question"]]
 
 
 @pytest.mark.parametrize("build_id", ["../../evil", "/tmp/evil", "..", "a/b", "abc\n"])

@@ -26,7 +26,7 @@ def _empty(path):
 def test_an_empty_training_file_fails_the_audit_with_a_message(tmp_path, name):
     train = _empty(tmp_path / name)
     evals = write_jsonl(tmp_path / "eval.jsonl", [{"text": "how do I reset my password"}])
-    result = CliRunner().invoke(app, ["audit", "--train", str(train), "--eval", str(evals),
+    result = CliRunner().invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(train), "--eval", str(evals),
                                       "--text", "text"])
     assert result.exit_code == 2, result.output
     assert name in result.output and ("no rows" in result.output or "Empty" in result.output)

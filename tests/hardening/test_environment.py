@@ -33,7 +33,7 @@ def test_every_command_refuses_an_unwritable_output_folder(tmp_path, built):
     for args in (["build", str(recipe)],
                  ["dedup", str(data), "--text", "text", "--out", f"{UNWRITABLE}/d"],
                  ["challenge", str(built), "--out", f"{UNWRITABLE}/c"],
-                 ["audit", "--train", str(data), "--eval", str(data), "--text", "text",
+                 ["audit", "--methods", "exact,ngram,minhash", "--train", str(data), "--eval", str(data), "--text", "text",
                   "--report", f"{UNWRITABLE}/a"]):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)
@@ -65,7 +65,7 @@ def test_a_full_disk_for_the_audit_report_is_exit_2(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r"))
 
     monkeypatch.setattr("splitforge.audit.run.write_audit_report", full)
-    result = runner.invoke(app, ["audit", "--train", str(data), "--eval", str(data), "--text",
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(data), "--eval", str(data), "--text",
                                  "text", "--report", str(tmp_path / "r"), "--fail-on", "never"])
     assert result.exit_code == 2 and "No space left" in result.output, result.output
     assert not (tmp_path / "r").exists()
@@ -116,7 +116,7 @@ def test_a_lone_surrogate_in_a_training_file_is_named_at_its_line(tmp_path):
     (tmp_path / "t.jsonl").write_text('{"text": "hello world"}\n{"text": "bad \\ud800 x"}\n',
                                       encoding="utf-8")
     write_jsonl(tmp_path / "e.jsonl", [{"text": "alpha beta gamma"}])
-    result = runner.invoke(app, ["audit", "--train", str(tmp_path / "t.jsonl"), "--eval",
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(tmp_path / "t.jsonl"), "--eval",
                                  str(tmp_path / "e.jsonl"), "--text", "text"])
     assert result.exit_code == 2 and "t.jsonl:2" in result.output and "lone surrogate" in \
         result.output, result.output

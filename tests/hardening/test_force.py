@@ -31,7 +31,7 @@ def _refused(args, match):
 
 def test_audit_report_into_the_inputs_folder_is_refused_and_loses_nothing(data):
     before = folder_bytes(data)
-    _refused(["audit", "--train", str(data / "train.jsonl"), "--eval", str(data / "eval.jsonl"),
+    _refused(["audit", "--methods", "exact,ngram,minhash", "--train", str(data / "train.jsonl"), "--eval", str(data / "eval.jsonl"),
               "--text", "question", "--report", str(data), "--force"], "holds the input")
     assert folder_bytes(data) == before
 
@@ -39,12 +39,12 @@ def test_audit_report_into_the_inputs_folder_is_refused_and_loses_nothing(data):
 def test_report_into_the_current_folder_is_refused(data, monkeypatch):
     monkeypatch.chdir(data)
     before = folder_bytes(data)
-    _refused(["audit", "--train", "train.jsonl", "--eval", "eval.jsonl", "--text", "question",
+    _refused(["audit", "--methods", "exact,ngram,minhash", "--train", "train.jsonl", "--eval", "eval.jsonl", "--text", "question",
               "--report", str(data.parent), "--force"], "holds the input")
     other = data / "empty-here"
     other.mkdir()
     monkeypatch.chdir(other)
-    _refused(["audit", "--train", str(data / "train.jsonl"), "--eval", str(data / "eval.jsonl"),
+    _refused(["audit", "--methods", "exact,ngram,minhash", "--train", str(data / "train.jsonl"), "--eval", str(data / "eval.jsonl"),
               "--text", "question", "--report", str(other), "--force"],
              "is the current folder or a parent of it")
     assert other.is_dir()

@@ -135,7 +135,7 @@ def _all_commands(fmt: str):
         data = f"data.{fmt}"
         return [(["validate", "recipe.yaml"], (0, 2)), (["build", "recipe.yaml"], (0, 2)),
                 (["dedup", data, "--text", "text", "--out", "dedup-out"], (0, 2)),
-                (["audit", "--train", data, "--eval", data, "--text", "text", "--report",
+                (["audit", "--methods", "exact,ngram,minhash", "--train", data, "--eval", data, "--text", "text", "--report",
                   "audit-out"], (0, 1, 2))]
     return commands
 

@@ -11,7 +11,7 @@ from splitforge.audit.run import audit_files
 from splitforge.cli import app
 from splitforge.normalize import normalize_text
 from splitforge.pipeline import build
-from tests.conftest import real_data, write_jsonl, write_recipe
+from tests.conftest import FAST_METHODS, real_data, write_jsonl, write_recipe
 
 runner = CliRunner()
 INVISIBLE = {"zero-width space": "\u200b", "zero-width joiner": "\u200d", "inner BOM": "\ufeff",
@@ -62,7 +62,7 @@ def test_an_eval_copy_with_a_zero_width_space_is_contaminated(tmp_path):
     train = write_jsonl(tmp_path / "train.jsonl", rows[:250])
     items = [dict(r, question=_hidden(r["question"], "\u200b", 5)) for r in rows[200:210]]
     evals = write_jsonl(tmp_path / "eval.jsonl", items + rows[250:260])
-    result = audit_files([train], [evals], text="question", id_field="idx")
+    result = audit_files([train], [evals], text="question", id_field="idx", methods=FAST_METHODS)
     verdicts = dict(zip(result.table.column("eval_id").to_pylist(),
                         result.table.column("verdict").to_pylist(), strict=True))
     assert all(verdicts[str(r["idx"])] == "contaminated" for r in items)
@@ -95,7 +95,7 @@ def test_an_exact_copy_under_a_cli_template_with_a_newline_is_contaminated(tmp_p
     evals = write_jsonl(tmp_path / "eval.jsonl",
                         [{"text": f"{r['question']}\n{r['answer']}", "k": str(r["idx"])}
                          for r in rows[250:350]])
-    result = runner.invoke(app, ["audit", "--train", str(tmp_path / "train.jsonl"), "--eval",
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(tmp_path / "train.jsonl"), "--eval",
                                  str(evals), "--train-text", "{subject}\\n{body}", "--eval-text",
                                  "text", "--id", "k", "--report", str(tmp_path / "report")])
     assert result.exit_code == 1, result.output  # the gate fails: 50 exact copies

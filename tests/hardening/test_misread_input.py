@@ -14,7 +14,7 @@ from splitforge.cli import app
 from splitforge.errors import InputError
 from splitforge.pipeline import build
 from splitforge.progress import NO_PROGRESS
-from tests.conftest import real_data, write_jsonl, write_recipe
+from tests.conftest import FAST_METHODS, real_data, write_jsonl, write_recipe
 
 runner = CliRunner()
 
@@ -114,7 +114,7 @@ def test_blank_eval_items_are_refused_by_the_audit(tmp_path):
     items = [json.loads(line) for line in lines[100:110]]
     items[3]["question"] = "   "
     write_jsonl(tmp_path / "eval.jsonl", items)
-    result = runner.invoke(app, ["audit", "--train", str(train), "--eval",
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(train), "--eval",
                                  str(tmp_path / "eval.jsonl"), "--text", "question"])
     assert result.exit_code == 2 and "eval.jsonl:4: field 'question': the text is empty" in (
         result.stderr)
@@ -157,7 +157,7 @@ def test_a_training_file_that_grows_during_the_audit_is_refused(tmp_path):
     more = [json.loads(line) for line in lines[320:340]]
     with pytest.raises(InputError, match="train.jsonl: the source changed during the audit"):
         audit_files([train], [tmp_path / "eval.jsonl"], text="question",
-                    reporter=AppendWhenLoading(train, "scan training", more))
+                    reporter=AppendWhenLoading(train, "scan training", more), methods=FAST_METHODS)
 
 
 @pytest.mark.parametrize(("content", "said"), [
@@ -171,7 +171,7 @@ def test_a_bad_gz_training_file_is_a_message_not_a_traceback(tmp_path, content, 
     bad.write_bytes(real[:len(real) // 3] if content == b"cut" else
                     "\n".join(lines[:50]).encode("utf-8"))
     write_jsonl(tmp_path / "eval.jsonl", [json.loads(line) for line in lines[50:60]])
-    result = runner.invoke(app, ["audit", "--train", str(bad), "--eval",
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(bad), "--eval",
                                  str(tmp_path / "eval.jsonl"), "--text", "question"])
     assert result.exit_code == 2 and said in result.stderr and "Traceback" not in result.output
     recipe = write_recipe(tmp_path, sources=[{"path": "train.jsonl.gz"}],
@@ -265,7 +265,7 @@ def test_an_eval_or_parquet_training_file_rewritten_during_the_audit_is_refused(
         change = ChangeAt("scan training", lambda: _write(train, rows), task="audit: training rows")
         name = "train.parquet"
     with pytest.raises(InputError, match=f"{name}[.a-z]*: the source changed during the audit"):
-        audit_files([train], [evals], text="question", reporter=change)
+        audit_files([train], [evals], text="question", reporter=change, methods=FAST_METHODS)
 
 
 def test_times_from_2200_are_refused_and_a_short_column_has_no_jump_rule(tmp_path):
@@ -293,7 +293,7 @@ def test_a_training_folder_is_a_message_not_a_traceback(tmp_path):
     lines = real_data("eval/gsm8k_test.jsonl").read_text(encoding="utf-8").splitlines()
     (tmp_path / "train.jsonl").mkdir()
     write_jsonl(tmp_path / "eval.jsonl", [json.loads(line) for line in lines[:10]])
-    result = runner.invoke(app, ["audit", "--train", str(tmp_path / "train.jsonl"), "--eval",
+    result = runner.invoke(app, ["audit", "--methods", "exact,ngram,minhash", "--train", str(tmp_path / "train.jsonl"), "--eval",
                                  str(tmp_path / "eval.jsonl"), "--text", "question"])
     assert result.exit_code == 2 and "train.jsonl: is a folder" in result.stderr, result.output
 
