@@ -8,14 +8,24 @@ from typing import Any
 
 import pyarrow as pa
 
+from splitforge.audit.verdict import family_counts, with_families
 from splitforge.write.files import write_parquet
 from splitforge.write.report import removed_sentence
 
 SHOWN = 50
+FAMILIES_SHOWN = 20  # variant families listed in audit.md, largest first
+MEMBERS_SHOWN = 10  # items listed per family
 
 
 def write_audit_report(folder: Path, table: pa.Table, summary: dict[str, Any]) -> None:
-    """Write the three report files into ``folder`` (which exists and is empty)."""
+    """Write the three report files into ``folder`` (which exists and is empty).
+
+    The variant families, and their counts in ``audit.json``, are computed again over the whole
+    table (``with_families``): a build's audit stitches its rows from several scans.
+    """
+    if "evidence_ids" in table.column_names:
+        table = with_families(table)
+        summary = {**summary, **family_counts(table)}
     write_parquet(table, folder / "audit.parquet")
     (folder / "audit.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n",
                                        encoding="utf-8")
@@ -48,6 +58,12 @@ def render_audit(table: pa.Table, summary: dict[str, Any]) -> str:
                       f"more than {info['shared_cap']} eval items named no evidence (a template "
                       f"they share; see boilerplate)")
         out.append(f"| {name} | {info.get('n_flagged', 0)} | {notes} |")
+    families = _families(table)
+    if families:
+        n_items = sum(len(rows) for _, rows in families)
+        out += ["", f"{n_items} items in {len(families)} "
+                f"{'family' if len(families) == 1 else 'families'} of variants: several eval "
+                f"items match one training text (see Variant families)."]
     removed = removed_sentence(summary.get("removed"))
     if removed:
         out += ["", removed]
@@ -84,4 +100,50 @@ def render_audit(table: pa.Table, summary: dict[str, Any]) -> str:
         if len(rows) > SHOWN:
             out.append(f"| … {len(rows) - SHOWN} more in audit.parquet | | | | | |")
         out.append("")
+    if families:
+        out += _render_families(families)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _families(table: pa.Table) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each variant family and its rows (in table order), the largest family first."""
+    if "family" not in table.column_names:
+        return []
+    keep = [c for c in ("eval_id", "verdict", "action", "evidence_id", "evidence_method",
+                        "evidence_score", "eval_text", "evidence_ids", "family")
+            if c in table.column_names]
+    members: dict[str, list[dict[str, Any]]] = {}
+    for r in table.select(keep).to_pylist():
+        if r["family"] is not None:
+            members.setdefault(r["family"], []).append(r)
+    return sorted(members.items(), key=lambda item: (-len(item[1]), item[0]))
+
+
+def _render_families(families: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    """The "Variant families" section of ``audit.md``."""
+    out = [f"## Variant families ({len(families)})", "",
+           "Flagged eval items linked through the training texts they were flagged at (by any "
+           "check): variants of one another, or duplicates inside the eval set. audit.parquet "
+           "names each item's `family` (its smallest training id) and `variant_of`.", ""]
+    for family, rows in families[:FAMILIES_SHOWN]:
+        training = sorted({t for r in rows for t in r["evidence_ids"] or []})
+        named = ", ".join(_cell(t) for t in training[:MEMBERS_SHOWN])
+        if len(training) > MEMBERS_SHOWN:
+            named += f" and {len(training) - MEMBERS_SHOWN} more"
+        out += [f"**{_cell(family)}**: {len(rows)} items; training "
+                f"{'id' if len(training) == 1 else 'ids'} {named}", "",
+                "| eval id | verdict | check | score | training id | eval text |",
+                "|---|---|---|---|---|---|"]
+        for r in rows[:MEMBERS_SHOWN]:
+            score = "" if r["evidence_score"] is None else f"{r['evidence_score']:.2f}"
+            verdict = r["verdict"] + (" (removed)" if r.get("action") == "removed" else "")
+            out.append(f"| {_cell(r['eval_id'])} | {verdict} | {r['evidence_method'] or ''} | "
+                       f"{score} | {_cell(r['evidence_id'])} | {_cell(r['eval_text'], 100)} |")
+        if len(rows) > MEMBERS_SHOWN:
+            out.append(f"| … {len(rows) - MEMBERS_SHOWN} more in audit.parquet | | | | | |")
+        out.append("")
+    if len(families) > FAMILIES_SHOWN:
+        rest = families[FAMILIES_SHOWN:]
+        out += [f"… {len(rest)} more families ({sum(len(rows) for _, rows in rest)} items) in "
+                f"audit.parquet (`family`).", ""]
+    return out
