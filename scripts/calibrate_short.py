@@ -82,6 +82,7 @@ from splitforge.dedup.minhash import permutations, signatures
 from splitforge.normalize import normalize_text
 from splitforge.normalize.affixes import strip_variants  # the product's rule, measured here
 from splitforge.normalize.shingles import reading_lengths, shingle_hashes, shingle_hashes64
+from splitforge.recipe import DEFAULT_AUDIT_METHODS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EN_BUCKETS = ((1, 3), (4, 6), (7, 9), (10, 15), (16, 10**9))
@@ -743,7 +744,8 @@ def audit_baseline(pairs: Pairs, feat: dict, cols: dict, items: int, seed: int) 
             for row in result.table.select(["eval_id", "verdict", "evidence_id"]).to_pylist():
                 p = int(row["eval_id"][1:])
                 verdict[p] = (row["verdict"], row["evidence_id"] == partner[row["eval_id"]])
-    print(f"\nBaseline B: splitforge audit_files (exact+ngram+minhash, default thresholds) on "
+    methods = "+".join(DEFAULT_AUDIT_METHODS)
+    print(f"\nBaseline B: splitforge audit_files ({methods}, default thresholds) on "
           f"{len(verdict)} half-B pairs, {time.time() - t0:.0f}s; boilerplate spans found "
           f"(pos, neg audits): {boiler}")
     print("  recall: contaminated % / contaminated-or-suspect %; negatives: contaminated % / "
