@@ -26,6 +26,7 @@ import argparse
 import gzip
 import json
 import random
+import re
 import tempfile
 import time
 from collections import Counter
@@ -105,11 +106,30 @@ SAME_TASK = {
 }
 
 
-def evidence_kind(row: dict) -> str:
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def template_siblings(a: str, b: str) -> bool:
+    """Two items of one template: the same words (80% of them), other numbers or expressions.
+
+    ("Compute the product in the given ring. (20)(-8) in Z_26" / "... (12)(16) in Z_24"). A
+    planted copy of one is the other with its numbers changed, which the audit flags by design
+    (GSM8K questions with other numbers: ``calibrate_same_domain.py``), so the summary reports
+    these flags apart from the unplanted items' false flags.
+    """
+    x, y = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
+    return len(x & y) >= 0.8 * len(x | y) > 0
+
+
+def evidence_kind(row: dict, texts: dict[str, str] | None = None) -> str:
     """What an unplanted item was flagged at: another item's planted row, or an Alpaca row."""
-    if str(row["evidence_id"]).startswith("planted"):
+    evidence = str(row["evidence_id"])
+    if evidence.startswith("planted"):
+        other = evidence.removeprefix("planted-mmlu-").removeprefix("planted-he-")
+        if texts and other in texts and template_siblings(texts[row["eval_id"]], texts[other]):
+            return "planted row of a template sibling"
         return "planted row of another item"
-    if SAME_TASK.get(row["eval_id"]) == row["evidence_id"]:
+    if SAME_TASK.get(row["eval_id"]) == evidence:
         return "alpaca row on the same task"
     return "alpaca row"
 
@@ -207,12 +227,15 @@ def main() -> None:
                       f"{(c['contaminated'] + c['suspect']) / total:6.1%}")
             unplanted = [r for r in rows if groups[name][r["eval_id"]] == "unplanted"]
             flagged = [r for r in unplanted if r["verdict"] != "clean"]
-            by = Counter(f"{evidence_kind(r)}, {r['evidence_method']}" for r in flagged)
-            same = sum(evidence_kind(r) == "alpaca row on the same task" for r in flagged)
+            texts = {r["eval_id"]: r["eval_text"] for r in rows}
+            by = Counter(f"{evidence_kind(r, texts)}, {r['evidence_method']}" for r in flagged)
+            apart = sum(evidence_kind(r, texts) in ("alpaca row on the same task",
+                                                    "planted row of a template sibling")
+                        for r in flagged)
             print(f"  unplanted flagged, by evidence: {dict(sorted(by.items()))}; not counting "
-                  f"the {same} at an Alpaca row on the same task (SAME_TASK): "
-                  f"{len(flagged) - same} of {len(unplanted) - same} = "
-                  f"{(len(flagged) - same) / max(1, len(unplanted) - same):.1%}")
+                  f"the {apart} at an Alpaca row on the same task (SAME_TASK) or at a template "
+                  f"sibling's planted row: {len(flagged) - apart} of {len(unplanted) - apart} = "
+                  f"{(len(flagged) - apart) / max(1, len(unplanted) - apart):.1%}")
             for row in rows:
                 if groups[name][row["eval_id"]] == "unplanted" and row["verdict"] != "clean":
                     matched = " ".join(str(row["matched_text"]).split())[:60]

@@ -21,14 +21,17 @@ Per eval item: ``score`` = that cosine, ``evidence_id`` = the training id of the
 ``matched_text`` = the start of the training text, ``retrieval`` = the TF-IDF similarity of that
 pair, ``margin`` = how far the best cosine stands above the next-best training text.
 
-A training text is evidence only for the eval item it resembles most: a candidate that another
-eval item (not the item's own answer) matches with a higher cosine is set aside for this item. Eval
-sets hold look-alikes of their own (MMLU's abstract-algebra items "Find the degree of the field
-extension Q(...)" differ only in the expression; HumanEval has fib4 beside fibfib), so a rephrase
-of one of them would otherwise flag its siblings too, at cosines up to 0.96. On the calibration
-data (items planted one by one) this removed 33 of the 38 flags of unplanted items at a planted
-sibling (the other 5: passages longer than the model's 256 tokens, so siblings embed alike) and
-found more rephrases (a sibling's rephrase no longer counts as the next-best text of the margin).
+Eval sets hold look-alikes of their own (MMLU's abstract-algebra items "Find the degree of the
+field extension Q(...)" differ only in the expression; HumanEval has fib4 beside fibfib), so a
+training text near one item is often near its siblings too. Attribution (``_claimed``): a
+candidate that another eval item (not the item's own answer) matches more closely is set aside for
+this item only when that sibling is also more than ``_SIBLING`` closer to the item than the text
+is (the sibling, not the text, explains the likeness); a candidate that a closer item matches at
+``threshold`` or more is that item's evidence and no rival in this item's margin. Each item is
+then read twice where its closest text is such a claimed one: on that text, and on its closest
+text that no closer item claims (a HumanEval function whose closest text is the planted copy of its
+template sibling, and whose own rephrase comes next); the first reading that is flagged is the
+verdict, so attribution never hides an item's own match.
 
 A cosine alone cannot separate a rephrase from the same task written independently (a HumanEval
 item and an Alpaca row that both check for primes score 0.88). What does separate them is that a
@@ -456,25 +459,41 @@ class EmbeddingCheck(AuditCheck):
                 found = per_item.setdefault(item, {})
                 if cid not in found or cos > found[cid][0]:
                     found[cid] = (cos, v, j)
+            # Two readings per item: its closest text, and its closest text that no closer item
+            # claims as evidence (a sibling's planted copy can be the closest text of an item whose
+            # own rephrase is next). The first that is flagged is the item's verdict.
+            readings = []
             for item, found in per_item.items():
-                cid = min(found, key=lambda i: (-found[i][0], i))
-                cos, v, j = found[cid]
                 mine = theirs.get(item, set())
-                others = [c for i, (c, _, _) in found.items()  # copies of the evidence: not
-                          if i != cid and i not in mine        # others
-                          and float(np.dot(cand_vec[where[i]], cand_vec[where[cid]])) < _SAME]
-                set_aside[item].difference_update(found)  # kept through another of its views
-                best[item], evidence[item] = cos, cid
-                margin[item] = cos - max(others, default=0.0)
+                readings.append((item, self._judge(found, mine, (), cand_vec, where)))
+                free = [i for i in found if i not in mine]
+                if free and readings[-1][1][0] in mine:
+                    readings.append((item, self._judge(found, mine, mine, cand_vec, where)))
+            score = np.array([cos for _, (_, cos, _, _, _) in readings])
+            gap = np.array([m for _, (_, _, _, _, m) in readings])
+            todo = np.flatnonzero(candidate(score, gap, self.threshold, self.margin, self.floor))
+            align = self._aligned([(self.views[readings[k][1][2]], self._texts[readings[k][1][0]])
+                                   for k in todo.tolist()], progress)
+            fit = np.zeros(len(readings))
+            fit[todo] = align
+            agrees = np.array([np.nan if looks_like_code(self.views[v]) else
+                               number_agreement(self.views[v], self._texts[cid])
+                               for _, (cid, _, v, _, _) in readings])
+            ok = flag(np.clip(score, 0.0, 1.0), gap, fit, self.threshold, self.margin,
+                      self.floor, self.alignment, self.standout, agrees, self.numbers)
+            done: set[int] = set()
+            for k, (item, (cid, cos, v, j, m)) in enumerate(readings):
+                if item in done or (not ok[k] and k + 1 < len(readings)
+                                    and readings[k + 1][0] == item and ok[k + 1]):
+                    continue
+                done.add(item)
+                set_aside[item].difference_update(per_item[item])  # kept through another view
+                best[item], evidence[item], margin[item] = cos, cid, m
                 retrieval[item] = float(self._score[v, j])
                 best_view[item] = v
                 view_text[item] = self.views[v][:PREVIEW]
                 matched[item] = self._texts[cid][:PREVIEW]
-                if not looks_like_code(self.views[v]):
-                    agree[item] = number_agreement(self.views[v], self._texts[cid])
-            todo = np.flatnonzero(candidate(best, margin, self.threshold, self.margin, self.floor))
-            aligned = self._aligned({i: (self.views[best_view[i]], self._texts[evidence[i]])
-                                     for i in todo.tolist()}, n, progress)
+                aligned[item], agree[item] = fit[k], agrees[k]
         best = np.clip(best, 0.0, 1.0)
         flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
                        self.alignment, self.standout, agree, self.numbers)
@@ -488,23 +507,35 @@ class EmbeddingCheck(AuditCheck):
         return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
                                aligned, aside, view_text, matched, agree)
 
-    def _aligned(self, pairs: dict[int, tuple[str, str]], n: int,
-                 progress: Progress) -> np.ndarray:
-        """``alignment`` of each item's (view, training text) pair; 0 for the other items."""
+    def _judge(self, found: dict[str, tuple[float, int, int]], mine: set[str],
+               skip: set[str] | tuple, cand_vec: np.ndarray, where: dict[str, int]
+               ) -> tuple[str, float, int, int, float]:
+        """The closest of ``found`` not in ``skip``: ``(id, cos, view, slot, margin)``.
+
+        The margin's rivals are the other found texts, except copies of it and ``mine`` (texts a
+        closer eval item claims as evidence).
+        """
+        cid = min((i for i in found if i not in skip), key=lambda i: (-found[i][0], i))
+        cos, v, j = found[cid]
+        others = [c for i, (c, _, _) in found.items()  # copies of the evidence: not others
+                  if i != cid and i not in mine
+                  and float(np.dot(cand_vec[where[i]], cand_vec[where[cid]])) < _SAME]
+        return cid, cos, v, j, cos - max(others, default=0.0)
+
+    def _aligned(self, pairs: list[tuple[str, str]], progress: Progress) -> list[float]:
+        """``alignment`` of each (view, training text) pair."""
         from splitforge.embed.minilm import MiniLMEmbedder
 
-        out = np.zeros(n, dtype=np.float64)
         if not pairs:
-            return out
+            return []
+        out: list[float] = []
         embedder = MiniLMEmbedder(self.model)
         advance = progress.task("audit: aligning candidates", len(pairs))
-        items = sorted(pairs)
-        for lo in range(0, len(items), 256):  # token vectors: up to 256 x 384 floats a text
-            part = {item: pairs[item] for item in items[lo:lo + 256]}
-            texts = sorted({t for pair in part.values() for t in pair})
+        for lo in range(0, len(pairs), 256):  # token vectors: up to 256 x 384 floats a text
+            part = pairs[lo:lo + 256]
+            texts = sorted({t for pair in part for t in pair})
             vectors = dict(zip(texts, embedder.token_vectors(texts), strict=True))
-            for item, (view, text) in part.items():
-                out[item] = round(alignment(vectors[view], vectors[text]), 6)
+            out.extend(round(alignment(vectors[view], vectors[text]), 6) for view, text in part)
             advance(len(part))
         return out
 

@@ -232,3 +232,22 @@ def test_verification_reports_its_progress(corpus):
     assert recorder.tasks["audit: aligning candidates"] == [candidates, candidates]
     assert 0 < candidates < len(evals)
     assert recorder.tasks["audit: training rows"] == [len(train), len(train)]
+
+
+def test_an_item_is_judged_on_its_own_rephrase_when_its_closest_text_is_a_siblings_copy():
+    # HumanEval/40 (triples_sum_to_zero) and /43 (pairs_sum_to_zero) are one template: the
+    # verbatim copy of 43 is 40's closest text (cosine 0.80), its own rephrase is next (0.78)
+    with gzip.open(real_data("contamination/humaneval_rephrased_pairs.jsonl.gz"), "rt",
+                   encoding="utf-8") as f:
+        rephrase = [json.loads(line) for line in f][40]["rephrased_text"]
+    with open(real_data("eval/humaneval.jsonl"), encoding="utf-8") as f:
+        items = [json.loads(line) for line in f]
+    full = [items[i]["prompt"] + items[i]["canonical_solution"] for i in (40, 43)]
+    train = _alpaca() + [("copy-43", full[1]), ("rephrase-40", rephrase)]
+    result = _run(full, train, len(train))
+    assert result.evidence_id[1] == "copy-43" and result.flagged[1]
+    assert result.evidence_id[0] == "rephrase-40" and result.flagged[0]
+    assert result.margin[0] >= 0.1 and result.alignment[0] >= 0.68
+    # though the sibling's copy is closer: without the rephrase it is 40's evidence
+    alone = _run(full, train[:-1], len(train) - 1)
+    assert alone.evidence_id[0] == "copy-43" and alone.score[0] > result.score[0]
