@@ -24,7 +24,7 @@ only at another document (most often where a sibling sharing their passage was p
 share of unplanted items flagged and the wall time.
 
     .venv/bin/python scripts/calibrate_long_documents.py [--docs 3000] [--plant even]
-        [--methods exact,ngram,minhash,embedding] [--sets gsm8k,mmlu]
+        [--methods exact,ngram,minhash,embedding] [--sets gsm8k,mmlu] [--save DIR]
 """
 
 from __future__ import annotations
@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--plant", choices=("even", "odd"), default="even")
     parser.add_argument("--methods", default="exact,ngram,minhash,embedding")
     parser.add_argument("--sets", default="gsm8k,mmlu")
+    parser.add_argument("--save", type=Path, help="write each eval set's audit table, with "
+                        "`planted` (kind) and `position` columns, as DIR/<name>.parquet")
     args = parser.parse_args()
     from splitforge.audit.run import audit_files
 
@@ -143,6 +145,17 @@ def main() -> None:
                                  id_field="id", methods=methods, fail_on="never")
             seconds = time.perf_counter() - start
             rows = {r["eval_id"]: r for r in result.table.to_pylist()}
+            if args.save:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                args.save.mkdir(parents=True, exist_ok=True)
+                ids = result.table.column("eval_id").to_pylist()
+                table = result.table.append_column(
+                    "planted", pa.array([where.get(i, ("unplanted",))[0] for i in ids]))
+                table = table.append_column(
+                    "position", pa.array([where.get(i, (None, None))[1] for i in ids]))
+                pq.write_table(table, args.save / f"{name}.parquet")
             cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
             elsewhere = Counter()
             for item_id, (kind, position, doc) in where.items():

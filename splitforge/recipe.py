@@ -721,6 +721,10 @@ class AuditThresholdsConfig(_Model):
     ngram_contaminated: float = Field(0.5, gt=0, le=1, description="Share of an item's "
                                       "n-grams found in training that makes it contaminated.")
     ngram_suspect: float = Field(0.2, gt=0, le=1, description="... that makes it suspect.")
+    ngram_token_suspect: float = Field(0.4, gt=0, le=1, description="Share of an item's words "
+                                       "inside its n-grams found in training that makes it "
+                                       "suspect (an edit breaks every n-gram around it, but "
+                                       "only one word).")
     minhash_contaminated: float = Field(0.6, gt=0, le=1, description="Estimated Jaccard that "
                                         "makes an item contaminated.")
     minhash_suspect: float = Field(0.4, gt=0, le=1, description="... that makes it suspect.")

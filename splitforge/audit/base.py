@@ -127,8 +127,9 @@ class CheckResult:
         }
         base = {f.name for f in fields(CheckResult)}
         for field in fields(self):
-            if field.name not in base:
-                columns[f"{self.name}_{field.name}"] = pa.array(getattr(self, field.name))
+            value = getattr(self, field.name)
+            if field.name not in base and value is not None:  # None: an optional field unset
+                columns[f"{self.name}_{field.name}"] = pa.array(value)
         return pa.table(columns)
 
 

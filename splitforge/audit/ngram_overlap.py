@@ -27,6 +27,13 @@ Per eval item:
   0.5). A copy with a fraction ``e`` of its words changed keeps about ``(1-e)^n`` of its n-grams:
   with ``n = 13``, 5% edits keep ~51%, 10% edits ~25%; a verbatim copy keeps 100%. One shared
   n-gram alone is weak evidence (stock phrases of 13-16 words recur), which coverage discounts.
+* ``token_coverage`` = the share of the item's tokens inside at least one found n-gram: suspect
+  from ``ngram_token_suspect`` (0.4). An edit breaks the 13 n-grams around it but only the one
+  word: a GSM8K question copied into a long document with 5% of the words dropped often keeps
+  under 20% of its 13-grams and still 40-70% of its words in found ones
+  (``scripts/calibrate_long_documents.py``). A single shared 13-gram (a stock phrase) covers 40%
+  of an item of at most 32 words; such items have few n-grams, so ``coverage`` already flags
+  them at one or two (measured: no new flags at 0.4 on the same-domain and paraphrase runs).
 * ``longest_span`` = the longest run of consecutive found n-grams, in tokens
   (``run + n_used - 1``), and ``matched_text``, the item's tokens of that span (first
   300 characters; the first such span on ties).
@@ -78,6 +85,7 @@ class NgramOverlapResult(CheckResult):
             shorter).
         unit: ``word`` or ``char``.
         length: the item's length in words, a CJK character counting as one.
+        token_coverage: share of the item's tokens inside at least one found n-gram.
     """
 
     longest_span: np.ndarray
@@ -86,14 +94,19 @@ class NgramOverlapResult(CheckResult):
     n_used: np.ndarray
     unit: list[str]
     length: np.ndarray
+    token_coverage: np.ndarray | None = None
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """Coverage against ``ngram_contaminated`` / ``ngram_suspect``.
 
-        An item shorter than n is one n-gram of all its words (containment): shorter than
-        ``min_tokens`` too, it is at most suspect, as ``exact`` has it.
+        Also suspect: a ``token_coverage`` of at least ``ngram_token_suspect``. An item shorter
+        than n is one n-gram of all its words (containment): shorter than ``min_tokens`` too, it
+        is at most suspect, as ``exact`` has it.
         """
         level = graded(self.score, thresholds.ngram_suspect, thresholds.ngram_contaminated)
+        if self.token_coverage is not None:
+            words = np.asarray(self.token_coverage) >= thresholds.ngram_token_suspect
+            level[words & (level < SUSPECT)] = SUSPECT
         full = np.where(np.asarray(self.unit) == "char", self.summary["char_n"],
                         self.summary["n"])
         used = np.asarray(self.n_used)
@@ -229,6 +242,7 @@ class NgramOverlapCheck(AuditCheck):
         found = np.bincount(self._entry_item[entry_found], minlength=items)
         coverage = np.where(total > 0, found / np.maximum(total, 1), 0.0)
         run, start = self._longest_runs(entry_found)
+        words = self._token_coverage(entry_found)
         span = np.where(run > 0, run + self._n_used - 1, 0)
         texts = [self._span_text(i, int(start[i]), int(span[i])) if span[i] else ""
                  for i in range(items)]
@@ -244,7 +258,24 @@ class NgramOverlapCheck(AuditCheck):
             self.name, coverage >= self.min_coverage, coverage.astype(np.float64),
             self._best_id.tolist(), summary, span.astype(np.int64), texts, share,
             self._n_used.astype(np.int64), ["char" if c else "word" for c in self._char_mode],
-            reading_lengths(self.eval_norm))
+            reading_lengths(self.eval_norm), words)
+
+    def _token_coverage(self, entry_found: np.ndarray) -> np.ndarray:
+        """Per item, the share of its tokens that lie inside at least one found n-gram."""
+        tokens = np.asarray(self._tokens, dtype=np.int64)
+        first = np.r_[0, np.cumsum(tokens)]  # each item's first token in one flat row
+        pos = np.flatnonzero(entry_found)
+        owner = self._entry_item[pos]
+        begin = first[owner] + pos - self._offsets[owner]
+        end = first[owner] + np.minimum(pos - self._offsets[owner] + self._n_used[owner],
+                                        tokens[owner])
+        mark = np.zeros(int(first[-1]) + 1, dtype=np.int64)
+        np.add.at(mark, begin, 1)
+        np.add.at(mark, end, -1)
+        inside = np.cumsum(mark)[:-1] > 0
+        covered = np.bincount(np.repeat(np.arange(len(tokens)), tokens), inside,
+                              minlength=len(tokens))
+        return np.where(tokens > 0, covered / np.maximum(tokens, 1), 0.0)
 
     def _longest_runs(self, entry_found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per item, the longest run of consecutive found n-grams and its first n-gram number."""

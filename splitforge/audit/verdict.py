@@ -7,9 +7,10 @@ mean the same thing), and the item takes the worst verdict any check gives it::
     exact          the same normalized text in training;     contained, but shorter than
                    or contained in a training text (word     ``min_tokens`` tokens (a short
                    boundaries) and at least ``min_tokens``    phrase occurs almost anywhere)
-    ngram_overlap  coverage >= ngram_contaminated (0.5)      coverage >= ngram_suspect (0.2);
-                   (an item shorter than n words is one      a short item found whole
-                   n-gram of all its words)
+    ngram_overlap  coverage >= ngram_contaminated (0.5)      coverage >= ngram_suspect (0.2),
+                   (an item shorter than n words is one      or 40% of its words inside found
+                   n-gram of all its words)                  n-grams (ngram_token_suspect); a
+                                                             short item found whole
     minhash        Jaccard >= minhash_contaminated (0.6:     Jaccard >= minhash_suspect (0.4);
                    about 12% of the words edited, or less)   an item shorter than min_tokens
                    and at least ``min_tokens`` tokens; a     at any Jaccard

@@ -101,3 +101,42 @@ def test_char_unit_reads_latin_training_rows():
     check = NgramOverlapCheck(["hello world foo"], n=5, unit="char")
     result = run(check, [(["a"], ["say hello world foo now"])])
     assert result.score.tolist() == [1.0] and result.evidence_id == ["a"]
+
+
+def test_token_coverage_counts_the_words_inside_found_ngrams():
+    doc_a = "intro " + " ".join(f"w{i}" for i in range(1, 9)) + " outro"  # 5-grams 1..4: w1-w8
+    doc_b = "x " + " ".join(f"w{i}" for i in range(10, 21))  # 5-grams 10..16: w10-w20
+    result = run(NgramOverlapCheck([ITEM, "w1 w2 w3", "z1 z2 z3 z4 z5 z6"], n=5),
+                 [(["a", "b"], [doc_a, doc_b])])
+    assert result.token_coverage[0] == pytest.approx(19 / 20)  # all but w9
+    assert result.token_coverage[1] == 1.0  # a short item found whole
+    assert result.token_coverage[2] == 0.0
+
+
+def test_an_edited_question_inside_a_long_document_is_suspect_by_its_words():
+    import gzip
+    import json
+
+    from splitforge.audit.verdict import verdict_table
+    from splitforge.recipe import AuditThresholdsConfig
+    from tests.conftest import real_data
+
+    with open(real_data("eval/gsm8k_test.jsonl"), encoding="utf-8") as f:
+        question = json.loads(next(f))["question"]  # Janet's ducks: 52 words, 40 13-grams
+    with gzip.open(real_data("instruct/alpaca_en_zh_52k.jsonl.gz"), "rt", encoding="utf-8") as f:
+        answers = [json.loads(next(f))["en_output"] for _ in range(40)]
+    words = question.split()
+    edited = " ".join(w for i, w in enumerate(words) if i not in (13, 27, 41))  # 6% dropped
+    document = "\n\n".join(answers[:20] + [edited] + answers[20:])
+    stock = " ".join(words[:14]) + " " + answers[0]  # one stretch of 14 words, then other text
+    evals = norm_all([question])
+    result = run(NgramOverlapCheck(evals), [(["doc"], [document])])
+    # the 13-grams that span a dropped word are lost, the words around them are not
+    assert result.coverage[0] < 0.2 <= 0.4 <= result.token_coverage[0]
+    table = verdict_table(["q"], evals, [result], AuditThresholdsConfig())
+    assert table.column("verdict").to_pylist() == ["suspect"]
+    assert table.column("evidence_id").to_pylist() == ["doc"]
+    lone = run(NgramOverlapCheck(evals), [(["stock"], [stock])])
+    assert 0 < lone.token_coverage[0] < 0.4  # one shared stretch of an item is not enough
+    table = verdict_table(["q"], evals, [lone], AuditThresholdsConfig())
+    assert table.column("verdict").to_pylist() == ["clean"]
