@@ -136,6 +136,9 @@ def test_an_edited_question_inside_a_long_document_is_suspect_by_its_words():
     table = verdict_table(["q"], evals, [result], AuditThresholdsConfig())
     assert table.column("verdict").to_pylist() == ["suspect"]
     assert table.column("evidence_id").to_pylist() == ["doc"]
+    strict = AuditThresholdsConfig.model_validate({"ngram_token_suspect": 0.9})  # the recipe key
+    assert verdict_table(["q"], evals, [result], strict).column("verdict").to_pylist() == [
+        "clean"]
     lone = run(NgramOverlapCheck(evals), [(["stock"], [stock])])
     assert 0 < lone.token_coverage[0] < 0.4  # one shared stretch of an item is not enough
     table = verdict_table(["q"], evals, [lone], AuditThresholdsConfig())
