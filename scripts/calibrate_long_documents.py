@@ -123,7 +123,7 @@ def main() -> None:
             texts = ["\n\n".join(d) for d in docs]
             slots = rng.sample(range(len(docs)), sum(i["planted"] for i in items))
             planted = [i for i in items if i["planted"]]
-            for k, (item, slot) in enumerate(zip(planted, slots, strict=False)):
+            for k, (item, slot) in enumerate(zip(planted, slots, strict=True)):
                 kind = "rephrased" if item["rephrase"] and (name == "gsm8k" or k % 3 == 2) \
                     else KINDS[k % 2]
                 position = POSITIONS[(k // 3) % 3 if name == "mmlu" else (k // 2) % 3]

@@ -465,9 +465,8 @@ class EmbeddingCheck(AuditCheck):
             readings = []
             for item, found in per_item.items():
                 mine = theirs.get(item, set())
-                readings.append((item, self._judge(found, mine, (), cand_vec, where)))
-                free = [i for i in found if i not in mine]
-                if free and readings[-1][1][0] in mine:
+                readings.append((item, self._judge(found, mine, frozenset(), cand_vec, where)))
+                if readings[-1][1][0] in mine and any(i not in mine for i in found):
                     readings.append((item, self._judge(found, mine, mine, cand_vec, where)))
             score = np.array([cos for _, (_, cos, _, _, _) in readings])
             gap = np.array([m for _, (_, _, _, _, m) in readings])
@@ -481,12 +480,12 @@ class EmbeddingCheck(AuditCheck):
                                for _, (cid, _, v, _, _) in readings])
             ok = flag(np.clip(score, 0.0, 1.0), gap, fit, self.threshold, self.margin,
                       self.floor, self.alignment, self.standout, agrees, self.numbers)
-            done: set[int] = set()
-            for k, (item, (cid, cos, v, j, m)) in enumerate(readings):
-                if item in done or (not ok[k] and k + 1 < len(readings)
-                                    and readings[k + 1][0] == item and ok[k + 1]):
-                    continue
-                done.add(item)
+            chosen: dict[int, int] = {}  # item -> its first flagged reading, else its first
+            for k, (item, _) in enumerate(readings):
+                if item not in chosen or (ok[k] and not ok[chosen[item]]):
+                    chosen[item] = k
+            for item, k in chosen.items():
+                cid, cos, v, j, m = readings[k][1]
                 set_aside[item].difference_update(per_item[item])  # kept through another view
                 best[item], evidence[item], margin[item] = cos, cid, m
                 retrieval[item] = float(self._score[v, j])
@@ -508,7 +507,7 @@ class EmbeddingCheck(AuditCheck):
                                aligned, aside, view_text, matched, agree)
 
     def _judge(self, found: dict[str, tuple[float, int, int]], mine: set[str],
-               skip: set[str] | tuple, cand_vec: np.ndarray, where: dict[str, int]
+               skip: set[str] | frozenset[str], cand_vec: np.ndarray, where: dict[str, int]
                ) -> tuple[str, float, int, int, float]:
         """The closest of ``found`` not in ``skip``: ``(id, cos, view, slot, margin)``.
 

@@ -269,9 +269,8 @@ class NgramOverlapCheck(AuditCheck):
         begin = first[owner] + pos - self._offsets[owner]
         end = first[owner] + np.minimum(pos - self._offsets[owner] + self._n_used[owner],
                                         tokens[owner])
-        mark = np.zeros(int(first[-1]) + 1, dtype=np.int64)
-        np.add.at(mark, begin, 1)
-        np.add.at(mark, end, -1)
+        size = int(first[-1]) + 1
+        mark = np.bincount(begin, minlength=size) - np.bincount(end, minlength=size)
         inside = np.cumsum(mark)[:-1] > 0
         covered = np.bincount(np.repeat(np.arange(len(tokens)), tokens), inside,
                               minlength=len(tokens))

@@ -136,6 +136,8 @@ def test_an_edited_question_inside_a_long_document_is_suspect_by_its_words():
     table = verdict_table(["q"], evals, [result], AuditThresholdsConfig())
     assert table.column("verdict").to_pylist() == ["suspect"]
     assert table.column("evidence_id").to_pylist() == ["doc"]
+    assert table.column("ngram_overlap_token_coverage").to_pylist() == [
+        pytest.approx(result.token_coverage[0])]  # audit.parquet's column
     strict = AuditThresholdsConfig.model_validate({"ngram_token_suspect": 0.9})  # the recipe key
     assert verdict_table(["q"], evals, [result], strict).column("verdict").to_pylist() == [
         "clean"]
