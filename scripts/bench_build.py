@@ -1,8 +1,10 @@
 """Benchmark `splitforge build` on a synthetic JSONL corpus, or on real instruction data.
 
-Default: a synthetic corpus (exact dedup + temporal split); prints rows/s and peak RSS of the build
-(run in a child process, so the generator's memory does not count), next to a plain pandas
-baseline (read_json + normalized drop_duplicates + time cutoffs) measured in the same run.
+Default: a synthetic corpus (exact dedup, temporal split, the default audit with its leak links);
+prints the build's stage times, rows/s and peak memory (RSS of its largest process; PSS of it and
+its workers summed: what the machine must hold), run in a child process so that the generator's
+memory does not count, next to a plain pandas baseline (read_json + normalized drop_duplicates +
+time cutoffs) measured in the same run.
 
     .venv/bin/python scripts/bench_build.py --rows 1000000
 
@@ -156,6 +158,68 @@ def run_child(cmd: list[str]) -> tuple[float, float, str]:
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"command failed: {' '.join(cmd)}\n{stderr[-3000:]}")
     return seconds, usage.ru_maxrss / 1024, stdout
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """Memory of a process and all of its descendants (its workers), in MB, now.
+
+    Returns the summed RSS, and the summed PSS (a page shared by k of them counts 1/k in each:
+    what the machine holds for them, when workers map one copy of an index).
+    """
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier and p not in tree]
+        tree.update(frontier)
+    rss = pss = 0
+    for p in tree:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return rss / 1024, pss / 1024
+
+
+def run_sampled(cmd: list[str]) -> tuple[float, float, float, float, str]:
+    """``run_child``, and the peak memory of the child and its workers together.
+
+    Returns (seconds, peak RSS of the largest process, peaks of the process tree's summed RSS
+    and summed PSS sampled every 0.2 s, output). The PSS figure is what the machine must hold.
+    """
+    import threading
+
+    with tempfile.TemporaryFile() as log:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        peaks = [0.0, 0.0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.2):
+                rss, pss = tree_memory_mb(proc.pid)
+                peaks[0], peaks[1] = max(peaks[0], rss), max(peaks[1], pss)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        log.seek(0)
+        output = log.read().decode("utf-8", "replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"command failed: {' '.join(cmd)}\n{output[-3000:]}")
+    return seconds, usage.ru_maxrss / 1024, peaks[0], peaks[1], output
 
 
 ALPACA = (Path(__file__).resolve().parents[1].parent / "shared" / "data" / "instruct"
@@ -464,10 +528,14 @@ def main() -> None:
     recipe = args.workdir / "bench.yaml"
     recipe.write_text(RECIPE.format(path=data, out=args.workdir / "out"), encoding="utf-8")
 
-    seconds, peak, _ = run_child([sys.executable, "-m", "splitforge", "build", str(recipe),
-                                  "--force", "--output.cache", "false"])
+    seconds, peak, rss, pss, output = run_sampled([sys.executable, "-m", "splitforge", "build",
+                                                   str(recipe), "--force", "--output.cache",
+                                                   "false"])
+    print(output.rstrip())
     print(f"splitforge build: {args.rows:,} rows in {seconds:.1f}s = "
-          f"{args.rows / seconds:,.0f} rows/s, peak RSS {peak:,.0f} MB (process start included)")
+          f"{args.rows / seconds:,.0f} rows/s, peak RSS {peak:,.0f} MB in one process; with "
+          f"its workers: peak PSS {pss:,.0f} MB (RSS summed {rss:,.0f} MB, shared pages counted "
+          f"in each) (process start included)")
     if not args.no_baseline:
         out = args.workdir / "baseline"
         out.mkdir(exist_ok=True)

@@ -6,14 +6,17 @@ worker imports the function's module afresh: keep worker functions in modules th
 (NumPy, PyArrow). At most ``2 * processes`` batches are in flight, so memory follows the batch
 size, not the input. A pool that cannot start (a script run without an
 ``if __name__ == "__main__":`` guard) falls back to this process with a warning; results never
-depend on the number of processes.
+depend on the number of processes. The initializer's arguments (an audit's eval indexes) are
+pickled once into a temporary file that every worker reads, deleted when the map ends.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
+import tempfile
 import threading
 import warnings
 from collections import deque
@@ -59,12 +62,37 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
             yield fn(*batch)
         return
     batches = iter(batches)
+    payload = _write_payload(initializer, initargs) if initializer is not None else None
+    try:
+        yield from _pooled(fn, batches, processes, initializer, initargs, payload)
+    finally:
+        if payload is not None:
+            os.unlink(payload)
+
+
+def _write_payload(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> str:
+    """The initializer and its arguments pickled once, into a file every worker reads.
+
+    Given to the pool as arguments, they would be pickled again for every worker into its start
+    pipe, and writing that pipe waits until the worker has imported its modules: one worker
+    after the other, each waiting seconds.
+    """
+    handle, path = tempfile.mkstemp(prefix="splitforge-worker-", suffix=".pickle")
+    with os.fdopen(handle, "wb") as out:
+        pickle.dump((initializer, initargs), out, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _pooled(fn: Callable[..., T], batches: Iterator[tuple[Any, ...]], processes: int,
+            initializer: Callable[..., None] | None, initargs: tuple[Any, ...],
+            payload: str | None) -> Iterator[T]:
+    """``map_batches`` over a pool whose workers start with ``payload`` (``_write_payload``)."""
     pending: deque[tuple[tuple[Any, ...], Future[T]]] = deque()
     context = multiprocessing.get_context("spawn")
     try:
         with _sigint_ignored():  # the resource tracker starts here
             pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_worker_start,
-                                       initargs=(initializer, initargs))
+                                       initargs=(payload,))
     except (OSError, RuntimeError) as error:  # no semaphores, no /dev/shm
         warnings.warn(f"worker processes unavailable ({error}); running in one process",
                       RuntimeWarning, stacklevel=2)
@@ -117,11 +145,13 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _worker_start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _worker_start(payload: str | None) -> None:
     """In a worker: leave Ctrl-C to the parent (which stops the workers), then initialize."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if initializer is not None:
+    if payload is not None:
+        with open(payload, "rb") as handle:
+            initializer, initargs = pickle.load(handle)
         initializer(*initargs)
 
 

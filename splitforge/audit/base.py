@@ -27,7 +27,7 @@ cost far more than the lookup itself.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, ClassVar
@@ -38,12 +38,15 @@ import pyarrow as pa
 from splitforge.normalize.shingles import (
     _COMBINE,
     Shingles,
+    Shingles64,
     TextBuffers,
     _char_token_hashes,
     _combine,
     _decode,
     _word_token_hashes,
     cjk_texts,
+    reading_lengths,
+    shingle_hashes64,
     text_buffers,
 )
 from splitforge.normalize.text import _buffer_hashes, normalize_text
@@ -142,6 +145,47 @@ def as_string_array(texts: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Arr
     if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
         raise TypeError(f"training texts must be strings, got Arrow type {texts.type}")
     return texts.fill_null("") if texts.null_count else texts
+
+
+class NormalizedTexts(list[str]):
+    """Eval texts that are in their compared form already (normalized, boilerplate stripped).
+
+    A check keeps them as they are instead of normalizing every one again (the audit runner
+    passes them so; any other sequence is normalized), and the checks built over one such list
+    share its shingles and lengths (``eval_shingles64``, ``eval_lengths``) instead of each
+    cutting the texts again. Pickled (to a worker), it is a plain list of its texts.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return NormalizedTexts, (list(self),)
+
+    def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per key for this list."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    def forget_shingles(self) -> None:
+        """Drop the shared shingles (once every check is indexed), keep the lengths."""
+        cache = self.__dict__.get("_memo", {})
+        for key in [k for k in cache if k[0] == "shingles"]:
+            del cache[key]
+
+
+def eval_shingles64(texts: Sequence[str], n_word: int, n_char: int, unit: str) -> Shingles64:
+    """``shingle_hashes64`` of eval texts, shared by the checks of one ``NormalizedTexts``."""
+    if isinstance(texts, NormalizedTexts):
+        return texts.memo(("shingles", n_word, n_char, unit),
+                          lambda: shingle_hashes64(texts, n_word, n_char, unit))
+    return shingle_hashes64(texts, n_word, n_char, unit)
+
+
+def eval_lengths(texts: Sequence[str]) -> np.ndarray:
+    """``reading_lengths`` of eval texts, shared by the checks of one ``NormalizedTexts``."""
+    if isinstance(texts, NormalizedTexts):
+        return texts.memo(("lengths",), lambda: reading_lengths(texts))
+    return reading_lengths(texts)
 
 
 class TrainingBatch:
@@ -352,16 +396,29 @@ class NgramIndex:
                     | (sorted_lengths[1:] != sorted_lengths[:-1])] if len(keys) else \
             np.zeros(0, dtype=bool)
         self.keys = sorted_keys[new]
-        self.key_length = sorted_lengths[new]
+        self.key_length = sorted_lengths[new].astype(np.int32)
         self.key_start = np.r_[np.flatnonzero(new), len(keys)].astype(np.int64)
         self.key_entries = order.astype(np.int64)  # entries of key k: [key_start[k], [k + 1])
-        self.entry_key = np.empty(len(keys), dtype=np.int64)
-        self.entry_key[order] = np.cumsum(new) - 1
         self.lengths = np.unique(lengths).tolist()
-        bits = int(np.clip(np.ceil(np.log2(max(1, len(self.keys)) * 16)), 12, 28))
+        # a bit per slot, about 16 slots per key: most windows that match no key stop here
+        bits = int(np.clip(np.ceil(np.log2(max(1, len(self.keys)) * 16)), 12, 30))
         self.shift = np.uint64(64 - bits)
-        self.table = np.zeros(1 << bits, dtype=bool)
-        self.table[self.keys >> self.shift] = True
+        table = np.zeros(1 << bits, dtype=bool)
+        table[self.keys >> self.shift] = True
+        self.table = np.packbits(table, bitorder="little")  # slot s: bit s % 8 of byte s // 8
+
+    @property
+    def entry_key(self) -> np.ndarray:
+        """The key number of each entry (computed when asked: the index does not keep it)."""
+        key = np.empty(len(self.key_entries), dtype=np.int64)
+        key[self.key_entries] = np.repeat(np.arange(len(self.keys)), self.key_entry_counts)
+        return key
+
+    def _may_hold(self, windows: np.ndarray) -> np.ndarray:
+        """Per window hash, whether its slot holds some key (no false negatives)."""
+        slot = windows >> self.shift
+        return (self.table[slot >> np.uint64(3)] >> (slot & np.uint64(7)).astype(np.uint8)
+                ) & np.uint8(1) > 0
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -395,7 +452,7 @@ class NgramIndex:
                 acc += tokens[length - 1:]
             if length not in wanted:
                 continue
-            start = np.flatnonzero(self.table[acc >> self.shift])
+            start = np.flatnonzero(self._may_hold(acc))
             start = start[doc[start] == doc[start + length - 1]]  # windows inside one text
             if not len(start):
                 continue
@@ -451,7 +508,10 @@ class AuditCheck(ABC):
     version: ClassVar[str] = "1"
 
     def __init__(self, eval_norm: Sequence[str]) -> None:
-        self.eval_norm = [normalize_text(t) if isinstance(t, str) else "" for t in eval_norm]
+        if isinstance(eval_norm, NormalizedTexts):
+            self.eval_norm: list[str] = eval_norm
+        else:
+            self.eval_norm = [normalize_text(t) if isinstance(t, str) else "" for t in eval_norm]
         self.train_rows = 0
 
     def update(self, ids: Sequence[Any], norm: pa.Array | Sequence[str]) -> None:

@@ -49,11 +49,12 @@ from splitforge.audit.base import (
     CheckResult,
     NgramIndex,
     TrainingBatch,
+    eval_lengths,
+    eval_shingles64,
     match_sorted,
     prefer_smaller_id,
     smallest_id_per_key,
 )
-from splitforge.normalize.shingles import reading_lengths, shingle_hashes64
 from splitforge.normalize.text import text_hashes
 
 
@@ -168,7 +169,7 @@ class ExactCheck(AuditCheck):
         hashes = text_hashes(self.eval_norm[i] for i in self._hash_item)
         order = np.argsort(hashes, kind="stable")
         self._hash_keys, self._hash_item = hashes[order], self._hash_item[order]
-        shingles = shingle_hashes64(self.eval_norm, self.n, self.char_n, unit)
+        shingles = eval_shingles64(self.eval_norm, self.n, self.char_n, unit)
         self._char_mode, self._tokens = shingles.char_mode, shingles.tokens
         item, keys = _rarest_anchors(shingles.values, shingles.offsets)
         length = np.minimum(np.where(self._char_mode, self.char_n, self.n), self._tokens)[item]
@@ -287,7 +288,7 @@ class ExactCheck(AuditCheck):
                                    "n_contained": int(contained.sum())}
         return ExactResult(self.name, contained.copy(), contained.astype(np.float64), evidence,
                            summary, matched, match_id, contained, contained_id,
-                           reading_lengths(self.eval_norm), self._contained_text.tolist())
+                           eval_lengths(self.eval_norm), self._contained_text.tolist())
 
 
 def _around(text: str, start: int, end: int, words: bool) -> str:

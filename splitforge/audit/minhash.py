@@ -61,6 +61,7 @@ from splitforge.audit.base import (
     CheckResult,
     TrainingBatch,
     closest_group,
+    eval_lengths,
     graded,
     match_sorted,
     merge_best,
@@ -68,7 +69,7 @@ from splitforge.audit.base import (
 from splitforge.dedup.minhash import band_keys, lsh_params, permutations, signatures
 from splitforge.normalize.affixes import MAX_TOKENS as AFFIX_MAX_TOKENS
 from splitforge.normalize.affixes import affix_copies
-from splitforge.normalize.shingles import reading_lengths, shingle_hashes
+from splitforge.normalize.shingles import shingle_hashes
 
 _PAIR_CHUNK = 1 << 16
 
@@ -168,7 +169,7 @@ class MinHashCheck(AuditCheck):
         self._a, self._b = permutations(num_perm, seed)
         self.bands, self.rows = lsh_params(threshold, num_perm)
         shingles = shingle_hashes(self.eval_norm, ngram, char_ngram, unit)
-        self._tokens = reading_lengths(self.eval_norm)
+        self._tokens = eval_lengths(self.eval_norm)
         self._items = np.flatnonzero(np.diff(shingles.offsets) > 0)  # empty texts sign nothing
         self._sig = signatures(shingles.values, shingles.offsets, self._a, self._b)[self._items]
         self._band_keys, self._band_items = [], []

@@ -65,10 +65,12 @@ from splitforge.audit.base import (
     CheckResult,
     NgramIndex,
     TrainingBatch,
+    eval_lengths,
+    eval_shingles64,
     graded,
     merge_best,
 )
-from splitforge.normalize.shingles import char_codes, reading_lengths, shingle_hashes64
+from splitforge.normalize.shingles import char_codes
 
 _WORD = re.compile(r"[^\x00-\x20]+")  # how the word hashes split: on spaces and control bytes
 
@@ -159,7 +161,7 @@ class NgramOverlapCheck(AuditCheck):
                              f"of an item's n-grams found in training from which it is flagged")
         self.n, self.char_n, self.min_coverage = n, char_n or n, min_coverage
         self.unit = unit
-        shingles = shingle_hashes64(self.eval_norm, self.n, self.char_n, unit)
+        shingles = eval_shingles64(self.eval_norm, self.n, self.char_n, unit)
         self._offsets = shingles.offsets
         self._char_mode, self._tokens = shingles.char_mode, shingles.tokens
         items = len(self.eval_norm)
@@ -178,18 +180,28 @@ class NgramOverlapCheck(AuditCheck):
                            for char in (False, True)}
         self._best_count = np.zeros(items, dtype=np.int64)
         self._best_id = np.full(items, None, dtype=object)
-        self._over_cap = {char: self._items_per_key(char) > SHARED_CAP
-                          for char in (False, True)}
+        self._over_cap = {char: self._shared_keys(char) for char in (False, True)}
 
-    def _items_per_key(self, char: bool) -> np.ndarray:
-        """Distinct eval items holding each key of one unit's index (an item may repeat one)."""
+    def _shared_keys(self, char: bool) -> np.ndarray:
+        """Per key of one unit's index: held by more than ``SHARED_CAP`` distinct eval items.
+
+        An item may repeat an n-gram, so only keys of more entries than that are counted by
+        item (few: the rest cannot pass the cap).
+        """
         index = self._index[char]
         if not len(index):
-            return np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=bool)
+        shared = index.key_entry_counts > SHARED_CAP
+        candidates = np.flatnonzero(shared)
+        if not len(candidates):
+            return shared
         key = index.entry_key
         item = self._entry_item[self._entries[char]]
-        pairs = np.unique(key * (len(self.eval_norm) + 1) + item)
-        return np.bincount(pairs // (len(self.eval_norm) + 1), minlength=len(index))
+        heavy = shared[key]
+        pairs = np.unique(key[heavy] * (len(self.eval_norm) + 1) + item[heavy])
+        items = np.bincount(pairs // (len(self.eval_norm) + 1), minlength=len(index))
+        shared[candidates] = items[candidates] > SHARED_CAP
+        return shared
 
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
         keys, pairs = {}, []
@@ -258,7 +270,7 @@ class NgramOverlapCheck(AuditCheck):
             self.name, coverage >= self.min_coverage, coverage.astype(np.float64),
             self._best_id.tolist(), summary, span.astype(np.int64), texts, share,
             self._n_used.astype(np.int64), ["char" if c else "word" for c in self._char_mode],
-            reading_lengths(self.eval_norm), words)
+            eval_lengths(self.eval_norm), words)
 
     def _token_coverage(self, entry_found: np.ndarray) -> np.ndarray:
         """Per item, the share of its tokens that lie inside at least one found n-gram."""

@@ -18,7 +18,9 @@ import pyarrow.compute as pc
 
 from splitforge import columns as C
 from splitforge.audit import CHECKS, iter_training_batches, scan_training
+from splitforge.audit.base import NormalizedTexts
 from splitforge.audit.report import write_audit_report
+from splitforge.audit.scan import SimilarBatch
 from splitforge.audit.verdict import (
     Thresholds,
     fails,
@@ -321,15 +323,13 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     picked_rows = np.concatenate(eval_rows) if eval_rows else np.zeros(0, np.int64)
     eval_ids = take_rows(table.column(C.ID), picked_rows).to_pylist()
     eval_texts = take_rows(table.column(C.TEXT), picked_rows).to_pylist()
+    eval_similar = similar_texts(table, picked_rows)
     train_rows = rows[codes == 0]
     against = [resolve_path(base, p) for p in config.against]
     against_hashes = [sha256_path(p) for p in against]
 
-    def batches() -> Iterator[tuple[list[str], pa.Array]]:
-        for start in range(0, len(train_rows), 16_384):
-            part = train_rows[start:start + 16_384]
-            yield (take_rows(table.column(C.ID), part).to_pylist(),
-                   take_rows(table.column(C.TEXT), part))
+    def batches() -> Iterator[Any]:
+        yield from similar_batches(table, train_rows)
         if config.against:
             field_name = config.against_text or recipe.fields.text or ""
             yield from iter_training_batches(against, field_name, sha256=against_hashes,
@@ -346,7 +346,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
         found, info = _scan_audit(
             [labels[i] for i in items], [eval_texts[i] for i in items], batches(),
             progress=progress, total_rows=0 if config.against else len(train_rows),
-            sets=sets, **options)
+            sets=sets, similar=[eval_similar[i] for i in items], **options)
         scanned.append(info)
         return found
 
@@ -383,8 +383,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
         if removing:  # test rows linked to val rows: never in two splits
             fresh += _unlink_test_from_val(
                 table, rows[codes == 1][~remove[:int(np.count_nonzero(codes == 1))]],
-                np.flatnonzero(is_test & ~remove), labels, eval_texts, remove, evidence,
-                options, own)
+                np.flatnonzero(is_test & ~remove), labels, eval_texts, eval_similar, remove,
+                evidence, options, own)
         # only an item that lost a training text to another item can change: scanned alone,
         # the staying ones it lost to are out of the contest, so its score can only rise
         current = np.flatnonzero(~remove & (aside > 0))
@@ -499,14 +499,11 @@ def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe
         other_ids = take_rows(ids, others).to_pylist()
         row_of.update(zip(other_ids, others.tolist(), strict=True))
 
-        def batches(others: np.ndarray = others) -> Iterator[tuple[list[str], pa.Array]]:
-            for start in range(0, len(others), 16_384):
-                part = others[start:start + 16_384]
-                yield (take_rows(ids, part).to_pylist(), take_rows(table.column(C.TEXT), part))
-
         found, _ = _scan_audit(take_rows(ids, mine).to_pylist(),
-                               take_rows(table.column(C.TEXT), mine).to_pylist(), batches(),
-                               progress=NO_PROGRESS, total_rows=len(others), **options)
+                               take_rows(table.column(C.TEXT), mine).to_pylist(),
+                               similar_batches(table, others), progress=NO_PROGRESS,
+                               total_rows=len(others), similar=similar_texts(table, mine),
+                               **options)
         for row, verdict, evidence in zip(mine.tolist(), found.column("verdict").to_pylist(),
                                           found.column("evidence_id").to_pylist(), strict=True):
             if verdict == "contaminated" and evidence in row_of:
@@ -515,15 +512,16 @@ def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe
 
 
 def _unlink_test_from_val(table: pa.Table, val_rows: np.ndarray, test_items: np.ndarray,
-                          labels: list[str], texts: list[str], remove: np.ndarray,
-                          evidence: list[Any], options: dict[str, Any], own: set[str]) -> int:
+                          labels: list[str], texts: list[str], similar: list[str],
+                          remove: np.ndarray, evidence: list[Any], options: dict[str, Any],
+                          own: set[str]) -> int:
     """Mark the test items that the audit finds in the val rows as removed; how many."""
     if not len(val_rows) or not len(test_items):
         return 0
     val_ids = take_rows(table.column(C.ID), val_rows).to_pylist()
     linked, _ = _scan_audit([labels[i] for i in test_items], [texts[i] for i in test_items],
-                            [(val_ids, take_rows(table.column(C.TEXT), val_rows))],
-                            progress=NO_PROGRESS, **options)
+                            similar_batches(table, val_rows), progress=NO_PROGRESS,
+                            similar=[similar[i] for i in test_items], **options)
     hit = np.array(linked.column("verdict").to_pylist(), dtype=object) == "contaminated"
     own.update(val_ids)
     val_evidence = linked.column("evidence_id").to_pylist()
@@ -559,16 +557,39 @@ def flagged_sources(audited: AuditRunResult, challenges: ChallengeResult) -> int
     return sum(source in flagged for source in sources)
 
 
+def similar_batches(table: pa.Table, rows: np.ndarray, size: int = 16_384
+                    ) -> Iterator[SimilarBatch]:
+    """The build's rows as the audit reads them: ids and similarity texts, ``size`` at a time.
+
+    A build normalized its rows and stripped their boilerplate once (``sf_sim``, else
+    ``sf_norm`` and its ``sf_hash``); its own audit reads those instead of doing it again.
+    """
+    stripped = C.SIM in table.column_names
+    for start in range(0, len(rows), size):
+        part = rows[start:start + size]
+        yield SimilarBatch(take_rows(table.column(C.ID), part).to_pylist(),
+                           take_rows(table.column(C.SIM if stripped else C.NORM), part),
+                           None if stripped else take_rows(table.column(C.HASH), part)
+                           .to_numpy())
+
+
+def similar_texts(table: pa.Table, rows: np.ndarray) -> list[str]:
+    """The similarity texts of build rows (``similar_batches``) as Python strings."""
+    column = C.SIM if C.SIM in table.column_names else C.NORM
+    return take_rows(table.column(column), rows).to_pylist()
+
+
 def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, Any]], *,
                 methods: Any, ngram: int, thresholds: Thresholds, model: str, fail_on: str,
                 progress: Progress, num_proc: int | None = None, total_rows: int = 0,
                 answers: bool = False, sets: dict[str, int] | None = None,
-                boilerplate: Boilerplate = NO_BOILERPLATE
+                boilerplate: Boilerplate = NO_BOILERPLATE, similar: list[str] | None = None
                 ) -> tuple[pa.Table, dict[str, Any]]:
     """Index the eval texts, stream the training batches past them: verdicts and summary.
 
     Both sides are compared without ``boilerplate`` (the eval texts here, the training batches
-    in ``scan_training``).
+    in ``scan_training``). ``similar`` holds the eval texts normalized and stripped already
+    (``similar_texts`` of build rows); ``texts`` stay the raw ones the report shows.
 
     With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
     each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the
@@ -579,15 +600,19 @@ def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, A
             so it would pass as clean (the loader refuses such rows; a build or table made
             otherwise can still hold them).
     """
-    norm = [normalize_text(t) for t in texts]
+    # stripping keeps every token of a row that is nothing but boilerplate: blank stays blank
+    norm = similar if similar is not None else [normalize_text(t) for t in texts]
     blank = [i for i, t in zip(ids, norm[:len(ids)], strict=True) if not t]  # inputs, not answers
     if blank:
         raise InputError(f"{len(blank)} eval item(s) have an empty or blank text "
                          f"({', '.join(map(str, blank[:5]))}): no check can find an empty "
                          f"item in training, so it would pass as clean; remove or fill them")
-    norm = boilerplate.strip_texts(norm)
+    if similar is None:
+        norm = boilerplate.strip_texts(norm)
+    norm = NormalizedTexts(norm)
     checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
                           groups=list(range(len(ids))) * 2 if answers else None)
+    norm.forget_shingles()
     results = scan_training(checks, batches, progress, num_proc=num_proc,
                             total_rows=total_rows, boilerplate=boilerplate) if texts else []
     if answers:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,26 @@ from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.templates import render_template, template_fields
 
-Batch = tuple[Sequence[Any], pa.Array | pa.ChunkedArray | Sequence[str]]
+
+@dataclass(frozen=True)
+class SimilarBatch:
+    """Training texts already in the checks' form: normalized and without the boilerplate.
+
+    A build holds its rows so (``sf_sim``, else ``sf_norm`` with ``sf_hash`` as ``hashes``), and
+    its own audit hands them over as they are instead of normalizing and stripping them again.
+
+    Attributes:
+        ids: Training id of each text.
+        texts: The similarity texts (``Boilerplate.strip`` of ``normalize_text`` forms).
+        hashes: Their ``text_hashes``, when known.
+    """
+
+    ids: Sequence[Any]
+    texts: pa.Array | pa.ChunkedArray | Sequence[str]
+    hashes: np.ndarray | None = None
+
+
+Batch = tuple[Sequence[Any], pa.Array | pa.ChunkedArray | Sequence[str]] | SimilarBatch
 Source = str | Path | pa.Table
 _JSON_BLOCK = 1 << 24
 BATCH_BYTES = 8 << 20
@@ -57,7 +77,8 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     Args:
         checks: Checks built over the eval items (``ExactCheck``, ``NgramOverlapCheck``, ...).
         batches: ``(ids, texts)`` pairs of *raw* training texts (normalized here), for example
-            from ``iter_training_batches``; consumed lazily.
+            from ``iter_training_batches``, or ``SimilarBatch`` es of texts normalized and
+            stripped already; consumed lazily.
         progress: Receives the training rows done (task ``audit: training rows``).
         num_proc: Worker processes (default: every core). A corpus of a single piece always
             runs here; the results never depend on it.
@@ -73,7 +94,7 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     """
     checks = list(checks)
     advance = progress.task("audit: training rows", total_rows)
-    batches = (piece for ids, texts in batches for piece in _pieces(ids, texts, batch_bytes))
+    batches = (piece for batch in batches for piece in _pieces(batch, batch_bytes))
     head = [b for b in (next(batches, None), next(batches, None)) if b is not None]
     processes = resolve_processes(num_proc) if len(head) > 1 else 1
     stream = chain(head, batches)
@@ -91,13 +112,17 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     return [check.result() for check in checks]
 
 
-def _pieces(ids: Sequence[Any], texts: pa.Array | pa.ChunkedArray | Sequence[str],
-            max_bytes: int) -> Iterator[tuple[list[Any], np.ndarray, np.ndarray]]:
+def _pieces(batch: Batch, max_bytes: int
+            ) -> Iterator[tuple[list[Any], np.ndarray, np.ndarray, bool, np.ndarray | None]]:
     """One batch cut into consecutive pieces of about ``max_bytes`` of text each.
 
     Each piece travels as its own UTF-8 bytes and offsets (``text_buffers``): pickling an Arrow
-    slice would copy the whole parent buffer to the worker.
+    slice would copy the whole parent buffer to the worker. With them go whether the texts are
+    similarity texts already (a ``SimilarBatch``) and their hashes, when known.
     """
+    similar = isinstance(batch, SimilarBatch)
+    ids, texts = (batch.ids, batch.texts) if similar else batch
+    hashes = batch.hashes if similar else None
     data, offsets = text_buffers(as_string_array(texts))
     ids = list(ids)
     if len(ids) != len(offsets) - 1:
@@ -107,15 +132,24 @@ def _pieces(ids: Sequence[Any], texts: pa.Array | pa.ChunkedArray | Sequence[str
     bounds = [0, *cuts.tolist(), len(ids)]
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
         if hi > lo:
-            yield ids[lo:hi], data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo]
+            yield (ids[lo:hi], data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo],
+                   similar, None if hashes is None else np.asarray(hashes[lo:hi]))
 
 
 def _probe_all(checks: Sequence[AuditCheck], ids: Sequence[Any], data: np.ndarray,
-               offsets: np.ndarray, boilerplate: Boilerplate = NO_BOILERPLATE) -> list[Found]:
-    """Normalize one piece of raw training texts, strip boilerplate, probe every check."""
-    norm, hashes = normalize_buffers(data, offsets)
-    if not boilerplate.empty:
-        norm, hashes = boilerplate.strip(norm), None
+               offsets: np.ndarray, similar: bool = False, hashes: np.ndarray | None = None,
+               boilerplate: Boilerplate = NO_BOILERPLATE) -> list[Found]:
+    """Normalize one piece of raw training texts, strip boilerplate, probe every check.
+
+    A piece of similarity texts (``similar``) is probed as it is.
+    """
+    if similar:
+        norm = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1,
+                                     [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    else:
+        norm, hashes = normalize_buffers(data, offsets)
+        if not boilerplate.empty:
+            norm, hashes = boilerplate.strip(norm), None
     batch = TrainingBatch(ids, norm, hashes)
     return [check.probe(batch) for check in checks]
 
@@ -126,8 +160,10 @@ def _init_worker(checks: list[AuditCheck], boilerplate: Boilerplate) -> None:
     _WORKER_BOILERPLATE[:] = [boilerplate]
 
 
-def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray) -> list[Found]:
-    return _probe_all(_WORKER_CHECKS, ids, data, offsets, _WORKER_BOILERPLATE[0])
+def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray, similar: bool,
+                 hashes: np.ndarray | None) -> list[Found]:
+    return _probe_all(_WORKER_CHECKS, ids, data, offsets, similar, hashes,
+                      _WORKER_BOILERPLATE[0])
 
 
 def iter_training_batches(sources: Source | Sequence[Source], text_field: str,

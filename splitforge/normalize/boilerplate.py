@@ -52,6 +52,7 @@ from splitforge.normalize.shingles import (
     word_tokens,
 )
 from splitforge.normalize.text import _buffer_hashes, normalize_text
+from splitforge.parallel import map_batches, resolve_processes
 
 VERSION = "1"
 _CHAR_SALT = np.uint64(0x5851F42D4C957F2D)  # char runs never equal word runs
@@ -104,17 +105,30 @@ class Boilerplate:
         array = _as_array(texts)
         if self.empty or not len(array):
             return array
-        for hot in self.rounds:
-            array = _strip(array, hot)[0]
-        return array
+        pieces = []
+        for start in range(0, len(array), PIECE_ROWS):  # memory follows the piece
+            piece = array.slice(start, PIECE_ROWS)
+            for hot in self.rounds:
+                piece = _strip(piece, hot)[0]
+            pieces.append(piece)
+        return pieces[0] if len(pieces) == 1 else pa.concat_arrays(pieces)
 
-    def strip_and_measure(self, texts: pa.Array | pa.ChunkedArray | Sequence[str]
-                          ) -> tuple[pa.Array, Boilerplate]:
-        """``strip(texts)``, and this boilerplate with its summary counted over ``texts``."""
-        array = _as_array(texts)
-        if self.empty or not len(array):
-            return array, self
-        stripped, counts = _measure(array, self.rounds)
+    def strip_and_measure(self, texts: pa.Array | pa.ChunkedArray | Sequence[str],
+                          num_proc: int | None = None) -> tuple[pa.Array | pa.ChunkedArray,
+                                                                Boilerplate]:
+        """``strip(texts)``, and this boilerplate with its summary counted over ``texts``.
+
+        Rows are stripped in pieces of ``PIECE_ROWS`` (so memory follows the piece, not the
+        input), over ``num_proc`` worker processes from ``PARALLEL_ABOVE`` rows up (default:
+        every core); the result never depends on either.
+        """
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.fill_null("") if texts.null_count else texts
+        else:
+            texts = _as_array(texts)
+        if self.empty or not len(texts):
+            return texts, self
+        stripped, counts = _measure(texts, self.rounds, num_proc)
         return stripped, Boilerplate(self.rounds, {**self.summary, **counts})
 
     def strip_texts(self, texts: Sequence[str]) -> list[str]:
@@ -195,26 +209,75 @@ def _detect(sample: pa.Array, settings: BoilerplateSettings) -> Hot:
     return hot
 
 
-def _measure(array: pa.Array, rounds: Sequence[Hot]) -> tuple[pa.Array, dict[str, Any]]:
-    """``array`` stripped by every round, and what that left out: rows, token share, spans."""
-    _, first = _strip(array, rounds[0], spans=True)
-    total = first.pop("tokens")
+PIECE_ROWS = 65_536
+PARALLEL_ABOVE = 100_000
+_WORKER_ROUNDS: list[Sequence[Hot]] = []
+
+
+def _measure(texts: pa.Array | pa.ChunkedArray, rounds: Sequence[Hot],
+             num_proc: int | None = None) -> tuple[pa.ChunkedArray, dict[str, Any]]:
+    """``texts`` stripped by every round, and what that left out: rows, token share, spans.
+
+    Stripping is a function of each row alone, so pieces of rows are stripped apart and their
+    counts added up (a row, and so each of its spans, lies in one piece).
+    """
+    n = len(texts)
+    processes = resolve_processes(num_proc) if n >= PARALLEL_ABOVE else 1
+    pieces = (text_buffers(texts.slice(start, PIECE_ROWS)) for start in range(0, n, PIECE_ROWS))
+    stripped: list[pa.Array] = []
+    rows_with, lost_tokens, total = 0, 0, 0
+    spans: dict[int, int] = {}
+    span_texts: dict[int, str] = {}
+    for start, (piece, counts) in zip(range(0, n, PIECE_ROWS), map_batches(
+            _measure_piece, pieces, processes, initializer=_keep_rounds, initargs=(rounds,)),
+            strict=True):
+        if piece is None:  # no row changed: the piece is the input's, not a copy
+            same = texts.slice(start, PIECE_ROWS)
+            stripped.extend(same.chunks if isinstance(same, pa.ChunkedArray) else [same])
+        else:
+            stripped.append(piece.cast(texts.type) if piece.type != texts.type else piece)
+        rows_with += counts["rows"]
+        lost_tokens += counts["lost"]
+        total += counts["tokens"]
+        for h, members in counts["spans"].items():
+            spans[h] = spans.get(h, 0) + members
+            span_texts.setdefault(h, counts["texts"][h])
+    top = sorted(spans, key=lambda h: (-spans[h], span_texts[h]))[:TOP_SPANS]
+    return pa.chunked_array(stripped, texts.type), {
+        "rows_with_boilerplate": rows_with,
+        "tokens_left_out": round(lost_tokens / max(1, total), 4),
+        "spans": [{"text": span_texts[h], "rows": spans[h]} for h in top]}
+
+
+def _keep_rounds(rounds: Sequence[Hot]) -> None:
+    """In a worker (or here): the hot runs every piece is stripped of."""
+    _WORKER_ROUNDS[:] = [rounds]
+
+
+def _measure_piece(data: np.ndarray, offsets: np.ndarray
+                   ) -> tuple[pa.Array | None, dict[str, Any]]:
+    """One piece of rows (``text_buffers``) stripped by every round, and its counts.
+
+    The stripped piece is None when no row changed (the caller keeps its own).
+    """
+    rounds = _WORKER_ROUNDS[0]
+    array = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1,
+                                  [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    array, first = _strip(array, rounds[0], spans=True)
+    total = first["tokens"]
     lost_rows = first["lost"]
-    lost_tokens = int(lost_rows.sum())
     spans = first["span_counts"]
     texts = first["span_texts"]
-    stripped = first["array"]
     for hot in rounds[1:]:
-        stripped, more = _strip(stripped, hot, spans=True)
+        array, more = _strip(array, hot, spans=True)
         lost_rows = lost_rows + more["lost"]
-        lost_tokens += int(more["lost"].sum())
         for h, members in more["span_counts"].items():
             spans.setdefault(h, set()).update(members)
             texts.setdefault(h, more["span_texts"][h])
-    top = sorted(spans, key=lambda h: (-len(spans[h]), texts[h]))[:TOP_SPANS]
-    return stripped, {"rows_with_boilerplate": int((lost_rows > 0).sum()),
-                      "tokens_left_out": round(lost_tokens / max(1, total), 4),
-                      "spans": [{"text": texts[h], "rows": len(spans[h])} for h in top]}
+    counts = {"rows": int((lost_rows > 0).sum()), "lost": int(lost_rows.sum()),
+              "tokens": total, "spans": {h: len(m) for h, m in spans.items()},
+              "texts": {h: texts[h] for h in spans}}
+    return (array if lost_rows.any() else None), counts
 
 
 def _as_array(texts: pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
@@ -333,7 +396,7 @@ def _covered_runs(tokens: np.ndarray, doc: np.ndarray, hot: dict[int, np.ndarray
         start = np.flatnonzero((values[position] == acc) & (doc[:len(acc)] == doc[length - 1:]))
         np.add.at(cover, start, 1)
         np.add.at(cover, start + length, -1)
-    return np.cumsum(cover[:-1]) > 0
+    return np.cumsum(cover[:-1], dtype=np.int32) > 0
 
 
 def _strip(array: pa.Array, hot: Hot, spans: bool = False
@@ -394,7 +457,7 @@ def _strip(array: pa.Array, hot: Hot, spans: bool = False
         array = pa.array(values, array.type)
     stats: dict[str, Any] = {}
     if spans:
-        stats = {"array": array, "lost": lost, "tokens": total_tokens, "span_counts": span_rows,
+        stats = {"lost": lost, "tokens": total_tokens, "span_counts": span_rows,
                  "span_texts": span_text}
     return array, stats
 

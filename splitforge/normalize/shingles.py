@@ -191,7 +191,10 @@ def _trim_punctuation(padded: np.ndarray, starts: np.ndarray, ends: np.ndarray
     keeps it all.
     """
     s, e = starts.copy(), ends.copy()
-    live = np.arange(len(s))
+    first, last = padded[s], padded[np.maximum(e - 1, 0)]
+    # only a word whose first or last byte may be punctuation can change
+    live = np.flatnonzero(_TRIM_ASCII[first] | (first >= 0xC2) | _TRIM_ASCII[last]
+                          | (last >= 0x80))
     while len(live):  # one character off each side per round, on the words still changing
         ls, le = s[live], e[live]
         size = le - ls
@@ -236,7 +239,7 @@ def char_positions(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nda
     """The texts joined by newlines as code points, where its character tokens are, their text."""
     full = np.frombuffer("\n".join(texts).encode("utf-32-le"), dtype=np.uint32)
     is_newline = full == _NEWLINE
-    owner = np.cumsum(is_newline)
+    owner = np.cumsum(is_newline, dtype=np.int32 if len(full) < 2**31 else np.int64)
     token = ~is_newline & (full != _SPACE)
     punct = np.zeros(len(full), dtype=bool)
     for low, high in _PUNCT_RANGES:
@@ -246,7 +249,7 @@ def char_positions(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nda
         kept = np.bincount(owner[token & ~punct], minlength=len(texts))
         token &= ~punct | (kept[owner] == 0)  # all punctuation: keep it
     position = np.flatnonzero(token)
-    return full, position, owner[position]
+    return full, position, owner[position].astype(np.int64)
 
 
 def _combine(tokens: np.ndarray, doc: np.ndarray, n_docs: int, n: int) -> tuple[np.ndarray,
@@ -390,6 +393,11 @@ _SPACES = np.array([*range(9, 14), *range(28, 33), 0x85, 0xA0, 0x1680, *range(0x
                     0x2028, 0x2029, 0x202F, 0x205F, 0x3000])  # what str.isspace() accepts
 
 
+_COUNTED_ASCII = np.zeros(256, dtype=np.uint8)  # ASCII bytes but spaces (str.isspace)
+_COUNTED_ASCII[:0x80] = 1
+_COUNTED_ASCII[[*range(9, 14), *range(28, 33)]] = 0
+
+
 def _wide_characters(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every non-ASCII character of a UTF-8 buffer: its byte position, code point, CJK or not.
 
@@ -417,15 +425,15 @@ def cjk_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     n_docs = len(offsets) - 1
     if not len(data) or not (data >= 0x80).any():
         return np.zeros(n_docs, dtype=bool)
-    ascii_byte = data < 0x80
     # ASCII characters: counted unless a space; never CJK
-    ascii_space = ascii_byte & (((data >= 9) & (data <= 13)) | ((data >= 28) & (data <= 32)))
-    counted_ascii = np.r_[0, np.cumsum(ascii_byte & ~ascii_space)]
+    counted_ascii = np.zeros(n_docs, dtype=np.int64)
+    nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+    counted_ascii[nonempty] = np.add.reduceat(_COUNTED_ASCII[data], offsets[nonempty],
+                                              dtype=np.int64)
     wide, code, cjk = _wide_characters(data)
     counted = ~np.isin(code, _SPACES[_SPACES >= 0x80])
     doc = np.searchsorted(offsets, wide, "right") - 1
-    chars = (counted_ascii[offsets[1:]] - counted_ascii[offsets[:-1]]
-             + np.bincount(doc[counted], minlength=n_docs))
+    chars = counted_ascii + np.bincount(doc[counted], minlength=n_docs)
     hits = np.bincount(doc[cjk & counted], minlength=n_docs)
     return (chars > 0) & (3 * hits >= chars)
 

@@ -216,3 +216,48 @@ def test_a_chat_training_field_is_read_with_the_roles_asked(tmp_path):
     assert default.to_pylist() == ["user: U", "", "human: H\ngpt: G"]
     [(_, asked)] = list(iter_training_batches(path, "m", roles=["system", "user"]))
     assert asked.to_pylist() == ["system: S\nuser: U", "", "human: H"]
+
+
+def test_similarity_texts_handed_over_as_they_are_scan_like_raw_texts():
+    """A build hands its own rows over normalized and stripped (``SimilarBatch``): same result."""
+    import pickle
+
+    import numpy as np
+
+    from splitforge.audit.base import NgramIndex, NormalizedTexts
+    from splitforge.audit.scan import SimilarBatch
+    from splitforge.normalize.boilerplate import detect_boilerplate
+    from splitforge.normalize.shingles import text_buffers
+    from splitforge.normalize.text import normalize_buffers
+
+    with gzip.open(real_data("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+        questions = [json.loads(line)["question"] for _, line in zip(range(700), f, strict=False)]
+    template = "Below is a math problem. Solve it step by step.\n\n### Problem:\n{}\n### Answer:"
+    evals, train = questions[:60], [template.format(q) for q in questions[60:]]
+    for k in range(0, 60, 3):  # planted: verbatim, and with the last word gone
+        train[k] = template.format(evals[k] if k % 2 else evals[k].rsplit(" ", 1)[0])
+    ids = [f"t{i}" for i in range(len(train))]
+    norm, hashes = normalize_buffers(*text_buffers(pa.array(train)))
+    found = detect_boilerplate(norm)
+    assert not found.empty  # the template
+    eval_sim = found.strip_texts(norm_all([template.format(q) for q in evals]))
+    for boilerplate, texts, given in ((found, found.strip(norm), None),
+                                      (found.__class__((), {}), norm, hashes)):
+        raw = tables(scan(checks(eval_sim), [(ids, pa.array(train))], boilerplate=boilerplate))
+        pieces = [SimilarBatch(ids[s:s + 100], texts[s:s + 100],
+                               None if given is None else given[s:s + 100])
+                  for s in range(0, len(ids), 100)]  # several pieces: over worker processes
+        similar = tables(scan(checks(NormalizedTexts(eval_sim)), pieces, num_proc=2,
+                              boilerplate=boilerplate))
+        assert similar == raw
+    assert int(raw[0][0].column("exact_contained").to_numpy().sum()) >= 10
+    shared = NormalizedTexts(eval_sim)
+    ExactCheck(shared)
+    assert shared.__dict__["_memo"]  # its shingles, kept for the next check
+    copy = pickle.loads(pickle.dumps(shared))
+    assert type(copy) is NormalizedTexts and copy == eval_sim and "_memo" not in copy.__dict__
+    keys = np.random.default_rng(0).integers(0, 2**63, 50_000, dtype=np.uint64)
+    index = NgramIndex(keys, np.full(len(keys), 13))
+    assert index._may_hold(keys).all()  # the bit table has no false negatives
+    others = np.random.default_rng(1).integers(0, 2**63, 50_000, dtype=np.uint64)
+    assert index._may_hold(others).mean() < 0.1  # and stops most windows that match no key

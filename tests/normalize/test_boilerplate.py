@@ -121,3 +121,21 @@ def test_named_spans_are_left_out_and_detection_can_be_turned_off():
     assert named.summary["spans"][0] == {"text": "### response:", "rows": 300}
     with_detect = detect_boilerplate(texts)  # "### response: yes" recurs: found by itself
     assert all(s == q for s, q in zip(with_detect.strip_texts(texts), questions, strict=True))
+
+
+def test_measuring_in_pieces_over_processes_counts_as_one_pass(monkeypatch):
+    import splitforge.normalize.boilerplate as bp
+
+    questions = [normalize_text(q) for q in gsm8k_questions(300)]
+    texts = [normalize_text(TEMPLATE.format(instruction=q, output="ok")) for q in questions]
+    texts += questions[:40]  # rows without boilerplate: their piece is the input's own
+    found = detect_boilerplate(texts, measure=False)
+    whole, measured = found.strip_and_measure(texts, num_proc=1)
+    monkeypatch.setattr(bp, "PIECE_ROWS", 37)
+    monkeypatch.setattr(bp, "PARALLEL_ABOVE", 0)
+    pieces, measured_pieces = found.strip_and_measure(pa.chunked_array([texts[:100],
+                                                                        texts[100:]]), num_proc=2)
+    assert pieces.to_pylist() == whole.to_pylist() == found.strip_texts(texts)
+    assert measured_pieces.summary == measured.summary
+    assert measured.summary["rows_with_boilerplate"] == 300
+    assert pieces.type == pa.string()  # the input's type, whatever the pieces were cut as
