@@ -7,11 +7,14 @@ worker imports the function's module afresh: keep worker functions in modules th
 size, not the input. A pool that cannot start (a script run without an
 ``if __name__ == "__main__":`` guard) falls back to this process with a warning; results never
 depend on the number of processes. The initializer's arguments (an audit's eval indexes) are
-pickled once into a temporary file that every worker reads, deleted when the map ends.
+pickled once into a temporary file, deleted when the map ends, that every worker maps: their
+NumPy arrays are read-only views of that one mapping, shared by all workers (a worker function
+must not write to them).
 """
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import pickle
@@ -27,6 +30,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+_ALIGN = 64  # each out-of-band buffer starts at a multiple of this in the payload file
 
 
 def resolve_processes(num_proc: int | None) -> int:
@@ -71,16 +75,45 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
 
 
 def _write_payload(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> str:
-    """The initializer and its arguments pickled once, into a file every worker reads.
+    """The initializer and its arguments pickled once, into a file every worker maps.
 
     Given to the pool as arguments, they would be pickled again for every worker into its start
     pipe, and writing that pipe waits until the worker has imported its modules: one worker
-    after the other, each waiting seconds.
+    after the other, each waiting seconds. Large buffers (NumPy arrays) go out of band, each at
+    its own place in the file, so that the workers' arrays are read-only views of one mapping
+    that all of them share, not a copy each.
     """
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps((initializer, initargs), protocol=5, buffer_callback=buffers.append)
+    views = [b.raw() for b in buffers]
+    places, position = [], 0
+    for view in views:
+        position = -(-position // _ALIGN) * _ALIGN
+        places.append((position, view.nbytes))
+        position += view.nbytes
+    index = pickle.dumps((head, places), protocol=5)
     handle, path = tempfile.mkstemp(prefix="splitforge-worker-", suffix=".pickle")
     with os.fdopen(handle, "wb") as out:
-        pickle.dump((initializer, initargs), out, protocol=pickle.HIGHEST_PROTOCOL)
+        start = -(-(8 + len(index)) // _ALIGN) * _ALIGN
+        out.write(len(index).to_bytes(8, "little") + index)
+        for (place, _), view in zip(places, views, strict=True):
+            out.seek(start + place)
+            out.write(view)
+        out.truncate(start + position)
     return path
+
+
+def _read_payload(path: str) -> tuple[Callable[..., None], tuple[Any, ...]]:
+    """``_write_payload``'s initializer and arguments, their buffers mapped from the file."""
+    with open(path, "rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        head, places = pickle.loads(handle.read(size))
+        start = -(-(8 + size) // _ALIGN) * _ALIGN
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if places else None
+    view = memoryview(mapped) if mapped is not None else None
+    buffers = [view[start + place:start + place + nbytes] for place, nbytes in places] \
+        if view is not None else []
+    return pickle.loads(head, buffers=buffers)
 
 
 def _pooled(fn: Callable[..., T], batches: Iterator[tuple[Any, ...]], processes: int,
@@ -150,8 +183,7 @@ def _worker_start(payload: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if payload is not None:
-        with open(payload, "rb") as handle:
-            initializer, initargs = pickle.load(handle)
+        initializer, initargs = _read_payload(payload)
         initializer(*initargs)
 
 

@@ -20,15 +20,21 @@ def test_process_count_defaults_to_usable_cores():
     assert resolve_processes(None) >= 1
 
 
-OFFSET: list[int] = []
+OFFSET: list = []
 
 
-def keep_offset(offset: int) -> None:
-    OFFSET[:] = [offset]
+def keep_offset(offset: int, weights=None) -> None:
+    OFFSET[:] = [offset, weights]
 
 
 def shifted_sum(start: int, stop: int) -> int:
     return square_sum(start, stop) + OFFSET[0]
+
+
+def weighted_sum(start: int, stop: int) -> tuple[int, bool]:
+    """A sum over the initializer's array, and whether this process may write to that array."""
+    weights = OFFSET[1]
+    return int(weights[start:stop].sum()), bool(weights.flags.writeable)
 
 
 def test_the_initializer_reaches_every_worker_through_a_file_that_is_gone_after(tmp_path,
@@ -42,3 +48,17 @@ def test_the_initializer_reaches_every_worker_through_a_file_that_is_gone_after(
                            initargs=(7,)))
     assert two == [square_sum(*b) + 7 for b in batches]
     assert list(tmp_path.iterdir()) == []  # the initializer's file was this map's, and is gone
+
+
+def test_the_initializers_arrays_are_one_read_only_mapping_in_the_workers():
+    import numpy as np
+
+    weights = np.arange(1_000_000, dtype=np.int64) % 97  # large: pickled out of band
+    batches = [(i, i + 100_000) for i in range(0, 1_000_000, 100_000)]
+    two = list(map_batches(weighted_sum, iter(batches), 2, initializer=keep_offset,
+                           initargs=(0, weights)))
+    assert [total for total, _ in two] == [int(weights[a:b].sum()) for a, b in batches]
+    assert not any(writeable for _, writeable in two)  # views of the shared file, not copies
+    one = list(map_batches(weighted_sum, iter(batches), 1, initializer=keep_offset,
+                           initargs=(0, weights)))
+    assert [total for total, _ in one] == [total for total, _ in two]

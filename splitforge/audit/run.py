@@ -8,6 +8,7 @@ takes the rows it removed out of the split.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -64,7 +65,10 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
 
     MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
     levels see them; the embedding check cuts the raw ``texts`` into sentences, and ``groups``
-    tells both which texts belong to one item (an input and its answer).
+    tells both which texts belong to one item (an input and its answer). The MinHash index is
+    built in a second thread beside the others (its signatures are NumPy work that leaves the
+    GIL; exact and n-gram share their shingles, so they are built one after the other); each
+    check is built the same whatever the threads.
     """
     options: dict[str, dict[str, Any]] = {
         "exact": {"n": ngram},
@@ -77,7 +81,17 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
                       "numbers": thresholds.embedding_numbers,
                       "model": model, "eval_texts": texts, "groups": groups},
     }
-    return [CHECKS.get(AUDIT_METHODS[m])(norm, **options[m]) for m in methods]
+    def make(method: str) -> Any:
+        return CHECKS.get(AUDIT_METHODS[method])(norm, **options[method])
+
+    methods = list(methods)
+    if "minhash" not in methods or len(methods) == 1:
+        return [make(m) for m in methods]
+    with ThreadPoolExecutor(1) as beside:
+        minhash = beside.submit(make, "minhash")
+        built = {m: make(m) for m in methods if m != "minhash"}
+        built["minhash"] = minhash.result()
+    return [built[m] for m in methods]
 
 
 @dataclass

@@ -465,8 +465,16 @@ def _decode(data: np.ndarray, offsets: np.ndarray, i: int) -> str:
 
 
 def _select(data: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> TextBuffers:
-    """The buffers of a subset of the texts."""
+    """The buffers of a subset of the texts, in the order of ``rows``.
+
+    Rows in increasing order (``np.flatnonzero``) are taken through a mask of one byte per
+    byte, not an index of eight.
+    """
     lengths = offsets[rows + 1] - offsets[rows]
     new_offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    if len(rows) < 2 or bool((np.diff(rows) > 0).all()):
+        chosen = np.zeros(len(offsets) - 1, dtype=bool)
+        chosen[rows] = True
+        return data[offsets[0]:offsets[-1]][np.repeat(chosen, np.diff(offsets))], new_offsets
     take = np.repeat(offsets[rows] - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
     return data[take], new_offsets
