@@ -9,7 +9,8 @@ size, not the input. A pool that cannot start (a script run without an
 depend on the number of processes. The initializer's arguments (an audit's eval indexes) are
 pickled once into a temporary file, deleted when the map ends, that every worker maps: their
 NumPy arrays are read-only views of that one mapping, shared by all workers (a worker function
-must not write to them).
+must not write to them). ``shared_start`` also reads them back here, copy-on-write, so that a
+caller can let its own copy go and hold the arrays once for all processes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -43,9 +45,35 @@ def resolve_processes(num_proc: int | None) -> int:
         return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class SharedStart:
+    """A worker initializer and its arguments, written once to a file (``shared_start``)."""
+
+    path: str
+    initializer: Callable[..., None]
+    initargs: tuple[Any, ...]  # read back from the file: copy-on-write views of its mapping
+
+
+@contextmanager
+def shared_start(initializer: Callable[..., None], initargs: tuple[Any, ...]
+                 ) -> Iterator[SharedStart]:
+    """``initargs`` written for the workers of ``map_batches(..., start=)``, and read back here.
+
+    The arguments read back share their arrays' pages with the workers' (a private page only
+    where this process writes), so a caller that drops its originals and goes on with these
+    holds the arrays once for every process. The file is deleted on leaving.
+    """
+    path = _write_payload(initializer, initargs)
+    del initargs  # the caller's originals may go
+    try:
+        yield SharedStart(path, initializer, _read_payload(path, writable=True)[1])
+    finally:
+        os.unlink(path)
+
+
 def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], processes: int = 1,
-                initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
-                ) -> Iterator[T]:
+                initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+                start: SharedStart | None = None) -> Iterator[T]:
     """``fn(*batch)`` for every batch, in order; over ``processes`` spawned workers when > 1.
 
     Args:
@@ -55,10 +83,14 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
         initializer: Called once with ``initargs`` in every worker (and here, when there are no
             workers) before any batch: the way to ship a large read-only object once.
         initargs: Arguments of ``initializer``.
+        start: Instead of ``initializer`` and ``initargs``, both written already
+            (``shared_start``), for workers that map the caller's copy.
 
     Yields:
         Each batch's result, in the order of ``batches``.
     """
+    if start is not None:
+        initializer, initargs = start.initializer, start.initargs
     if processes <= 1:
         if initializer is not None:
             initializer(*initargs)
@@ -66,6 +98,9 @@ def map_batches(fn: Callable[..., T], batches: Iterable[tuple[Any, ...]], proces
             yield fn(*batch)
         return
     batches = iter(batches)
+    if start is not None:
+        yield from _pooled(fn, batches, processes, initializer, initargs, start.path)
+        return
     payload = _write_payload(initializer, initargs) if initializer is not None else None
     try:
         yield from _pooled(fn, batches, processes, initializer, initargs, payload)
@@ -103,13 +138,18 @@ def _write_payload(initializer: Callable[..., None], initargs: tuple[Any, ...]) 
     return path
 
 
-def _read_payload(path: str) -> tuple[Callable[..., None], tuple[Any, ...]]:
-    """``_write_payload``'s initializer and arguments, their buffers mapped from the file."""
+def _read_payload(path: str, writable: bool = False
+                  ) -> tuple[Callable[..., None], tuple[Any, ...]]:
+    """``_write_payload``'s initializer and arguments, their buffers mapped from the file.
+
+    The arrays are read-only, or ``writable`` copy-on-write (a write never reaches the file).
+    """
     with open(path, "rb") as handle:
         size = int.from_bytes(handle.read(8), "little")
         head, places = pickle.loads(handle.read(size))
         start = -(-(8 + size) // _ALIGN) * _ALIGN
-        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if places else None
+        access = mmap.ACCESS_COPY if writable else mmap.ACCESS_READ
+        mapped = mmap.mmap(handle.fileno(), 0, access=access) if places else None
     view = memoryview(mapped) if mapped is not None else None
     buffers = [view[start + place:start + place + nbytes] for place, nbytes in places] \
         if view is not None else []

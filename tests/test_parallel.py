@@ -62,3 +62,31 @@ def test_the_initializers_arrays_are_one_read_only_mapping_in_the_workers():
     one = list(map_batches(weighted_sum, iter(batches), 1, initializer=keep_offset,
                            initargs=(0, weights)))
     assert [total for total, _ in one] == [total for total, _ in two]
+
+
+def test_a_shared_start_gives_this_process_copy_on_write_views_of_the_workers_file():
+    import gc
+    import os
+    import weakref
+
+    import numpy as np
+
+    from splitforge.parallel import shared_start
+
+    weights = np.arange(1_000_000, dtype=np.int64) % 89
+    gone = weakref.ref(weights)
+    batches = [(i, i + 250_000) for i in range(0, 1_000_000, 250_000)]
+    with shared_start(keep_offset, (0, weights)) as start:
+        del weights  # the caller lets its original go: the start does not keep it
+        gc.collect()
+        assert gone() is None
+        mine = start.initargs[1]
+        assert mine.flags.writeable  # this process may write: its own pages, not the file's
+        before = [int(mine[a:b].sum()) for a, b in batches]
+        two = list(map_batches(weighted_sum, iter(batches), 2, start=start))
+        mine[:] = 0  # after the workers read the file: what this process writes stays here
+        again = list(map_batches(weighted_sum, iter(batches), 2, start=start))
+        path = start.path
+    assert [total for total, _ in two] == before == [total for total, _ in again]
+    assert not any(writeable for _, writeable in two)
+    assert not os.path.exists(path)  # the file goes with the start

@@ -27,7 +27,7 @@ cost far more than the lookup itself.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any, ClassVar
@@ -54,6 +54,15 @@ from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.registry import Registry
 
 CHECKS: Registry[type[AuditCheck]] = Registry("audit check")
+
+
+def index_type(n: int) -> type[np.signedinteger]:
+    """int32 for positions into ``n`` elements when they fit (half the memory), else int64.
+
+    Only for arrays used as indices: arithmetic on int32 values with Python ints stays int32
+    (NEP 50) and can overflow.
+    """
+    return np.int32 if n < 2**31 else np.int64
 
 
 def match_sorted(keys: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,11 +162,12 @@ class NormalizedTexts(list[str]):
     A check keeps them as they are instead of normalizing every one again (the audit runner
     passes them so; any other sequence is normalized), and the checks built over one such list
     share its shingles and lengths (``eval_shingles64``, ``eval_lengths``) instead of each
-    cutting the texts again. Pickled (to a worker), it is a plain list of its texts.
+    cutting the texts again. Pickled (to a worker), it becomes ``SharedTexts``.
     """
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return NormalizedTexts, (list(self),)
+        lengths = self.__dict__.get("_memo", {}).get(("lengths",))
+        return SharedTexts, (pa.array(self, pa.large_string()), lengths)
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()``, once per key for this list."""
@@ -173,6 +183,27 @@ class NormalizedTexts(list[str]):
             del cache[key]
 
 
+class SharedTexts(Sequence[str]):
+    """A pickled ``NormalizedTexts``: its texts as one Arrow string array, and their lengths.
+
+    Pickled with protocol 5 into the file worker processes map (``splitforge.parallel``), the
+    array's buffers are views of that one mapping, not a Python string per text in every
+    process. Indexing decodes one text; the checks' probes read only the texts they verify.
+    """
+
+    def __init__(self, array: pa.Array, lengths: np.ndarray | None = None) -> None:
+        self.array, self.lengths = array, lengths
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.array[i].to_pylist() if isinstance(i, slice) else self.array[i].as_py()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.array.to_pylist())
+
+
 def eval_shingles64(texts: Sequence[str], n_word: int, n_char: int, unit: str) -> Shingles64:
     """``shingle_hashes64`` of eval texts, shared by the checks of one ``NormalizedTexts``."""
     if isinstance(texts, NormalizedTexts):
@@ -185,6 +216,9 @@ def eval_lengths(texts: Sequence[str]) -> np.ndarray:
     """``reading_lengths`` of eval texts, shared by the checks of one ``NormalizedTexts``."""
     if isinstance(texts, NormalizedTexts):
         return texts.memo(("lengths",), lambda: reading_lengths(texts))
+    if isinstance(texts, SharedTexts):  # a copy: a view would keep the workers' file mapped
+        return texts.lengths.copy() if texts.lengths is not None else \
+            reading_lengths(texts.array)
     return reading_lengths(texts)
 
 
@@ -389,17 +423,23 @@ class NgramIndex:
 
     def __init__(self, keys: np.ndarray, lengths: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
-        lengths = np.asarray(lengths, dtype=np.int64)
-        order = np.lexsort((lengths, keys))
+        lengths = np.asarray(lengths, dtype=np.int32)
+        self.lengths = np.unique(lengths).tolist()
+        # one length (every item at least n tokens long): the stable sort lexsort would give
+        order = np.argsort(keys, kind="stable") if len(self.lengths) < 2 else \
+            np.lexsort((lengths, keys))
         sorted_keys, sorted_lengths = keys[order], lengths[order]
         new = np.r_[True, (sorted_keys[1:] != sorted_keys[:-1])
                     | (sorted_lengths[1:] != sorted_lengths[:-1])] if len(keys) else \
             np.zeros(0, dtype=bool)
         self.keys = sorted_keys[new]
-        self.key_length = sorted_lengths[new].astype(np.int32)
+        del sorted_keys
+        self.key_length = sorted_lengths[new]
+        del sorted_lengths
         self.key_start = np.r_[np.flatnonzero(new), len(keys)].astype(np.int64)
-        self.key_entries = order.astype(np.int64)  # entries of key k: [key_start[k], [k + 1])
-        self.lengths = np.unique(lengths).tolist()
+        # entries of key k: key_entries[key_start[k]:key_start[k + 1]]
+        self.key_entries = order.astype(index_type(len(keys)))
+        del order
         # a bit per slot, about 16 slots per key: most windows that match no key stop here
         bits = int(np.clip(np.ceil(np.log2(max(1, len(self.keys)) * 16)), 12, 30))
         self.shift = np.uint64(64 - bits)
@@ -509,7 +549,7 @@ class AuditCheck(ABC):
 
     def __init__(self, eval_norm: Sequence[str]) -> None:
         if isinstance(eval_norm, NormalizedTexts):
-            self.eval_norm: list[str] = eval_norm
+            self.eval_norm: Sequence[str] = eval_norm
         else:
             self.eval_norm = [normalize_text(t) if isinstance(t, str) else "" for t in eval_norm]
         self.train_rows = 0

@@ -109,26 +109,54 @@ class ExactResult(CheckResult):
 
 
 def _rarest_anchors(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per item, its two windows held by the fewest items (ties: first, then last); item, key."""
+    """Per item, its two windows held by the fewest items (ties: first, then last); item, key.
+
+    Each window gets one rank key, (holders, tie, position) packed in an int64, and an item's
+    two smallest keys come from two ``minimum.reduceat`` passes: no sort of all the windows by
+    item (the working memory is a few arrays of one word per window).
+    """
     counts = np.diff(offsets)
-    item = np.repeat(np.arange(len(counts)), counts)
     if not len(values):
-        return item, values
-    position = np.arange(len(values)) - offsets[item]
-    last = position == counts[item] - 1
-    order = np.lexsort((item, values))
-    v, it = values[order], item[order]
-    distinct = np.r_[True, (v[1:] != v[:-1]) | (it[1:] != it[:-1])]
-    key_start = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
-    holders = np.add.reduceat(distinct.astype(np.int64), key_start)
-    df = np.empty(len(values), dtype=np.int64)
-    df[order] = np.repeat(holders, np.diff(np.r_[key_start, len(v)]))
-    # rarest first; among equals the first window, then the last, then the rest in order
-    tie = np.where(position == 0, 0, np.where(last, 1, 2))
-    ranked = np.lexsort((position, tie, df, item))
-    rank = np.arange(len(values)) - offsets[item[ranked]]
-    pick = ranked[rank < 2]
-    return item[pick], values[pick]
+        return np.zeros(0, np.int64), values
+    item = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    order = np.argsort(values, kind="stable")  # equal values: their items in order
+    v = values[order]
+    new_key = np.r_[True, v[1:] != v[:-1]]
+    del v
+    it = item[order]
+    distinct = new_key.copy()
+    distinct[1:] |= it[1:] != it[:-1]  # the first window of an item holding the key
+    del it
+    key_start = np.flatnonzero(new_key)
+    del new_key
+    holders = np.add.reduceat(distinct.astype(np.int32), key_start)
+    del distinct
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.repeat(np.minimum(holders, _HOLDERS_CAP).astype(np.int64),
+                            np.diff(np.r_[key_start, len(values)]))
+    del order, key_start, holders
+    position = np.arange(len(values), dtype=np.int64) - offsets[:-1][item]
+    tie = np.full(len(values), 2, dtype=np.int8)  # 0: an item's first window, 1: its last
+    tie[position == counts[item] - 1] = 1
+    tie[position == 0] = 0
+    rank <<= 2
+    rank |= tie
+    rank <<= 32
+    rank |= position  # an item's keys differ: its windows' positions differ
+    del tie, position
+    filled = np.flatnonzero(counts)
+    first = np.minimum.reduceat(rank, offsets[filled])
+    rank[offsets[filled] + (first & _POSITION)] = np.iinfo(np.int64).max
+    two = filled[counts[filled] > 1]
+    second = np.minimum.reduceat(rank, offsets[two]) if len(two) else np.zeros(0, np.int64)
+    pick = np.r_[offsets[filled] + (first & _POSITION), offsets[two] + (second & _POSITION)]
+    by_item = np.argsort(np.r_[filled, two], kind="stable")  # first, then second, per item
+    pick = pick[by_item]
+    return item[pick].astype(np.int64), values[pick]
+
+
+_HOLDERS_CAP = (1 << 29) - 1  # holders counts above this rank alike (more items than this)
+_POSITION = np.int64((1 << 32) - 1)
 
 
 @CHECKS.register("exact")

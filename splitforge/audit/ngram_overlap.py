@@ -68,6 +68,7 @@ from splitforge.audit.base import (
     eval_lengths,
     eval_shingles64,
     graded,
+    index_type,
     merge_best,
 )
 from splitforge.normalize.shingles import char_codes
@@ -173,9 +174,12 @@ class NgramOverlapCheck(AuditCheck):
         self._index: dict[bool, NgramIndex] = {}
         for char in (False, True):
             mine = np.flatnonzero(self._entry_char == char)
+            mine = mine.astype(index_type(len(self._entry_char)))
             self._entries[char] = mine
-            self._index[char] = NgramIndex(shingles.values[mine],
-                                           self._n_used[self._entry_item[mine]])
+            unit = self._char_mode == char  # its entries are those of its items, in order
+            self._index[char] = NgramIndex(
+                shingles.values if len(mine) == len(shingles.values) else shingles.values[mine],
+                np.repeat(self._n_used[unit].astype(np.int32), counts[unit]))
         self._key_found = {char: np.zeros(len(self._index[char]), dtype=bool)
                            for char in (False, True)}
         self._best_count = np.zeros(items, dtype=np.int64)

@@ -8,7 +8,6 @@ takes the rows it removed out of the split.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +32,7 @@ from splitforge.challenge import ChallengeResult
 from splitforge.errors import InputError, LeakageError, RecipeError
 from splitforge.fingerprint import fingerprint, sha256_path
 from splitforge.load import load_sources
+from splitforge.memory import release_memory
 from splitforge.normalize import normalize_text
 from splitforge.normalize.boilerplate import (
     NO_BOILERPLATE,
@@ -65,10 +65,10 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
 
     MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
     levels see them; the embedding check cuts the raw ``texts`` into sentences, and ``groups``
-    tells both which texts belong to one item (an input and its answer). The MinHash index is
-    built in a second thread beside the others (its signatures are NumPy work that leaves the
-    GIL; exact and n-gram share their shingles, so they are built one after the other); each
-    check is built the same whatever the threads.
+    tells both which texts belong to one item (an input and its answer). The checks are built
+    one after the other (exact and n-gram share the shingles of a ``NormalizedTexts``, dropped
+    once no later check reads them): built in threads side by side, their working memory would
+    add up (MinHash beside the others saved 3 s and cost 270 MB at 190k items).
     """
     options: dict[str, dict[str, Any]] = {
         "exact": {"n": ngram},
@@ -81,17 +81,12 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
                       "numbers": thresholds.embedding_numbers,
                       "model": model, "eval_texts": texts, "groups": groups},
     }
-    def make(method: str) -> Any:
-        return CHECKS.get(AUDIT_METHODS[method])(norm, **options[method])
-
-    methods = list(methods)
-    if "minhash" not in methods or len(methods) == 1:
-        return [make(m) for m in methods]
-    with ThreadPoolExecutor(1) as beside:
-        minhash = beside.submit(make, "minhash")
-        built = {m: make(m) for m in methods if m != "minhash"}
-        built["minhash"] = minhash.result()
-    return [built[m] for m in methods]
+    methods, built = list(methods), []
+    for k, method in enumerate(methods):
+        built.append(CHECKS.get(AUDIT_METHODS[method])(norm, **options[method]))
+        if isinstance(norm, NormalizedTexts) and not {"exact", "ngram"} & set(methods[k + 1:]):
+            norm.forget_shingles()  # no check after this one reads them
+    return built
 
 
 @dataclass
@@ -323,6 +318,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
         LeakageError: An item that stays reaches ``audit.fail_on``; the message names the first
             ones with their evidence, and nothing is written.
     """
+    release_memory()  # what the stages before freed, for the indexes and the workers
     config = recipe.audit
     names = ("train", "val", "test")
     eval_rows: list[np.ndarray] = []
@@ -336,7 +332,8 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
         eval_sets += ["control"] * len(control_rows)
     picked_rows = np.concatenate(eval_rows) if eval_rows else np.zeros(0, np.int64)
     eval_ids = take_rows(table.column(C.ID), picked_rows).to_pylist()
-    eval_texts = take_rows(table.column(C.TEXT), picked_rows).to_pylist()
+    # Arrow arrays, not Python strings: a scan makes strings of what it needs, for as long
+    eval_texts = take_rows(table.column(C.TEXT), picked_rows)
     eval_similar = similar_texts(table, picked_rows)
     train_rows = rows[codes == 0]
     against = [resolve_path(base, p) for p in config.against]
@@ -357,10 +354,11 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
                "fail_on": "never", "boilerplate": boilerplate}
 
     def scan(items: np.ndarray, progress: Progress = NO_PROGRESS) -> pa.Table:
+        every = len(items) == n
         found, info = _scan_audit(
-            [labels[i] for i in items], [eval_texts[i] for i in items], batches(),
-            progress=progress, total_rows=0 if config.against else len(train_rows),
-            sets=sets, similar=[eval_similar[i] for i in items], **options)
+            [labels[i] for i in items], eval_texts if every else take_rows(eval_texts, items),
+            batches(), progress=progress, total_rows=0 if config.against else len(train_rows),
+            sets=sets, similar=eval_similar if every else take_rows(eval_similar, items), **options)
         scanned.append(info)
         return found
 
@@ -374,7 +372,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     passes: list[pa.Table] = []  # each scan's table; an item's row comes from its last scan
     aside = np.zeros(n, dtype=np.int64)  # training texts attributed to another item
     source = np.zeros((n, 2), dtype=np.int64)
-    own = set(take_rows(table.column(C.ID), train_rows).to_pylist()) if removing else set()
+    own_rows = [train_rows]  # rows whose ids, as evidence, make a removal a leak link
     current = np.arange(n)
     found = scan(current, progress)
     rounds = 0
@@ -398,7 +396,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
             fresh += _unlink_test_from_val(
                 table, rows[codes == 1][~remove[:int(np.count_nonzero(codes == 1))]],
                 np.flatnonzero(is_test & ~remove), labels, eval_texts, eval_similar, remove,
-                evidence, options, own)
+                evidence, options, own_rows)
         # only an item that lost a training text to another item can change: scanned alone,
         # the staying ones it lost to are out of the contest, so its score can only rise
         current = np.flatnonzero(~remove & (aside > 0))
@@ -419,16 +417,18 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
     staying = audited.filter(pa.array(~remove))
     summary["verdicts"] = verdict_counts(staying)
     summary["on_contaminated"] = config.on_contaminated
-    reasons = [LEAK_LINK_REASON if evidence[i] in own or not config.against
-               else CONTAMINATED_REASON for i in np.flatnonzero(remove).tolist()]
+    removed_evidence = [evidence[i] for i in np.flatnonzero(remove).tolist()]
+    own = pc.is_in(pa.array(removed_evidence, pa.string()), value_set=take_rows(
+        table.column(C.ID), np.concatenate(own_rows))).to_pylist() if removed_evidence else []
+    reasons = [LEAK_LINK_REASON if mine or not config.against else CONTAMINATED_REASON
+               for mine in own]
     summary["removed"] = {"leak_link": reasons.count(LEAK_LINK_REASON),
                           "contaminated": reasons.count(CONTAMINATED_REASON)}
     summary["against"] = [{"path": p, "sha256": h}
                           for p, h in zip(config.against, against_hashes, strict=True)]
     result = AuditRunResult(audited, summary, False, None, picked_rows[remove],
                             np.array(reasons, dtype=object),
-                            np.array([evidence[i] for i in np.flatnonzero(remove).tolist()],
-                                     dtype=object))
+                            np.array(removed_evidence, dtype=object))
     return apply_gate(result, config, failed_report) if gate else result
 
 
@@ -514,7 +514,7 @@ def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe
         row_of.update(zip(other_ids, others.tolist(), strict=True))
 
         found, _ = _scan_audit(take_rows(ids, mine).to_pylist(),
-                               take_rows(table.column(C.TEXT), mine).to_pylist(),
+                               take_rows(table.column(C.TEXT), mine),
                                similar_batches(table, others), progress=NO_PROGRESS,
                                total_rows=len(others), similar=similar_texts(table, mine),
                                **options)
@@ -526,18 +526,20 @@ def fold_leak_links(table: pa.Table, rows: np.ndarray, folds: np.ndarray, recipe
 
 
 def _unlink_test_from_val(table: pa.Table, val_rows: np.ndarray, test_items: np.ndarray,
-                          labels: list[str], texts: list[str], similar: list[str],
+                          labels: list[str], texts: pa.Array, similar: pa.Array,
                           remove: np.ndarray, evidence: list[Any], options: dict[str, Any],
-                          own: set[str]) -> int:
-    """Mark the test items that the audit finds in the val rows as removed; how many."""
+                          own_rows: list[np.ndarray]) -> int:
+    """Mark the test items that the audit finds in the val rows as removed; how many.
+
+    The val rows go into ``own_rows``: their ids, as evidence, are the build's own.
+    """
     if not len(val_rows) or not len(test_items):
         return 0
-    val_ids = take_rows(table.column(C.ID), val_rows).to_pylist()
-    linked, _ = _scan_audit([labels[i] for i in test_items], [texts[i] for i in test_items],
+    own_rows.append(val_rows)
+    linked, _ = _scan_audit([labels[i] for i in test_items], take_rows(texts, test_items),
                             similar_batches(table, val_rows), progress=NO_PROGRESS,
-                            similar=[similar[i] for i in test_items], **options)
+                            similar=take_rows(similar, test_items), **options)
     hit = np.array(linked.column("verdict").to_pylist(), dtype=object) == "contaminated"
-    own.update(val_ids)
     val_evidence = linked.column("evidence_id").to_pylist()
     for item, found in zip(test_items[hit].tolist(), np.flatnonzero(hit).tolist(), strict=True):
         remove[item], evidence[item] = True, val_evidence[found]
@@ -587,23 +589,26 @@ def similar_batches(table: pa.Table, rows: np.ndarray, size: int = 16_384
                            .to_numpy())
 
 
-def similar_texts(table: pa.Table, rows: np.ndarray) -> list[str]:
-    """The similarity texts of build rows (``similar_batches``) as Python strings."""
+def similar_texts(table: pa.Table, rows: np.ndarray) -> pa.Array:
+    """The similarity texts of build rows (``similar_batches``)."""
     column = C.SIM if C.SIM in table.column_names else C.NORM
-    return take_rows(table.column(column), rows).to_pylist()
+    return take_rows(table.column(column), rows)
 
 
-def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, Any]], *,
+def _scan_audit(ids: list[str], texts: list[str] | pa.Array,
+                batches: Iterable[tuple[Any, Any]], *,
                 methods: Any, ngram: int, thresholds: Thresholds, model: str, fail_on: str,
                 progress: Progress, num_proc: int | None = None, total_rows: int = 0,
                 answers: bool = False, sets: dict[str, int] | None = None,
-                boilerplate: Boilerplate = NO_BOILERPLATE, similar: list[str] | None = None
-                ) -> tuple[pa.Table, dict[str, Any]]:
+                boilerplate: Boilerplate = NO_BOILERPLATE,
+                similar: list[str] | pa.Array | None = None) -> tuple[pa.Table, dict[str, Any]]:
     """Index the eval texts, stream the training batches past them: verdicts and summary.
 
     Both sides are compared without ``boilerplate`` (the eval texts here, the training batches
     in ``scan_training``). ``similar`` holds the eval texts normalized and stripped already
-    (``similar_texts`` of build rows); ``texts`` stay the raw ones the report shows.
+    (``similar_texts`` of build rows); ``texts`` stay the raw ones the report shows. Either may
+    be an Arrow array: its Python strings are made when needed and let go when done (the
+    similarity texts once the checks are indexed, the raw ones after the scan).
 
     With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
     each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the
@@ -614,21 +619,29 @@ def _scan_audit(ids: list[str], texts: list[str], batches: Iterable[tuple[Any, A
             so it would pass as clean (the loader refuses such rows; a build or table made
             otherwise can still hold them).
     """
+    if isinstance(similar, pa.Array):
+        similar = similar.to_pylist()
+    if isinstance(texts, pa.Array) and (similar is None or "embedding" in methods):
+        texts = texts.to_pylist()
     # stripping keeps every token of a row that is nothing but boilerplate: blank stays blank
-    norm = similar if similar is not None else [normalize_text(t) for t in texts]
+    stripped = similar is not None
+    norm = similar if stripped else [normalize_text(t) for t in texts]
+    del similar
     blank = [i for i, t in zip(ids, norm[:len(ids)], strict=True) if not t]  # inputs, not answers
     if blank:
         raise InputError(f"{len(blank)} eval item(s) have an empty or blank text "
                          f"({', '.join(map(str, blank[:5]))}): no check can find an empty "
                          f"item in training, so it would pass as clean; remove or fill them")
-    if similar is None:
+    if not stripped:
         norm = boilerplate.strip_texts(norm)
     norm = NormalizedTexts(norm)
     checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
                           groups=list(range(len(ids))) * 2 if answers else None)
-    norm.forget_shingles()
+    del norm  # the checks hold it, and let it go for the workers' copy (scan_training)
     results = scan_training(checks, batches, progress, num_proc=num_proc,
-                            total_rows=total_rows, boilerplate=boilerplate) if texts else []
+                            total_rows=total_rows, boilerplate=boilerplate) if len(texts) else []
+    if isinstance(texts, pa.Array):
+        texts = texts.to_pylist()
     if answers:
         table = _with_answer(ids, texts, results, thresholds)
     else:

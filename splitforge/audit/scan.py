@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -34,10 +34,11 @@ from splitforge.fingerprint import sha256_file
 from splitforge.load.fields import CHAT_KEYS, as_text, is_chat
 from splitforge.load.hashing import check_unchanged, compressed_error, compression_of, open_stream
 from splitforge.load.readers import lone_surrogate
+from splitforge.memory import release_memory
 from splitforge.normalize.boilerplate import NO_BOILERPLATE, Boilerplate
-from splitforge.normalize.shingles import text_buffers
+from splitforge.normalize.shingles import piece_bounds, text_buffers
 from splitforge.normalize.text import normalize_buffers
-from splitforge.parallel import map_batches, resolve_processes
+from splitforge.parallel import map_batches, resolve_processes, shared_start
 from splitforge.progress import NO_PROGRESS, Progress
 from splitforge.templates import render_template, template_fields
 
@@ -76,6 +77,9 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
 
     Args:
         checks: Checks built over the eval items (``ExactCheck``, ``NgramOverlapCheck``, ...).
+            With workers, the scan goes on with copies that share their indexes' pages with
+            the workers' (``shared_start``); the entries of a list are replaced by them, so
+            that the originals can go and the indexes are held once.
         batches: ``(ids, texts)`` pairs of *raw* training texts (normalized here), for example
             from ``iter_training_batches``, or ``SimilarBatch`` es of texts normalized and
             stripped already; consumed lazily.
@@ -92,24 +96,36 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     Returns:
         ``check.result()`` of every check, in the order of ``checks``.
     """
-    checks = list(checks)
+    given, checks = checks, list(checks)
     advance = progress.task("audit: training rows", total_rows)
     batches = (piece for batch in batches for piece in _pieces(batch, batch_bytes))
     head = [b for b in (next(batches, None), next(batches, None)) if b is not None]
     processes = resolve_processes(num_proc) if len(head) > 1 else 1
     stream = chain(head, batches)
     if processes <= 1:
-        results = (_probe_all(checks, *piece, boilerplate=boilerplate) for piece in stream)
+        _merge_all(checks, (_probe_all(checks, *piece, boilerplate=boilerplate)
+                            for piece in stream), advance)
     else:
-        results = map_batches(_probe_batch, stream, processes, initializer=_init_worker,
-                              initargs=(checks, boilerplate))
+        with shared_start(_init_worker, (checks, boilerplate)) as start:
+            checks = start.initargs[0]
+            if isinstance(given, list):  # the caller's list lets its originals go
+                given[:] = checks
+            del given
+            release_memory()  # what the originals held
+            _merge_all(checks, map_batches(_probe_batch, stream, processes, start=start),
+                       advance)
+    for check in checks:
+        check.finish(progress)
+    return [check.result() for check in checks]
+
+
+def _merge_all(checks: list[AuditCheck], results: Iterable[list[Found]],
+               advance: Callable[[int], None]) -> None:
+    """Merge every piece's matches into the checks, in order."""
     for found in results:
         for check, part in zip(checks, found, strict=True):
             check.merge(part)
         advance(found[0].rows if found else 0)
-    for check in checks:
-        check.finish(progress)
-    return [check.result() for check in checks]
 
 
 def _pieces(batch: Batch, max_bytes: int
@@ -128,12 +144,9 @@ def _pieces(batch: Batch, max_bytes: int
     if len(ids) != len(offsets) - 1:
         raise ValueError(f"a training batch has {len(ids)} ids for {len(offsets) - 1} texts; "
                          f"give one id per text")
-    cuts = np.flatnonzero(np.diff(offsets[:-1] // max(1, max_bytes))) + 1
-    bounds = [0, *cuts.tolist(), len(ids)]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        if hi > lo:
-            yield (ids[lo:hi], data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo],
-                   similar, None if hashes is None else np.asarray(hashes[lo:hi]))
+    for lo, hi in piece_bounds(offsets, max_bytes):
+        yield (ids[lo:hi], data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo],
+               similar, None if hashes is None else np.asarray(hashes[lo:hi]))
 
 
 def _probe_all(checks: Sequence[AuditCheck], ids: Sequence[Any], data: np.ndarray,

@@ -345,6 +345,45 @@ def shingle_hashes64(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuf
         The uint64 shingle hashes grouped by text, each text's unit and its token count.
     """
     data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
+    if len(data) <= PIECE_BYTES:
+        return _shingles64(data, offsets, n_word, n_char, unit)
+    parts = [_shingles64(*piece, n_word, n_char, unit) for piece in pieces(data, offsets)]
+    starts = np.cumsum([0] + [p.offsets[-1] for p in parts[:-1]])
+    return Shingles64(
+        np.concatenate([p.values for p in parts]),
+        np.concatenate([[0]] + [p.offsets[1:] + start for p, start in zip(parts, starts,
+                                                                           strict=True)]
+                       ).astype(np.int64),
+        np.concatenate([p.char_mode for p in parts]),
+        np.concatenate([p.tokens for p in parts]))
+
+
+PIECE_BYTES = 8 << 20  # longer inputs are cut into pieces of about this much text (``pieces``)
+
+
+def piece_bounds(offsets: np.ndarray, max_bytes: int | None = None) -> list[tuple[int, int]]:
+    """``[lo, hi)`` runs of consecutive texts of about ``max_bytes`` each (a longer text alone).
+
+    Texts are cut one by one, so the pieces' results laid end to end equal the whole input's;
+    the working memory (tens of times the text) then follows a piece, not all the texts.
+    ``max_bytes`` defaults to ``PIECE_BYTES``.
+    """
+    size = PIECE_BYTES if max_bytes is None else max(1, max_bytes)
+    cuts = np.flatnonzero(np.diff(offsets[:-1] // size)) + 1
+    bounds = [0, *cuts.tolist(), len(offsets) - 1]
+    return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+
+
+def pieces(data: np.ndarray, offsets: np.ndarray, max_bytes: int | None = None
+           ) -> Iterator[TextBuffers]:
+    """The text buffers of each ``piece_bounds`` run."""
+    for lo, hi in piece_bounds(offsets, max_bytes):
+        yield data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo]
+
+
+def _shingles64(data: np.ndarray, offsets: np.ndarray, n_word: int, n_char: int, unit: str
+                ) -> Shingles64:
+    """``shingle_hashes64`` of one piece of text buffers."""
     n_docs = len(offsets) - 1
     char_mode = char_units(data, offsets, unit)
     values, owners = [], []
@@ -446,6 +485,13 @@ def reading_lengths(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuff
     "word" but many words of meaning, so a mixed text cut into words is not short for that.
     """
     data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
+    if len(data) <= PIECE_BYTES:
+        return _reading_lengths(data, offsets)
+    return np.concatenate([_reading_lengths(*piece) for piece in pieces(data, offsets)])
+
+
+def _reading_lengths(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``reading_lengths`` of one piece of text buffers."""
     n_docs = len(offsets) - 1
     _, doc, starts, _ = word_tokens(data, offsets)
     words = np.bincount(doc, minlength=n_docs)

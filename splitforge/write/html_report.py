@@ -77,11 +77,27 @@ def _short(value: Any, width: int = 200) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+_LENGTH = "length"  # characters of a row's text, in the tables ``_splits`` reads
+_READ_ROWS = 65_536
+
+
 def _splits(folder: Path, recipe: Any) -> dict[str, pa.Table]:
+    """Per split, what its plots read: time and label (when there) and each text's length.
+
+    Read a batch at a time: a split's whole table (all its text) is never held at once.
+    """
     out = {}
     for name in SPLITS:
-        table = pq.read_table(folder / f"{name}.parquet")
-        out[name] = table.append_column(C.TEXT, recipe_text(table, recipe))
+        source = pq.ParquetFile(folder / f"{name}.parquet")
+        kept = [c for c in (C.TIME, C.LABEL) if c in source.schema_arrow.names]
+        schema = pa.schema([source.schema_arrow.field(c) for c in kept]
+                           + [pa.field(_LENGTH, pa.int64())])
+        parts = []
+        for batch in source.iter_batches(batch_size=_READ_ROWS):
+            table = pa.Table.from_batches([batch])
+            length = pc.cast(pc.utf8_length(recipe_text(table, recipe)), pa.int64())
+            parts.append(table.select(kept).append_column(_LENGTH, length).cast(schema))
+        out[name] = pa.concat_tables(parts) if parts else schema.empty_table()
     return out
 
 
@@ -440,7 +456,7 @@ def _held_out_time(ax: Any, splits: dict[str, pa.Table], manifest: dict[str, Any
 
 def _lengths(ax: Any, splits: dict[str, pa.Table]) -> None:
     for name in SPLITS:
-        lengths = pc.utf8_length(splits[name].column(C.TEXT)).to_numpy(zero_copy_only=False)
+        lengths = splits[name].column(_LENGTH).to_numpy(zero_copy_only=False)
         if len(lengths):
             ax.hist(lengths, bins=40, alpha=0.5, label=name, color=COLORS[name], density=True)
     ax.set_xlabel("characters")

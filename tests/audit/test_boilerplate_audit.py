@@ -196,3 +196,33 @@ def test_the_cli_turns_detection_off_and_leaves_named_spans_out(tmp_path):
     named = flagged("--no-boilerplate", "--ignore", TEMPLATE.split("\n\n### Instruction")[0],
                     "--ignore", "### Instruction:", "--ignore", "### Response:")
     assert blind > 10 and named < blind / 3 and flagged() < blind / 3
+
+
+def rarest_reference(values: np.ndarray, offsets: np.ndarray) -> tuple[list[int], list[int]]:
+    """``_rarest_anchors`` in plain Python: per item its two windows of fewest holding items."""
+    windows = [values[offsets[i]:offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
+    holders: dict[int, set[int]] = {}
+    for item, grams in enumerate(windows):
+        for g in grams:
+            holders.setdefault(g, set()).add(item)
+    items, keys = [], []
+    for item, grams in enumerate(windows):
+        last = len(grams) - 1
+        ranked = sorted(range(len(grams)), key=lambda p: (
+            len(holders[grams[p]]), 0 if p == 0 else 1 if p == last else 2, p))
+        for p in ranked[:2]:
+            items.append(item)
+            keys.append(grams[p])
+    return items, keys
+
+
+def test_exact_anchors_equal_a_plain_reference_on_real_and_templated_text():
+    rows = gsm8k(400)
+    texts = [r["question"] for r in rows]
+    texts += [TEMPLATE.format(question=r["question"], answer="") for r in rows[:150]]
+    texts += ["", "one two", texts[3], texts[3] + " and more words after it"]  # empty, short
+    grams = shingle_hashes64(norm_all(texts), 13, 13)
+    item, keys = _rarest_anchors(grams.values, grams.offsets)
+    want_items, want_keys = rarest_reference(grams.values, grams.offsets)
+    assert item.tolist() == want_items and keys.tolist() == want_keys
+    assert item.dtype == np.int64 and keys.dtype == np.uint64

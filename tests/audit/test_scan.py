@@ -224,7 +224,7 @@ def test_similarity_texts_handed_over_as_they_are_scan_like_raw_texts():
 
     import numpy as np
 
-    from splitforge.audit.base import NgramIndex, NormalizedTexts
+    from splitforge.audit.base import NgramIndex, NormalizedTexts, SharedTexts, eval_lengths
     from splitforge.audit.scan import SimilarBatch
     from splitforge.normalize.boilerplate import detect_boilerplate
     from splitforge.normalize.shingles import text_buffers
@@ -254,8 +254,13 @@ def test_similarity_texts_handed_over_as_they_are_scan_like_raw_texts():
     shared = NormalizedTexts(eval_sim)
     ExactCheck(shared)
     assert shared.__dict__["_memo"]  # its shingles, kept for the next check
-    copy = pickle.loads(pickle.dumps(shared))
-    assert type(copy) is NormalizedTexts and copy == eval_sim and "_memo" not in copy.__dict__
+    lengths = eval_lengths(shared)  # kept with the shingles (MinHashCheck asks for them)
+    copy = pickle.loads(pickle.dumps(shared, protocol=5))  # as a worker gets it
+    assert copy.lengths is not None and np.array_equal(copy.lengths, lengths)
+    assert type(copy) is SharedTexts and list(copy) == eval_sim and len(copy) == len(eval_sim)
+    assert copy[7] == eval_sim[7] and copy[-1] == eval_sim[-1] and copy[2:4] == eval_sim[2:4]
+    assert pickle.loads(pickle.dumps(NormalizedTexts(["a b"]))).lengths is None
+    assert eval_lengths(pickle.loads(pickle.dumps(NormalizedTexts(["a b"])))).tolist() == [2]
     keys = np.random.default_rng(0).integers(0, 2**63, 50_000, dtype=np.uint64)
     index = NgramIndex(keys, np.full(len(keys), 13))
     assert index._may_hold(keys).all()  # the bit table has no false negatives

@@ -53,3 +53,25 @@ def test_nulls_and_large_strings_are_read():
     assert bytes(data).decode() == "ab cd请问"
     shingles = shingle_hashes((data, offsets), 2, 2)
     assert [len(shingles.of(i)) for i in range(3)] == [1, 0, 1]
+
+
+def test_long_inputs_cut_into_pieces_give_the_arrays_of_one_pass(monkeypatch):
+    import gzip
+    import json
+
+    import splitforge.normalize.shingles as shingles
+    from splitforge.normalize import normalize_text
+    from tests.conftest import real_data
+
+    with gzip.open(real_data("eval/gsm8k_train.jsonl.gz"), "rt", encoding="utf-8") as f:
+        texts = [normalize_text(json.loads(line)["question"])
+                 for _, line in zip(range(300), f, strict=False)]
+    texts[5:5] = ["", "请问 今天 天气 怎么样", "x" * 5000]  # empty, CJK, one text over a piece
+    whole = shingles.shingle_hashes64(texts, 5, 3)
+    lengths = shingles.reading_lengths(texts)
+    monkeypatch.setattr(shingles, "PIECE_BYTES", 1000)
+    assert len(shingles.piece_bounds(text_buffers(texts)[1])) > 10
+    cut = shingles.shingle_hashes64(texts, 5, 3)
+    for name in ("values", "offsets", "char_mode", "tokens"):
+        assert np.array_equal(getattr(cut, name), getattr(whole, name)), name
+    assert np.array_equal(shingles.reading_lengths(texts), lengths)
