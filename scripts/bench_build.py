@@ -374,9 +374,17 @@ def instruction_bench(args: argparse.Namespace, mode: str) -> None:
     loose = [(r["id"], r["sf_kept_id"]) for r in links
              if word_overlap(rows[r["id"]], rows[r["sf_kept_id"]]) < 0.5]
     short = [r for r in links if len(words_of(rows[r["id"]])) <= 12]
+    # the corpus is parallel: en-N and zh-N are one Alpaca row and its translation, a true copy
+    # that no word count can see
+    translated = [(a, b) for a, b in loose if {a[:3], b[:3]} == {"en-", "zh-"}
+                  and a[3:] == b[3:]]
+    others = [pair for pair in loose if pair not in translated]
     print(f"  leak links: {len(links)} removed ({len(short)} with <= 12 words); sharing fewer "
           f"than half their words with the linked row: {len(loose)} "
-          f"({len(loose) / max(1, len(links)):.1%}){' e.g. ' + str(loose[:3]) if loose else ''}")
+          f"({len(loose) / max(1, len(links)):.1%}){' e.g. ' + str(loose[:3]) if loose else ''}"
+          f"; of them the same row in English and Chinese: {len(translated)}, others: "
+          f"{len(others)} ({len(others) / max(1, len(links)):.1%})"
+          f"{' e.g. ' + str(others[:3]) if others else ''}")
     for name in ("boilerplate", "similarity"):
         if name in manifest["stages"]:
             print(f"  {name}: {json.dumps(manifest['stages'][name])[:600]}")
