@@ -1,30 +1,37 @@
-"""The audit stage; ``splitforge.audit(...)`` calls ``splitforge.api.audit``."""
+"""The audit stage; ``splitforge.audit(...)`` calls ``splitforge.api.audit``.
 
-from splitforge.audit.base import CHECKS, AuditCheck, CheckResult, NgramIndex, TrainingBatch
-from splitforge.audit.embedding import EmbeddingCheck, EmbeddingResult
-from splitforge.audit.exact import ExactCheck, ExactResult
-from splitforge.audit.minhash import MinHashCheck, MinHashResult
-from splitforge.audit.ngram_overlap import NgramOverlapCheck, NgramOverlapResult
-from splitforge.audit.scan import iter_training_batches, read_eval, scan_training
+The names below load their module when first used: a worker process of the training scan
+imports ``splitforge.audit.probe`` and the checks it is given, not every check, the file readers
+and what they import. ``splitforge.audit.run`` registers every check (``CHECKS``).
+"""
 
-__all__ = [
-    "CHECKS",
-    "AuditCheck",
-    "CheckResult",
-    "EmbeddingCheck",
-    "EmbeddingResult",
-    "ExactCheck",
-    "ExactResult",
-    "MinHashCheck",
-    "MinHashResult",
-    "NgramIndex",
-    "NgramOverlapCheck",
-    "NgramOverlapResult",
-    "TrainingBatch",
-    "iter_training_batches",
-    "read_eval",
-    "scan_training",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "CHECKS": "base", "AuditCheck": "base", "CheckResult": "base", "NgramIndex": "base",
+    "TrainingBatch": "base",
+    "EmbeddingCheck": "embedding", "EmbeddingResult": "embedding",
+    "ExactCheck": "exact", "ExactResult": "exact",
+    "MinHashCheck": "minhash", "MinHashResult": "minhash",
+    "NgramOverlapCheck": "ngram_overlap", "NgramOverlapResult": "ngram_overlap",
+    "iter_training_batches": "scan", "read_eval": "scan", "scan_training": "scan",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
+
 
 from splitforge.api import callable_package  # noqa: E402
 

@@ -408,6 +408,9 @@ def merge_best(best_score: np.ndarray, best_id: np.ndarray, item: np.ndarray,
     best_id[item[better]] = ids[better]
 
 
+_TABLE_CHUNK = 1 << 20  # keys set in ``NgramIndex.table`` at a time
+
+
 class NgramIndex:
     """Sorted 64-bit keys of eval n-gram windows (of one or more lengths), probed by token hashes.
 
@@ -428,24 +431,38 @@ class NgramIndex:
         # one length (every item at least n tokens long): the stable sort lexsort would give
         order = np.argsort(keys, kind="stable") if len(self.lengths) < 2 else \
             np.lexsort((lengths, keys))
-        sorted_keys, sorted_lengths = keys[order], lengths[order]
-        new = np.r_[True, (sorted_keys[1:] != sorted_keys[:-1])
-                    | (sorted_lengths[1:] != sorted_lengths[:-1])] if len(keys) else \
-            np.zeros(0, dtype=bool)
-        self.keys = sorted_keys[new]
+        sorted_keys = keys[order]
+        if len(self.lengths) < 2:  # one length: the keys alone tell entries apart
+            new = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]] if len(keys) else \
+                np.zeros(0, dtype=bool)
+            self.keys = sorted_keys[new]
+            self.key_length = np.full(len(self.keys), self.lengths[0] if self.lengths else 0,
+                                      dtype=np.int32)
+        else:
+            sorted_lengths = lengths[order]
+            new = np.r_[True, (sorted_keys[1:] != sorted_keys[:-1])
+                        | (sorted_lengths[1:] != sorted_lengths[:-1])]
+            self.keys = sorted_keys[new]
+            self.key_length = sorted_lengths[new]
+            del sorted_lengths
         del sorted_keys
-        self.key_length = sorted_lengths[new]
-        del sorted_lengths
-        self.key_start = np.r_[np.flatnonzero(new), len(keys)].astype(np.int64)
+        self.key_start = np.empty(len(self.keys) + 1, dtype=np.int64)
+        self.key_start[:-1] = np.flatnonzero(new)
+        self.key_start[-1] = len(keys)
+        del new
         # entries of key k: key_entries[key_start[k]:key_start[k + 1]]
         self.key_entries = order.astype(index_type(len(keys)))
         del order
         # a bit per slot, about 16 slots per key: most windows that match no key stop here
         bits = int(np.clip(np.ceil(np.log2(max(1, len(self.keys)) * 16)), 12, 30))
         self.shift = np.uint64(64 - bits)
-        table = np.zeros(1 << bits, dtype=bool)
-        table[self.keys >> self.shift] = True
-        self.table = np.packbits(table, bitorder="little")  # slot s: bit s % 8 of byte s // 8
+        self.table = np.zeros(1 << (bits - 3), dtype=np.uint8)  # slot s: bit s % 8 of byte s // 8
+        for lo in range(0, len(self.keys), _TABLE_CHUNK):  # keys sorted: so are their slots
+            slot = self.keys[lo:lo + _TABLE_CHUNK] >> self.shift
+            byte = (slot >> np.uint64(3)).astype(np.int64)
+            bit = np.left_shift(np.uint8(1), (slot & np.uint64(7)).astype(np.uint8))
+            runs = np.flatnonzero(np.r_[True, byte[1:] != byte[:-1]])
+            self.table[byte[runs]] |= np.bitwise_or.reduceat(bit, runs)
 
     @property
     def entry_key(self) -> np.ndarray:

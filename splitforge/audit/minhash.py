@@ -66,10 +66,10 @@ from splitforge.audit.base import (
     match_sorted,
     merge_best,
 )
-from splitforge.dedup.minhash import band_keys, lsh_params, permutations, signatures
 from splitforge.normalize.affixes import MAX_TOKENS as AFFIX_MAX_TOKENS
 from splitforge.normalize.affixes import affix_copies
 from splitforge.normalize.shingles import shingle_hashes
+from splitforge.signatures import band_keys, lsh_params, permutations, signatures
 
 _PAIR_CHUNK = 1 << 16
 

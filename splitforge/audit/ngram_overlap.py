@@ -195,15 +195,19 @@ class NgramOverlapCheck(AuditCheck):
         index = self._index[char]
         if not len(index):
             return np.zeros(0, dtype=bool)
-        shared = index.key_entry_counts > SHARED_CAP
+        counts = index.key_entry_counts
+        shared = counts > SHARED_CAP
         candidates = np.flatnonzero(shared)
         if not len(candidates):
             return shared
-        key = index.entry_key
-        item = self._entry_item[self._entries[char]]
-        heavy = shared[key]
-        pairs = np.unique(key[heavy] * (len(self.eval_norm) + 1) + item[heavy])
-        items = np.bincount(pairs // (len(self.eval_norm) + 1), minlength=len(index))
+        # the entries of the candidate keys only: their runs of key_entries
+        sizes = counts[candidates]
+        first = np.repeat(index.key_start[candidates] - np.cumsum(sizes) + sizes, sizes)
+        entries = index.key_entries[first + np.arange(int(sizes.sum()))]
+        item = self._entry_item[self._entries[char][entries]]
+        width = len(self.eval_norm) + 1
+        pairs = np.unique(np.repeat(candidates.astype(np.int64), sizes) * width + item)
+        items = np.bincount(pairs // width, minlength=len(index))
         shared[candidates] = items[candidates] > SHARED_CAP
         return shared
 

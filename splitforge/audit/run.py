@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splitforge import columns as C
-from splitforge.audit import CHECKS, iter_training_batches, scan_training
-from splitforge.audit.base import NormalizedTexts
+from splitforge.audit import embedding, exact, minhash, ngram_overlap  # noqa: F401 (CHECKS)
+from splitforge.audit.base import CHECKS, NormalizedTexts
 from splitforge.audit.report import write_audit_report
-from splitforge.audit.scan import SimilarBatch
+from splitforge.audit.scan import SimilarBatch, iter_training_batches, scan_training
 from splitforge.audit.verdict import (
     Thresholds,
     fails,

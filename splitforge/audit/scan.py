@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 import pyarrow.parquet as pq
 
-from splitforge.audit.base import AuditCheck, CheckResult, Found, TrainingBatch, as_string_array
+from splitforge.audit.base import AuditCheck, CheckResult, Found, as_string_array
+from splitforge.audit.probe import init_worker, probe_all, probe_batch
 from splitforge.errors import InputError
 from splitforge.fingerprint import sha256_file
 from splitforge.load.fields import CHAT_KEYS, as_text, is_chat
@@ -65,8 +66,6 @@ Batch = tuple[Sequence[Any], pa.Array | pa.ChunkedArray | Sequence[str]] | Simil
 Source = str | Path | pa.Table
 _JSON_BLOCK = 1 << 24
 BATCH_BYTES = 8 << 20
-_WORKER_CHECKS: list[AuditCheck] = []
-_WORKER_BOILERPLATE: list[Boilerplate] = []
 
 
 def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
@@ -79,7 +78,8 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
         checks: Checks built over the eval items (``ExactCheck``, ``NgramOverlapCheck``, ...).
             With workers, the scan goes on with copies that share their indexes' pages with
             the workers' (``shared_start``); the entries of a list are replaced by them, so
-            that the originals can go and the indexes are held once.
+            that the originals can go and the indexes are held once (the checks of another
+            sequence stay as built: read the results returned).
         batches: ``(ids, texts)`` pairs of *raw* training texts (normalized here), for example
             from ``iter_training_batches``, or ``SimilarBatch`` es of texts normalized and
             stripped already; consumed lazily.
@@ -103,16 +103,16 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     processes = resolve_processes(num_proc) if len(head) > 1 else 1
     stream = chain(head, batches)
     if processes <= 1:
-        _merge_all(checks, (_probe_all(checks, *piece, boilerplate=boilerplate)
+        _merge_all(checks, (probe_all(checks, *piece, boilerplate=boilerplate)
                             for piece in stream), advance)
     else:
-        with shared_start(_init_worker, (checks, boilerplate)) as start:
+        with shared_start(init_worker, (checks, boilerplate)) as start:
             checks = start.initargs[0]
             if isinstance(given, list):  # the caller's list lets its originals go
                 given[:] = checks
             del given
             release_memory()  # what the originals held
-            _merge_all(checks, map_batches(_probe_batch, stream, processes, start=start),
+            _merge_all(checks, map_batches(probe_batch, stream, processes, start=start),
                        advance)
     for check in checks:
         check.finish(progress)
@@ -147,36 +147,6 @@ def _pieces(batch: Batch, max_bytes: int
     for lo, hi in piece_bounds(offsets, max_bytes):
         yield (ids[lo:hi], data[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo],
                similar, None if hashes is None else np.asarray(hashes[lo:hi]))
-
-
-def _probe_all(checks: Sequence[AuditCheck], ids: Sequence[Any], data: np.ndarray,
-               offsets: np.ndarray, similar: bool = False, hashes: np.ndarray | None = None,
-               boilerplate: Boilerplate = NO_BOILERPLATE) -> list[Found]:
-    """Normalize one piece of raw training texts, strip boilerplate, probe every check.
-
-    A piece of similarity texts (``similar``) is probed as it is.
-    """
-    if similar:
-        norm = pa.Array.from_buffers(pa.large_string(), len(offsets) - 1,
-                                     [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    else:
-        norm, hashes = normalize_buffers(data, offsets)
-        if not boilerplate.empty:
-            norm, hashes = boilerplate.strip(norm), None
-    batch = TrainingBatch(ids, norm, hashes)
-    return [check.probe(batch) for check in checks]
-
-
-def _init_worker(checks: list[AuditCheck], boilerplate: Boilerplate) -> None:
-    """Keep the checks (their eval indexes) in this worker for every batch it probes."""
-    _WORKER_CHECKS[:] = checks
-    _WORKER_BOILERPLATE[:] = [boilerplate]
-
-
-def _probe_batch(ids: Sequence[Any], data: np.ndarray, offsets: np.ndarray, similar: bool,
-                 hashes: np.ndarray | None) -> list[Found]:
-    return _probe_all(_WORKER_CHECKS, ids, data, offsets, similar, hashes,
-                      _WORKER_BOILERPLATE[0])
 
 
 def iter_training_batches(sources: Source | Sequence[Source], text_field: str,

@@ -28,70 +28,14 @@ import pyarrow as pa
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
 from splitforge.normalize.affixes import affix_copies
-from splitforge.normalize.shingles import buffer_batches, fmix64, reading_lengths, shingle_hashes
+from splitforge.normalize.shingles import buffer_batches, reading_lengths, shingle_hashes
 from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Advance, Progress
 from splitforge.recipe import MinHashConfig
+from splitforge.signatures import band_keys, lsh_params, permutations, signatures
 from splitforge.tables import take_rows
 
-_MAX = np.uint32(0xFFFFFFFF)
 _PAIR_CHUNK = 1 << 16
-
-
-def fmix32(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, as datasketch applies it before the permutations."""
-    x = x ^ (x >> np.uint32(16))
-    x = x * np.uint32(0x85EBCA6B)
-    x = x ^ (x >> np.uint32(13))
-    x = x * np.uint32(0xC2B2AE35)
-    return x ^ (x >> np.uint32(16))
-
-
-def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The affine32 permutations ``(a, b)`` that ``datasketch.MinHash(num_perm, seed)`` uses."""
-    gen = np.random.RandomState(seed)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a, b
-
-
-def signatures(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """MinHash signatures (rows x num_perm, uint32) of grouped 32-bit shingle hashes.
-
-    One permutation at a time over a contiguous buffer: the working set stays in cache and
-    ``minimum.reduceat`` runs over contiguous memory.
-    """
-    n = len(offsets) - 1
-    out = np.full((n, len(a)), _MAX, dtype=np.uint32)
-    counts = np.diff(offsets)
-    filled = np.flatnonzero(counts > 0)
-    if not len(filled):
-        return out
-    mixed = fmix32(values.astype(np.uint32))
-    starts = offsets[filled]
-    buffer = np.empty_like(mixed)
-    block = np.empty((len(filled), len(a)), dtype=np.uint32)
-    for k in range(len(a)):
-        np.multiply(mixed, a[k], out=buffer)
-        np.add(buffer, b[k], out=buffer)
-        block[:, k] = np.minimum.reduceat(buffer, starts)
-    out[filled] = block
-    return out
-
-
-def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """The optimal (bands, rows) for a threshold, read from datasketch's MinHashLSH itself."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return int(lsh.b), int(lsh.r)
-
-
-def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
-    """One uint64 bucket key per signature for a band (the audit's MinHash check uses it too)."""
-    mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
-    cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-    return fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
 
 
 def _band_pairs(sig: np.ndarray, band: int, rows: int) -> list[np.ndarray]:

@@ -264,5 +264,8 @@ def test_similarity_texts_handed_over_as_they_are_scan_like_raw_texts():
     keys = np.random.default_rng(0).integers(0, 2**63, 50_000, dtype=np.uint64)
     index = NgramIndex(keys, np.full(len(keys), 13))
     assert index._may_hold(keys).all()  # the bit table has no false negatives
+    slots = np.zeros(1 << (64 - int(index.shift)), dtype=bool)
+    slots[index.keys >> index.shift] = True  # the table is these bits, packed in order
+    assert np.array_equal(index.table, np.packbits(slots, bitorder="little"))
     others = np.random.default_rng(1).integers(0, 2**63, 50_000, dtype=np.uint64)
     assert index._may_hold(others).mean() < 0.1  # and stops most windows that match no key
