@@ -66,7 +66,9 @@ def shared_start(initializer: Callable[..., None], initargs: tuple[Any, ...]
     path = _write_payload(initializer, initargs)
     del initargs  # the caller's originals may go
     try:
-        yield SharedStart(path, initializer, _read_payload(path, writable=True)[1])
+        # Windows deletes no file that a process maps: there this process reads a copy
+        yield SharedStart(path, initializer,
+                          _read_payload(path, writable=True, mapped=os.name != "nt")[1])
     finally:
         os.unlink(path)
 
@@ -138,19 +140,25 @@ def _write_payload(initializer: Callable[..., None], initargs: tuple[Any, ...]) 
     return path
 
 
-def _read_payload(path: str, writable: bool = False
+def _read_payload(path: str, writable: bool = False, mapped: bool = True
                   ) -> tuple[Callable[..., None], tuple[Any, ...]]:
     """``_write_payload``'s initializer and arguments, their buffers mapped from the file.
 
-    The arrays are read-only, or ``writable`` copy-on-write (a write never reaches the file).
+    The arrays are read-only, or ``writable`` copy-on-write (a write never reaches the file);
+    not ``mapped``, they are a writable copy read into memory.
     """
     with open(path, "rb") as handle:
         size = int.from_bytes(handle.read(8), "little")
         head, places = pickle.loads(handle.read(size))
         start = -(-(8 + size) // _ALIGN) * _ALIGN
         access = mmap.ACCESS_COPY if writable else mmap.ACCESS_READ
-        mapped = mmap.mmap(handle.fileno(), 0, access=access) if places else None
-    view = memoryview(mapped) if mapped is not None else None
+        source: mmap.mmap | bytearray | None = None
+        if places and mapped:
+            source = mmap.mmap(handle.fileno(), 0, access=access)
+        elif places:
+            handle.seek(0)
+            source = bytearray(handle.read())
+    view = memoryview(source) if source is not None else None
     buffers = [view[start + place:start + place + nbytes] for place, nbytes in places] \
         if view is not None else []
     return pickle.loads(head, buffers=buffers)

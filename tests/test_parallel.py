@@ -90,3 +90,22 @@ def test_a_shared_start_gives_this_process_copy_on_write_views_of_the_workers_fi
     assert [total for total, _ in two] == before == [total for total, _ in again]
     assert not any(writeable for _, writeable in two)
     assert not os.path.exists(path)  # the file goes with the start
+
+
+def test_the_payload_read_into_memory_equals_the_mapped_one(tmp_path):
+    """Where a mapped file cannot be deleted (Windows), this process reads a writable copy."""
+    import numpy as np
+
+    from splitforge.parallel import _read_payload, _write_payload
+
+    weights = np.arange(100_000, dtype=np.int64) % 89
+    path = _write_payload(keep_offset, (3, weights))
+    try:
+        _, (offset, mapped) = _read_payload(path, writable=True)
+        _, (same, copied) = _read_payload(path, writable=True, mapped=False)
+    finally:
+        import os
+
+        os.unlink(path)
+    assert offset == same == 3 and np.array_equal(mapped, weights)
+    assert np.array_equal(copied, weights) and copied.flags.writeable

@@ -162,12 +162,16 @@ class NormalizedTexts(list[str]):
     A check keeps them as they are instead of normalizing every one again (the audit runner
     passes them so; any other sequence is normalized), and the checks built over one such list
     share its shingles and lengths (``eval_shingles64``, ``eval_lengths``) instead of each
-    cutting the texts again. Pickled (to a worker), it becomes ``SharedTexts``.
+    cutting the texts again. Pickled (to a worker), it becomes ``SharedTexts`` (a text that
+    is no valid UTF-8 keeps it a plain list).
     """
 
     def __reduce__(self) -> tuple[Any, ...]:
         lengths = self.__dict__.get("_memo", {}).get(("lengths",))
-        return SharedTexts, (pa.array(self, pa.large_string()), lengths)
+        try:
+            return SharedTexts, (pa.array(self, pa.large_string()), lengths)
+        except UnicodeEncodeError:  # a lone surrogate (the file readers refuse them)
+            return NormalizedTexts, (list(self),)
 
     def memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
         """``compute()``, once per key for this list."""

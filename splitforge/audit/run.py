@@ -17,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from splitforge import columns as C
-from splitforge.audit import embedding, exact, minhash, ngram_overlap  # noqa: F401 (CHECKS)
-from splitforge.audit.base import CHECKS, NormalizedTexts
+from splitforge.audit import CHECKS
+from splitforge.audit.base import NormalizedTexts
 from splitforge.audit.report import write_audit_report
 from splitforge.audit.scan import SimilarBatch, iter_training_batches, scan_training
 from splitforge.audit.verdict import (
@@ -607,8 +607,8 @@ def _scan_audit(ids: list[str], texts: list[str] | pa.Array,
     Both sides are compared without ``boilerplate`` (the eval texts here, the training batches
     in ``scan_training``). ``similar`` holds the eval texts normalized and stripped already
     (``similar_texts`` of build rows); ``texts`` stay the raw ones the report shows. Either may
-    be an Arrow array: its Python strings are made when needed and let go when done (the
-    similarity texts once the checks are indexed, the raw ones after the scan).
+    be an Arrow array: its Python strings are made when needed (the raw ones after the scan;
+    over workers, the checks then hold the similarity texts as one mapped Arrow array).
 
     With ``answers``, ``texts`` holds every item's input and then every item's answer (one id
     each in ``ids``), audited in the one scan. ``sets`` (eval rows per set) goes into the

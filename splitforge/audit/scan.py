@@ -76,10 +76,9 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
 
     Args:
         checks: Checks built over the eval items (``ExactCheck``, ``NgramOverlapCheck``, ...).
-            With workers, the scan goes on with copies that share their indexes' pages with
-            the workers' (``shared_start``); the entries of a list are replaced by them, so
-            that the originals can go and the indexes are held once (the checks of another
-            sequence stay as built: read the results returned).
+            With workers, each check's state is swapped for a copy whose arrays share their
+            pages with the workers' (``shared_start``): its own arrays go, and the indexes
+            are held once for all processes. The checks end merged either way.
         batches: ``(ids, texts)`` pairs of *raw* training texts (normalized here), for example
             from ``iter_training_batches``, or ``SimilarBatch`` es of texts normalized and
             stripped already; consumed lazily.
@@ -96,7 +95,7 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
     Returns:
         ``check.result()`` of every check, in the order of ``checks``.
     """
-    given, checks = checks, list(checks)
+    checks = list(checks)
     advance = progress.task("audit: training rows", total_rows)
     batches = (piece for batch in batches for piece in _pieces(batch, batch_bytes))
     head = [b for b in (next(batches, None), next(batches, None)) if b is not None]
@@ -107,11 +106,9 @@ def scan_training(checks: Sequence[AuditCheck], batches: Iterable[Batch],
                             for piece in stream), advance)
     else:
         with shared_start(init_worker, (checks, boilerplate)) as start:
-            checks = start.initargs[0]
-            if isinstance(given, list):  # the caller's list lets its originals go
-                given[:] = checks
-            del given
-            release_memory()  # what the originals held
+            for check, copy in zip(checks, start.initargs[0], strict=True):
+                check.__dict__ = copy.__dict__  # the same checks, on views of the shared file
+            release_memory()  # what their own arrays held
             _merge_all(checks, map_batches(probe_batch, stream, processes, start=start),
                        advance)
     for check in checks:

@@ -345,7 +345,7 @@ def shingle_hashes64(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuf
         The uint64 shingle hashes grouped by text, each text's unit and its token count.
     """
     data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
-    if len(data) <= PIECE_BYTES:
+    if len(data) <= PIECE_BYTES or len(offsets) <= 2:
         return _shingles64(data, offsets, n_word, n_char, unit)
     parts = [_shingles64(*piece, n_word, n_char, unit) for piece in pieces(data, offsets)]
     starts = np.cumsum([0] + [p.offsets[-1] for p in parts[:-1]])
@@ -362,11 +362,12 @@ PIECE_BYTES = 8 << 20  # longer inputs are cut into pieces of about this much te
 
 
 def piece_bounds(offsets: np.ndarray, max_bytes: int | None = None) -> list[tuple[int, int]]:
-    """``[lo, hi)`` runs of consecutive texts of about ``max_bytes`` each (a longer text alone).
+    """``[lo, hi)`` runs of consecutive texts of about ``max_bytes`` of text each.
 
-    Texts are cut one by one, so the pieces' results laid end to end equal the whole input's;
-    the working memory (tens of times the text) then follows a piece, not all the texts.
-    ``max_bytes`` defaults to ``PIECE_BYTES``.
+    A run starts at each text that starts past the next multiple of ``max_bytes``, so a long
+    text makes its run longer. Texts are cut one by one, so the pieces' results laid end to end
+    equal the whole input's; the working memory (tens of times the text) then follows a piece,
+    not all the texts. ``max_bytes`` defaults to ``PIECE_BYTES``.
     """
     size = PIECE_BYTES if max_bytes is None else max(1, max_bytes)
     cuts = np.flatnonzero(np.diff(offsets[:-1] // size)) + 1
@@ -485,7 +486,7 @@ def reading_lengths(texts: Sequence[str] | pa.Array | pa.ChunkedArray | TextBuff
     "word" but many words of meaning, so a mixed text cut into words is not short for that.
     """
     data, offsets = texts if isinstance(texts, tuple) else text_buffers(texts)
-    if len(data) <= PIECE_BYTES:
+    if len(data) <= PIECE_BYTES or len(offsets) <= 2:
         return _reading_lengths(data, offsets)
     return np.concatenate([_reading_lengths(*piece) for piece in pieces(data, offsets)])
 

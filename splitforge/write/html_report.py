@@ -88,15 +88,15 @@ def _splits(folder: Path, recipe: Any) -> dict[str, pa.Table]:
     """
     out = {}
     for name in SPLITS:
-        source = pq.ParquetFile(folder / f"{name}.parquet")
-        kept = [c for c in (C.TIME, C.LABEL) if c in source.schema_arrow.names]
-        schema = pa.schema([source.schema_arrow.field(c) for c in kept]
-                           + [pa.field(_LENGTH, pa.int64())])
-        parts = []
-        for batch in source.iter_batches(batch_size=_READ_ROWS):
-            table = pa.Table.from_batches([batch])
-            length = pc.cast(pc.utf8_length(recipe_text(table, recipe)), pa.int64())
-            parts.append(table.select(kept).append_column(_LENGTH, length).cast(schema))
+        with pq.ParquetFile(folder / f"{name}.parquet") as source:
+            kept = [c for c in (C.TIME, C.LABEL) if c in source.schema_arrow.names]
+            schema = pa.schema([source.schema_arrow.field(c) for c in kept]
+                               + [pa.field(_LENGTH, pa.int64())])
+            parts = []
+            for batch in source.iter_batches(batch_size=_READ_ROWS):
+                table = pa.Table.from_batches([batch])
+                length = pc.cast(pc.utf8_length(recipe_text(table, recipe)), pa.int64())
+                parts.append(table.select(kept).append_column(_LENGTH, length).cast(schema))
         out[name] = pa.concat_tables(parts) if parts else schema.empty_table()
     return out
 
