@@ -269,3 +269,22 @@ def test_similarity_texts_handed_over_as_they_are_scan_like_raw_texts():
     assert np.array_equal(index.table, np.packbits(slots, bitorder="little"))
     others = np.random.default_rng(1).integers(0, 2**63, 50_000, dtype=np.uint64)
     assert index._may_hold(others).mean() < 0.1  # and stops most windows that match no key
+
+
+def test_the_callers_checks_end_merged_whatever_the_processes():
+    """Over workers the checks carry on with copies of the shared file: the caller's see it."""
+    import pickle
+
+    from splitforge.audit import CHECKS
+    from splitforge.audit.base import NormalizedTexts, SharedTexts
+
+    batches = [(["t1"], ["we add 2 and 3 to get 5 today"]), (["t2"], ["something else"])]
+    for processes in (1, 2):
+        checks = (ExactCheck(["add 2 and 3 to get 5"], n=3),)  # a tuple: nothing to replace
+        returned = scan_training(checks, iter(batches), num_proc=processes, batch_bytes=8)
+        assert returned[0].flagged.tolist() == checks[0].result().flagged.tolist() == [True]
+        assert checks[0].train_rows == 2
+    assert {"exact", "ngram_overlap", "minhash", "embedding"} <= set(CHECKS.names())
+    odd = NormalizedTexts(["abc \ud800 def"])  # no valid UTF-8: pickled as the list it is
+    assert type(pickle.loads(pickle.dumps(odd))) is NormalizedTexts
+    assert type(pickle.loads(pickle.dumps(NormalizedTexts(["abc"])))) is SharedTexts
