@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from splitforge.dedup.clusters import UnionFind
-from splitforge.dedup.minhash import MinHashDeduper, candidate_pairs, estimated_jaccard, lsh_params
+from splitforge.dedup.minhash import MinHashDeduper, candidate_pairs, estimated_jaccard
 from splitforge.normalize import normalize_text
 from splitforge.normalize.shingles import shingle_hashes
 from splitforge.recipe import MinHashConfig
+from splitforge.signatures import lsh_params
 
 ALPACA = Path(__file__).resolve().parents[2] / "shared" / "data" / "instruct" / \
     "alpaca_en_zh_52k.jsonl.gz"

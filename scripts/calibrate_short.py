@@ -78,11 +78,11 @@ from pathlib import Path
 
 import numpy as np
 
-from splitforge.dedup.minhash import permutations, signatures
 from splitforge.normalize import normalize_text
 from splitforge.normalize.affixes import strip_variants  # the product's rule, measured here
 from splitforge.normalize.shingles import reading_lengths, shingle_hashes, shingle_hashes64
 from splitforge.recipe import DEFAULT_AUDIT_METHODS
+from splitforge.signatures import permutations, signatures
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EN_BUCKETS = ((1, 3), (4, 6), (7, 9), (10, 15), (16, 10**9))

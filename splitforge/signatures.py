@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from splitforge.normalize.shingles import fmix64
+from splitforge.normalize.shingles import fmix64, shingle_hashes
 
 _MAX = np.uint32(0xFFFFFFFF)
 
@@ -71,3 +71,11 @@ def band_keys(sig: np.ndarray, band: int, rows: int) -> np.ndarray:
     mixers = fmix64(np.arange(1, rows + 1, dtype=np.uint64))
     cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
     return fmix64((cols * mixers[None, :]).sum(axis=1, dtype=np.uint64) + np.uint64(band))
+
+
+def batch_signatures(data: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int,
+                     ngram: int, char_ngram: int, unit: str) -> np.ndarray:
+    """Signatures of one batch of text buffers: what a dedup worker process runs."""
+    a, b = permutations(num_perm, seed)
+    shingles = shingle_hashes((data, offsets), ngram, char_ngram, unit)
+    return signatures(shingles.values, shingles.offsets, a, b)

@@ -28,11 +28,15 @@ import pyarrow as pa
 from splitforge import columns as C
 from splitforge.dedup.base import DEDUPERS, Deduper, Links
 from splitforge.normalize.affixes import affix_copies
-from splitforge.normalize.shingles import buffer_batches, reading_lengths, shingle_hashes
+from splitforge.normalize.shingles import buffer_batches, reading_lengths
 from splitforge.parallel import map_batches, resolve_processes
 from splitforge.progress import NO_PROGRESS, Advance, Progress
 from splitforge.recipe import MinHashConfig
-from splitforge.signatures import band_keys, lsh_params, permutations, signatures
+from splitforge.signatures import (
+    band_keys,
+    batch_signatures,
+    lsh_params,
+)
 from splitforge.tables import take_rows
 
 _PAIR_CHUNK = 1 << 16
@@ -89,14 +93,6 @@ def estimated_jaccard(sig: np.ndarray, left: np.ndarray, right: np.ndarray) -> n
     return out
 
 
-def _batch_signatures(data: np.ndarray, offsets: np.ndarray, num_perm: int, seed: int,
-                      ngram: int, char_ngram: int, unit: str) -> np.ndarray:
-    """Signatures of one batch of text buffers; a top-level function so workers can run it."""
-    a, b = permutations(num_perm, seed)
-    shingles = shingle_hashes((data, offsets), ngram, char_ngram, unit)
-    return signatures(shingles.values, shingles.offsets, a, b)
-
-
 @DEDUPERS.register("minhash")
 class MinHashDeduper(Deduper):
     """Links rows whose estimated Jaccard similarity of shingles reaches the threshold."""
@@ -120,7 +116,7 @@ class MinHashDeduper(Deduper):
                    for data, offsets in buffer_batches(texts, self.batch_rows))
         out = np.empty((len(texts), c.num_perm), dtype=np.uint32)
         row = 0
-        for part in map_batches(_batch_signatures, batches, processes):
+        for part in map_batches(batch_signatures, batches, processes):
             out[row:row + len(part)] = part
             row += len(part)
             if advance is not None:

@@ -7,10 +7,11 @@ import pytest
 
 from splitforge import columns as C
 from splitforge.dedup import MinHashDeduper, deduplicate
-from splitforge.dedup.minhash import candidate_pairs, lsh_params, permutations, signatures
+from splitforge.dedup.minhash import candidate_pairs
 from splitforge.normalize import normalize_text
 from splitforge.normalize.shingles import is_cjk, shingle_hashes
 from splitforge.recipe import DedupConfig, MinHashConfig
+from splitforge.signatures import lsh_params, permutations, signatures
 from tests.dedup.conftest import table_of
 
 SENTENCE = ("the model was fine tuned on customer support tickets and evaluated on a held out "
