@@ -332,7 +332,7 @@ def audit_build(table: pa.Table, rows: np.ndarray, codes: np.ndarray, recipe: Re
         eval_sets += ["control"] * len(control_rows)
     picked_rows = np.concatenate(eval_rows) if eval_rows else np.zeros(0, np.int64)
     eval_ids = take_rows(table.column(C.ID), picked_rows).to_pylist()
-    # Arrow arrays, not Python strings: a scan makes strings of what it needs, for as long
+    # Arrow arrays, not Python strings: each scan makes strings of its own items when it needs them
     eval_texts = take_rows(table.column(C.TEXT), picked_rows)
     eval_similar = similar_texts(table, picked_rows)
     train_rows = rows[codes == 0]
