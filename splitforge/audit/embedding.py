@@ -232,8 +232,10 @@ class EmbeddingResult(CheckResult):
         margin: ``score`` minus the cosine of the next-best retrieved training text (copies of
             the evidence and texts set aside excluded; ``score`` itself when there is none).
         retrieval: Character TF-IDF similarity of the evidence pair.
-        alignment: BERTScore F1 of the matching view and the evidence (computed for the items
-            that their cosine and margin make candidates; 0 for the others).
+        alignment: BERTScore F1 of the matching view and the evidence, computed only where it
+            decides the verdict: items that their cosine and margin make candidates, under the
+            ``standout`` margin, whose numbers do not rule them out (1 for a verbatim copy
+            without computing it; NaN for the others).
         set_aside: Retrieved training texts not counted for the item because another eval item
             resembles them more (``EmbeddingCheck._claimed``).
         view: The part of the eval item (whole text or one sentence) that matched.
@@ -427,7 +429,7 @@ class EmbeddingCheck(AuditCheck):
         best = np.zeros(n, dtype=np.float64)
         margin = np.zeros(n, dtype=np.float64)
         retrieval = np.zeros(n, dtype=np.float64)
-        aligned = np.zeros(n, dtype=np.float64)
+        aligned = np.full(n, np.nan)
         best_view = np.full(n, -1, dtype=np.int64)
         agree = np.full(n, np.nan)
         evidence: list[str | None] = [None] * n
@@ -439,7 +441,8 @@ class EmbeddingCheck(AuditCheck):
             texts = sorted(set(self._texts.values()))  # equal texts, equal vectors: ties
             advance = progress.task("audit: embedding texts", len(self.views) + len(texts))
             embedder = MiniLMEmbedder(self.model)
-            view_vec, cand_vec = embedder.embed(self.views, advance), embedder.embed(texts, advance)
+            vectors = embedder.embed(self.views + texts, advance)  # one call: fewer short batches
+            view_vec, cand_vec = vectors[:len(self.views)], vectors[len(self.views):]
             row = {t: k for k, t in enumerate(texts)}
             where = {i: row[t] for i, t in self._texts.items()}
             vs, js = np.nonzero(self._score > 0)
@@ -470,14 +473,19 @@ class EmbeddingCheck(AuditCheck):
                     readings.append((item, self._judge(found, mine, mine, cand_vec, where)))
             score = np.array([cos for _, (_, cos, _, _, _) in readings])
             gap = np.array([m for _, (_, _, _, _, m) in readings])
-            todo = np.flatnonzero(candidate(score, gap, self.threshold, self.margin, self.floor))
-            align = self._aligned([(self.views[readings[k][1][2]], self._texts[readings[k][1][0]])
-                                   for k in todo.tolist()], progress)
-            fit = np.zeros(len(readings))
-            fit[todo] = align
             agrees = np.array([np.nan if looks_like_code(self.views[v]) else
                                number_agreement(self.views[v], self._texts[cid])
                                for _, (cid, _, v, _, _) in readings])
+            # alignment only where it decides: a candidate under the standout margin whose
+            # numbers do not already rule it out (elsewhere NaN: not computed)
+            decides = candidate(score, gap, self.threshold, self.margin, self.floor) \
+                & (gap < self.standout) & (np.isnan(agrees) | (agrees >= self.numbers)
+                                          | (gap >= NUMBERS_DECIDE_BELOW))
+            todo = np.flatnonzero(decides)
+            fit = np.full(len(readings), np.nan)
+            fit[todo] = self._aligned([(self.views[readings[k][1][2]],
+                                        self._texts[readings[k][1][0]])
+                                       for k in todo.tolist()], progress)
             ok = flag(np.clip(score, 0.0, 1.0), gap, fit, self.threshold, self.margin,
                       self.floor, self.alignment, self.standout, agrees, self.numbers)
             chosen: dict[int, int] = {}  # item -> its first flagged reading, else its first
@@ -527,14 +535,17 @@ class EmbeddingCheck(AuditCheck):
 
         if not pairs:
             return []
-        out: list[float] = []
-        embedder = MiniLMEmbedder(self.model)
+        out: list[float] = [1.0 if view == text else np.nan for view, text in pairs]  # a copy
+        todo = [k for k, (view, text) in enumerate(pairs) if view != text]
+        embedder = MiniLMEmbedder(self.model) if todo else None
         advance = progress.task("audit: aligning candidates", len(pairs))
-        for lo in range(0, len(pairs), 256):  # token vectors: up to 256 x 384 floats a text
-            part = pairs[lo:lo + 256]
-            texts = sorted({t for pair in part for t in pair})
+        advance(len(pairs) - len(todo))
+        for lo in range(0, len(todo), 256):  # token vectors: up to 256 x 384 floats a text
+            part = todo[lo:lo + 256]
+            texts = sorted({t for k in part for t in pairs[k]})
             vectors = dict(zip(texts, embedder.token_vectors(texts), strict=True))
-            out.extend(round(alignment(vectors[view], vectors[text]), 6) for view, text in part)
+            for k in part:
+                out[k] = round(alignment(vectors[pairs[k][0]], vectors[pairs[k][1]]), 6)
             advance(len(part))
         return out
 

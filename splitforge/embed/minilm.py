@@ -133,13 +133,15 @@ class _Bert:
             x = self._norm(self._dense(h, p + "output.dense") + x, p + "output.LayerNorm")
         return x
 
-    def buckets(self, texts: Sequence[str], rows: int
+    def buckets(self, texts: Sequence[str], rows: int, least: int | None = None
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(texts, ids) in batches of ``rows`` texts with the same token count, so no padding.
 
-        A last short batch of a length is filled up with copies of its first text. A text's vector
-        then depends on that text alone (and ``rows``), never on the others it was batched with:
-        measured bit for bit here, and what lets ``embed.cache`` keep vectors between runs.
+        A last batch of a length with fewer than ``least`` texts (default ``rows``) is filled up
+        to ``least`` with copies of its first text. A text's vector then depends on that text
+        alone (and ``rows``), never on the others it was batched with: measured bit for bit here,
+        and what lets ``embed.cache`` keep vectors between runs. ONNX Runtime gives the same bits
+        for any batch of 2 texts or more (``OnnxBert.least_rows``), NumPy only for ``rows``.
         """
         if not len(texts):
             return
@@ -151,8 +153,9 @@ class _Bert:
             for first in range(lo, hi, rows):
                 batch = order[first:min(first + rows, hi)]
                 ids = np.array([encodings[r].ids for r in batch.tolist()], dtype=np.int64)
-                if len(batch) < rows:
-                    ids = np.concatenate([ids, np.repeat(ids[:1], rows - len(batch), 0)])
+                fill = (rows if least is None else least) - len(batch)
+                if fill > 0:
+                    ids = np.concatenate([ids, np.repeat(ids[:1], fill, 0)])
                 yield batch, ids
 
 
@@ -226,8 +229,10 @@ class MiniLMEmbedder(Embedder):
                                backend == "onnx-int8", folder or _scratch())
             self._onnx = _session(str(built))
             runtime = f"onnxruntime {onnxruntime.__version__} {'+'.join(self._onnx.providers)}"
+            self._least = self._onnx.least_rows(batch_size)
         else:
             runtime = f"numpy {np.__version__}"
+            self._least = batch_size
         self.key = f"{_weights_key(str(self.folder))} {backend} {runtime} rows {batch_size}"
         self._vectors = None
         if folder is not None:
@@ -251,7 +256,17 @@ class MiniLMEmbedder(Embedder):
         return self._bert.hidden(ids, np.ones_like(ids)).mean(1)
 
     def embed(self, texts: Sequence[str], advance: Advance | None = None) -> np.ndarray:
-        """Unit-length float32 vectors; ``advance(rows)`` after each batch (and for cache hits)."""
+        """Unit-length float32 vectors; ``advance(rows)`` after each batch (and for cache hits).
+
+        Equal texts are embedded once (an item's copy among the training candidates).
+        """
+        first: dict[str, int] = {}
+        slot = np.array([first.setdefault(t, len(first)) for t in texts], dtype=np.int64)
+        if len(first) < len(texts):
+            distinct = self.embed(list(first), advance)
+            if advance is not None:
+                advance(len(texts) - len(first))
+            return distinct[slot]
         out = np.zeros((len(texts), self._bert.dim), dtype=np.float32)
         known = self._vectors.get(texts) if self._vectors is not None else {}
         for i, vector in known.items():
@@ -261,7 +276,7 @@ class MiniLMEmbedder(Embedder):
         todo = [i for i in range(len(texts)) if i not in known]
         fresh = [texts[i] for i in todo]
         done = np.zeros((len(fresh), self._bert.dim), dtype=np.float32)
-        for rows, ids in self._bert.buckets(fresh, self.batch_size):
+        for rows, ids in self._bert.buckets(fresh, self.batch_size, self._least):
             done[rows] = l2_normalize(self._pooled(ids)[:len(rows)])
             if advance is not None:
                 advance(len(rows))
@@ -277,7 +292,7 @@ class MiniLMEmbedder(Embedder):
         These are the vectors that BERTScore aligns (``splitforge.audit.embedding.alignment``).
         """
         out: list[np.ndarray] = [np.zeros((0, self._bert.dim), np.float32)] * len(texts)
-        for rows, ids in self._bert.buckets(texts, self.batch_size):
+        for rows, ids in self._bert.buckets(texts, self.batch_size, self._least):
             states = self._hidden(ids)
             for j, row in enumerate(rows.tolist()):
                 out[row] = l2_normalize(states[j, 1:ids.shape[1] - 1])

@@ -41,6 +41,11 @@ def corpus():
     return train, evals
 
 
+def _run_check(check, train):
+    return scan_training([check], [([i for i, _ in train], [t for _, t in train])],
+                         num_proc=1)[0]
+
+
 def _run(evals, train, batch_rows, num_proc=1):
     check = EmbeddingCheck(evals)
     batches = [([i for i, _ in train[k:k + batch_rows]], [t for _, t in train[k:k + batch_rows]])
@@ -222,16 +227,31 @@ def test_verification_reports_its_progress(corpus):
             return lambda rows: self.tasks[name].__setitem__(1, self.tasks[name][1] + rows)
 
     recorder = Recorder()
-    check = EmbeddingCheck(evals)
+    check = EmbeddingCheck(evals, standout=1.01)  # no margin decides alone: every candidate aligns
     scan_training([check], [([i for i, _ in train], [t for _, t in train])], recorder,
                   num_proc=1, total_rows=len(train))
     total, done = recorder.tasks["audit: embedding texts"]
     assert total == done > len(check.views)
     result = check.result()
-    candidates = int((result.alignment > 0).sum())  # aligned: the cosine candidates only
+    candidates = int((~np.isnan(result.alignment)).sum())  # aligned: the cosine candidates only
     assert recorder.tasks["audit: aligning candidates"] == [candidates, candidates]
     assert 0 < candidates < len(evals)
     assert recorder.tasks["audit: training rows"] == [len(train), len(train)]
+
+
+def test_alignment_is_computed_only_where_it_decides(corpus):
+    train, evals = corpus
+    everywhere = _run_check(EmbeddingCheck(evals, standout=1.01), train)
+    result = _run_check(EmbeddingCheck(evals, standout=0.56), train)  # planted margins 0.54, 0.57
+    skipped = np.isnan(result.alignment)
+    cosine = (result.score >= 0.85) | ((result.score >= 0.7) & (result.margin >= 0.1))
+    # standing out decides alone; a pair that is no cosine candidate needs no alignment either
+    assert skipped.tolist() == ((result.margin >= 0.56) | ~cosine).tolist()
+    assert not skipped[0] and skipped[1]
+    assert (result.flagged == everywhere.flagged).all() and result.flagged[:2].all()
+    kept = ~skipped & ~np.isnan(everywhere.alignment)
+    assert kept.any()
+    np.testing.assert_array_equal(result.alignment[kept], everywhere.alignment[kept])
 
 
 def test_an_item_is_judged_on_its_own_rephrase_when_its_closest_text_is_a_siblings_copy():
@@ -247,7 +267,8 @@ def test_an_item_is_judged_on_its_own_rephrase_when_its_closest_text_is_a_siblin
     result = _run(full, train, len(train))
     assert result.evidence_id[1] == "copy-43" and result.flagged[1]
     assert result.evidence_id[0] == "rephrase-40" and result.flagged[0]
-    assert result.margin[0] >= 0.1 and result.alignment[0] >= 0.68
+    assert result.margin[0] >= 0.1
+    assert result.alignment[0] >= 0.68 or result.margin[0] >= 0.5  # aligned, or stands out
     # though the sibling's copy is closer: without the rephrase it is 40's evidence
     alone = _run(full, train[:-1], len(train) - 1)
     assert alone.evidence_id[0] == "copy-43" and alone.score[0] > result.score[0]

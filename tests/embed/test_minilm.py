@@ -134,3 +134,48 @@ def test_cache_off_writes_nothing(tmp_path, monkeypatch, reference_texts):
     MiniLMEmbedder().embed(reference_texts[:2])
     assert (tmp_path / "c" / "embeddings.sqlite").is_file()
     assert len(list((tmp_path / "c" / "models").glob("*.onnx"))) == 1
+
+
+def test_short_batches_are_filled_only_as_far_as_the_runtime_needs(reference_texts):
+    model = MiniLMEmbedder(cache=False)
+    assert model._onnx.least_rows(8) == 2  # measured here: 2 rows or more give the bits of 8
+    seen, rows_run = [], 0
+    for rows, ids in model._bert.buckets(reference_texts, 8, 2):
+        assert len(ids) >= 2 and len(ids) <= 8 and len(rows) <= len(ids)
+        assert (ids == ids[0]).all(1)[len(rows):].all() if len(ids) > len(rows) else True
+        seen += rows.tolist()
+        rows_run += len(ids)
+    assert sorted(seen) == list(range(len(reference_texts)))
+    filled = sum(len(ids) for _, ids in model._bert.buckets(reference_texts, 8))
+    assert rows_run < filled  # fewer copies than filling every batch up to 8
+    whole = model.token_vectors(reference_texts)
+    for k in (0, len(reference_texts) - 1):
+        alone = model.token_vectors(reference_texts[k:k + 1])[0]
+        assert np.array_equal(alone, whole[k])
+
+
+def test_a_runtime_whose_bits_depend_on_the_batch_keeps_full_batches():
+    from splitforge.embed.onnx_bert import OnnxBert
+
+    class BatchDependent(OnnxBert):  # stands for a provider whose kernels vary with the batch
+        def run(self, ids, mask, output):
+            return super().run(ids, mask, output) + np.float32(1e-7) * len(ids)
+
+    model = MiniLMEmbedder(cache=False)
+    other = BatchDependent.__new__(BatchDependent)
+    other.session, other.providers, other._least = model._onnx.session, model._onnx.providers, {}
+    assert other.least_rows(8) == 8 and model._onnx.least_rows(8) == 2
+
+
+def test_equal_texts_are_embedded_once(reference_texts):
+    model = MiniLMEmbedder(cache=False)
+    texts = reference_texts[:3] + reference_texts[:2]
+    counted, run = [], []
+    pooled = model._pooled
+    model._pooled = lambda ids: run.append(len(ids)) or pooled(ids)
+    vectors = model.embed(texts, advance=counted.append)
+    assert sum(counted) == len(texts)
+    distinct = model.embed(reference_texts[:3])
+    assert sum(run[:len(run) // 2]) == sum(run[len(run) // 2:])  # the copies cost nothing
+    assert np.array_equal(vectors[3:], vectors[:2])
+    assert np.array_equal(vectors[:3], distinct)
