@@ -280,6 +280,55 @@ def main_real(workdir: Path) -> None:
               f" unplanted flagged {len(flagged - dirty)} of {len(rows) - len(dirty)}")
 
 
+def main_long(workdir: Path, docs: int) -> None:
+    """``--long``: the same training words as long documents and as short rows, one line each.
+
+    ``docs`` documents of 300-900 words of real Alpaca answers (``calibrate_long_documents``),
+    then the same answers one per row; GSM8K test (1,319 questions) as the eval set, all four
+    methods, a cold vector cache each (issue #23: the long-document audit should cost at most 3x
+    the short-row audit of the same words).
+    """
+    import shutil
+
+    from calibrate_long_documents import documents
+
+    folder = workdir / "long"
+    folder.mkdir(parents=True, exist_ok=True)
+    paragraphs = documents(docs)
+    words = sum(len(p.split()) for d in paragraphs for p in d)
+    settings = {"long documents": [{"id": f"doc-{k}", "text": "\n\n".join(d)}
+                                   for k, d in enumerate(paragraphs)],
+                "short rows": [{"id": f"row-{k}-{j}", "text": p}
+                               for k, d in enumerate(paragraphs) for j, p in enumerate(d)]}
+    repo = Path(__file__).resolve().parents[1]
+    evals = repo / "tests" / "data" / "real" / "eval" / "gsm8k_test.jsonl"
+    rows = [json.loads(line) for line in open(evals, encoding="utf-8")]
+    eval_file = folder / "eval.jsonl"
+    with open(eval_file, "w", encoding="utf-8") as handle:
+        for r in rows:
+            handle.write(json.dumps({"id": f"test-{r['idx']}", "text": r["question"]}) + "\n")
+    print(f"GSM8K test ({len(rows):,}) vs {words:,} words of Alpaca answers; {os.cpu_count()} "
+          f"cores; all four methods, cold vector cache")
+    for label, data in settings.items():
+        train = folder / f"{label.replace(' ', '_')}.jsonl"
+        with open(train, "w", encoding="utf-8") as handle:
+            for row in data:
+                handle.write(json.dumps(row) + "\n")
+        cache = folder / "cache"
+        shutil.rmtree(cache, ignore_errors=True)
+        env = {**os.environ, "SPLITFORGE_CACHE": str(cache)}
+        report = folder / "report"
+        wall, cpu, peak = run_cli(["--train", str(train), "--eval", str(eval_file), "--text",
+                                   "text", "--id", "id", "--fail-on", "never", "--report",
+                                   str(report), "--force"], env)
+        summary = json.loads((report / "audit.json").read_text(encoding="utf-8"))
+        embedding = summary.get("per_check", {}).get("embedding", {})
+        print(f"[{label}: {len(data):,} rows] {wall:.1f} s wall, {cpu:.1f} CPU-s "
+              f"({cpu / words * 1e6:.0f} CPU-s per million training words), peak {peak:,.0f} MB;"
+              f" windows {embedding.get('windows', 0):,} of {embedding.get('long_texts', 0):,} "
+              f"long texts")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-docs", type=int, default=1_000_000)
@@ -295,11 +344,16 @@ def main() -> None:
                         default=Path(tempfile.gettempdir()) / "sf-bench-audit")
     parser.add_argument("--real", action="store_true",
                         help="the real-text setting (GSM8K test vs Alpaca + planted copies)")
+    parser.add_argument("--long", type=int, metavar="DOCS", help="the long-document setting: "
+                        "DOCS documents of 300-900 words against the same words as short rows")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.real:
         main_real(args.workdir)
+        return
+    if args.long:
+        main_long(args.workdir, args.long)
         return
     if args.child == "baseline":
         child_baseline(args.folder, args.baseline_docs)

@@ -746,6 +746,10 @@ class AuditThresholdsConfig(_Model):
                                      "(when it has two or more) that the training text must "
                                      "have for an embedding flag: a rephrased word problem keeps "
                                      "its numbers, a look-alike has its own.")
+    embedding_window_from: int = Field(256, ge=1, description="A training text of more words "
+                                       "is compared by passages (windows), not as one vector.")
+    embedding_window: int | None = Field(None, ge=1, description="Words per passage window "
+                                         "(default: 1.25 times the median eval item, 16-128).")
     min_tokens: int = Field(8, ge=1, description="Items shorter than this many words are at "
                             "most suspect when only found inside a training text.")
 

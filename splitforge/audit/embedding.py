@@ -16,6 +16,12 @@ check works in two steps, as contamination tools that use an LLM judge do:
    sentence-embedding model (``splitforge.embed.MiniLMEmbedder``: all-MiniLM-L6-v2 in NumPy), and
    an item's score is the best cosine similarity of any of its views with any of their candidates.
 
+A long training text (more than ``window_from`` words, 256: more than MiniLM reads) is also
+retrieved by its passages (``windows``: ``window`` words from sentence starts, sized to the eval
+items), so an item rephrased inside a 600-word document is compared with the passage that holds
+it, not with one vector of the whole; each text counts once per view, by its best passage or
+itself, and its other passages are no rivals in the margin. ``span`` names the passage.
+
 Per eval item: ``score`` = that cosine, ``evidence_id`` = the training id of the candidate
 (ties: the smallest id in string order), ``view`` = the part of the item that matched and
 ``matched_text`` = the start of the training text, ``retrieval`` = the TF-IDF similarity of that
@@ -49,8 +55,10 @@ averaged both ways, with the same model's token vectors). ``flagged`` = candidat
 above every other training text needs no second proof; short MMLU questions rephrased at twice
 their length, "Socialization is:" / "What does socialization mean?", align at 0.65). The margin
 is measured against the texts no other eval item claims, so where every other retrieved text was
-set aside (or is a copy of the evidence) it is the cosine itself, and any candidate at the floor
-stands out: on the calibration runs that is the only way a margin reached 0.5. What the
+set aside (or is a copy of the evidence, or a passage of the same text) it is the cosine itself:
+such a match stands out from nothing (``rivals`` 0), and it must align like any other (on
+same-domain data, a GSM8K-like word problem inside a long Alpaca document whose every other
+retrieved passage is closer to some other GSM8K item). What the
 thresholds mean on the rephrased MMLU and HumanEval pairs is in the README
 (``scripts/calibrate_paraphrase.py``).
 """
@@ -93,6 +101,45 @@ _SAME = 0.95  # candidates this close to the evidence are copies of it, not othe
 # it with numbers changed or a fact removed, at most 0.014 (tests/data/gsm8k_variants.jsonl).
 _SIBLING = 0.02
 NUMBERS_DECIDE_BELOW = 0.3  # a match standing out this far is not judged by its numbers
+
+
+_CJK_RANGE = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff"  # not punctuation
+_UNIT = re.compile(f"[{_CJK_RANGE}]{{1,2}}|[^\\s{_CJK_RANGE}]+")  # a word; CJK: 2 characters
+_STOPS = frozenset(".!?;:。！？；")
+WINDOW_FROM = 256  # words: a longer text has more than the 256 word pieces MiniLM reads
+
+
+def window_size(views_: Sequence[str]) -> int:
+    """Words per passage window: 1.25 times the median eval item, within 16-128 words."""
+    if not views_:
+        return 64
+    return int(min(128, max(16, round(1.25 * float(np.median([len(_UNIT.findall(v))
+                                                               for v in views_]))))))
+
+
+def windows(text: str, size: int, longer_than: int = WINDOW_FROM) -> list[tuple[int, int]]:
+    """Character spans of the passages a long training text is compared by.
+
+    A text of at most ``longer_than`` words is one span, itself. A longer one: ``size`` words
+    from a sentence start, a new window at the first sentence start at least ``size // 4``
+    words after the last (or ``size // 2`` words on where no sentence starts), until one reaches
+    the end. An eval item planted in a document starts at a sentence, so some window starts with
+    it; at most ``4 * words / size`` windows per text.
+    """
+    units = [m.span() for m in _UNIT.finditer(text)]
+    n = len(units)
+    if n <= longer_than:
+        return [(0, len(text))]
+    out, last = [], -size
+    for i in range(n):
+        starts = i == 0 or text[units[i - 1][1] - 1] in _STOPS
+        if (starts and i - last >= max(1, size // 4)) or i - last >= max(1, size // 2):
+            end = min(n, i + size)
+            out.append((units[i][0], units[end - 1][1]))
+            last = i
+            if end == n:
+                break
+    return out
 
 
 def views(text: str, min_words: int) -> list[str]:
@@ -242,6 +289,11 @@ class EmbeddingResult(CheckResult):
         matched_text: The start of the evidence training text (normalized).
         numbers: ``number_agreement`` of the matching view and the evidence (NaN where the view
             has fewer than two numbers).
+        span: ``start-end``, the characters of the normalized training text that matched where
+            it was read as passages (``windows``: a text over ``window_from`` words); None where
+            it was read whole.
+        rivals: How many other training texts the margin was measured against (0: the margin is
+            the cosine itself, and the match must align: ``flag``).
     """
 
     margin: np.ndarray
@@ -251,6 +303,8 @@ class EmbeddingResult(CheckResult):
     view: list[str | None]
     matched_text: list[str | None]
     numbers: np.ndarray | None = None
+    span: list[str | None] | None = None
+    rivals: np.ndarray | None = None
 
     def levels(self, thresholds: Any) -> np.ndarray:
         """``flag`` with the verdict's thresholds; contaminated from ``embedding_contaminated``."""
@@ -258,7 +312,8 @@ class EmbeddingResult(CheckResult):
         flagged = flag(self.score, np.asarray(self.margin, dtype=np.float64),
                        np.asarray(self.alignment, dtype=np.float64), t.embedding_suspect,
                        t.embedding_margin, t.embedding_floor, t.embedding_alignment,
-                       t.embedding_standout, self._numbers(), t.embedding_numbers)
+                       t.embedding_standout, self._numbers(), t.embedding_numbers,
+                       self.rivals)
         level = np.zeros(len(self.score), dtype=np.int8)
         level[flagged] = SUSPECT
         level[flagged & (self.score >= t.embedding_contaminated)] = CONTAMINATED
@@ -296,19 +351,27 @@ class EmbeddingCheck(AuditCheck):
             line breaks left); default ``eval_norm``.
         groups: One number per eval text; texts of one group (an item's input and its answer)
             never set aside each other's candidates. Default: every text its own group.
+        window: Words per passage of a long training text (``windows``); default
+            ``window_size`` of the eval items (1.25 times their median length, 16-128).
+        window_from: A training text of more words is read as passages (default 256): one
+            vector of a 600-word document dilutes a 40-word rephrase in it, and MiniLM reads only
+            its first 256 word pieces. Each text is retrieved by its best passage or itself
+            (what a text read whole scored it never loses), and the margin counts other texts
+            only, never the text's other passages.
 
     Guarantees: the result does not depend on how the training corpus is batched or ordered.
     """
 
     name = "embedding"
-    version = "2"
+    version = "3"
 
     def __init__(self, eval_norm: Sequence[str], threshold: float = 0.85, margin: float = 0.1,
                  floor: float = 0.7, alignment: float = 0.68, standout: float = 0.5,
                  numbers: float = 0.6, candidates: int = 5,
                  min_words: int = 8, model: str = "minilm",
                  eval_texts: Sequence[str] | None = None,
-                 groups: Sequence[int] | None = None) -> None:
+                 groups: Sequence[int] | None = None, window: int | None = None,
+                 window_from: int = WINDOW_FROM) -> None:
         super().__init__(eval_norm)
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold={threshold} must be in (0, 1]: it is the cosine "
@@ -334,6 +397,11 @@ class EmbeddingCheck(AuditCheck):
         if len(group) != len(raw):
             raise ValueError("groups must hold one number per eval item")
         self.groups = group
+        whole = [v for k, v in enumerate(self.views) if k == 0 or owner[k] != owner[k - 1]]
+        self.window = int(window) if window else window_size(whole)
+        self.window_from = int(window_from)
+        if self.window < 1 or self.window_from < 1:
+            raise ValueError("window and window_from must be at least 1 word")
         row, gram, count = gram_counts(*text_buffers(self.views))
         self._vocab = np.unique(gram)  # the eval side's n-grams: the only columns a dot uses
         df = np.bincount(np.searchsorted(self._vocab, gram), minlength=len(self._vocab))
@@ -345,6 +413,8 @@ class EmbeddingCheck(AuditCheck):
         self._score = np.full((views_n, self.k), -1.0, dtype=np.float32)
         self._id = np.full((views_n, self.k), None, dtype=object)
         self._texts: dict[str, str] = {}
+        self._spans: dict[str, tuple[str, int, int]] = {}  # window key -> (id, start, end)
+        self._windows = self._long = 0
         self._done: EmbeddingResult | None = None  # finish()'s result, until the next batch
 
     def _vectorize(self, row: np.ndarray, gram: np.ndarray, count: np.ndarray, rows: int
@@ -363,34 +433,77 @@ class EmbeddingCheck(AuditCheck):
         return sp.csr_matrix((weight[known], (row[known], col[known])),
                              shape=(rows, len(self._vocab)))
 
+    def _passages(self, batch: TrainingBatch
+                  ) -> tuple[np.ndarray, list[str], list[tuple[int, int] | None]]:
+        """The batch's texts as retrieval rows: per row, its text row, text and span.
+
+        Every text is a row of its own (span None); one of more than ``window_from`` words is
+        also each of its ``windows`` (span: characters of the normalized text).
+        """
+        data, offsets = batch.buffers
+        owner: list[int] = []
+        texts: list[str] = []
+        spans: list[tuple[int, int] | None] = []
+        long = set(np.flatnonzero(np.diff(offsets) > 2 * self.window_from).tolist())
+        for r in range(len(batch)) if long else ():  # a word takes 2 bytes or more
+            text = batch.text(r)
+            owner.append(r)  # the whole text too: what a text MiniLM reads whole compares by
+            texts.append(text)
+            spans.append(None)
+            cut = windows(text, self.window, self.window_from) if r in long else []
+            for a, b in cut if len(cut) > 1 else ():
+                owner.append(r)
+                texts.append(text[a:b])
+                spans.append((a, b))
+        return np.asarray(owner, dtype=np.int64), texts, spans
+
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
         if not len(self.views) or not len(batch):
             return {}
-        data, offsets = batch.buffers
+        ids = np.array(batch.ids, dtype=object)
+        owner, passages, spans = self._passages(batch)
+        windowed = any(span is not None for span in spans)
+        if windowed:
+            data, offsets = text_buffers(passages)
+            keys = np.array([ids[r] if span is None else f"{ids[r]}@{span[0]}-{span[1]}"
+                             for r, span in zip(owner.tolist(), spans, strict=True)],
+                            dtype=object)
+        else:
+            data, offsets = batch.buffers
+            owner, keys = np.arange(len(batch)), ids
         scores, rows = [], []
         step = max(64, _SIM_BYTES // (4 * len(self.views)))
-        lo = 0
-        while lo < len(batch):
-            hi = min(lo + step, len(batch))  # and at most _TEXT_BYTES of text (or one text)
+        lo, total = 0, len(keys)
+        while lo < total:
+            hi = min(lo + step, total)  # and at most _TEXT_BYTES of text (or one text)
             hi = max(lo + 1, min(hi, int(np.searchsorted(offsets, offsets[lo] + _TEXT_BYTES,
                                                          "right")) - 1))
+            if windowed:  # a text's windows in one part: each text at most once per view
+                hi = max(hi, int(np.searchsorted(owner, owner[hi - 1], "right")))
             part = offsets[lo:hi + 1]
             train = self._vectorize(*gram_counts(data[part[0]:part[-1]], part - part[0]),
                                     hi - lo)
             sim = (train @ self._eval).T.toarray()  # views x rows
+            columns = np.arange(sim.shape[1])
+            if windowed:  # per text, its best window
+                sim, columns = _best_per_owner(sim, owner[lo:hi])
             k = min(self.k, sim.shape[1])
             top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
             scores.append(np.take_along_axis(sim, top, 1))
-            rows.append(top + lo)
+            rows.append((columns[top] if columns.ndim == 1
+                         else np.take_along_axis(columns, top, 1)) + lo)
             lo = hi
         score, row = np.concatenate(scores, axis=1), np.concatenate(rows, axis=1)
-        ids = np.array(batch.ids, dtype=object)
-        keep = self._best(score, ids[row])
+        keep = self._best(score, keys[row])
         score = np.take_along_axis(score, keep, 1)
         row = np.take_along_axis(row, keep, 1)
-        used = np.unique(row[score > 0])
-        return {"score": score, "id": ids[row],
-                "texts": {ids[r]: batch.text(r) for r in used.tolist()}}
+        used = np.unique(row[score > 0]).tolist()
+        texts = {keys[r]: passages[r] if windowed else batch.text(r) for r in used}
+        places = {keys[r]: (ids[owner[r]], *spans[r]) for r in used
+                  if windowed and spans[r] is not None}
+        return {"score": score, "id": keys[row], "texts": texts, "spans": places,
+                "windows": (int(sum(s is not None for s in spans)),
+                            len({int(owner[r]) for r, s in enumerate(spans) if s is not None}))}
 
     def _best(self, score: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Per view, the columns of the ``k`` best scores (ties: smallest id first)."""
@@ -408,9 +521,14 @@ class EmbeddingCheck(AuditCheck):
         self._score = np.take_along_axis(score, keep, 1)
         self._id = np.take_along_axis(ids, keep, 1)
         self._texts.update(payload["texts"])
+        self._spans.update(payload.get("spans", {}))
+        windows_, long_ = payload.get("windows", (0, 0))
+        self._windows += windows_
+        self._long += long_
         self._done = None
         wanted = set(self._id[self._score > 0].tolist())
         self._texts = {i: t for i, t in self._texts.items() if i in wanted}
+        self._spans = {i: t for i, t in self._spans.items() if i in wanted}
 
     def finish(self, progress: Progress = NO_PROGRESS) -> None:
         """Verify, attribute and align the retrieved candidates (the slow steps: progress bars)."""
@@ -435,6 +553,8 @@ class EmbeddingCheck(AuditCheck):
         evidence: list[str | None] = [None] * n
         view_text: list[str | None] = [None] * n
         matched: list[str | None] = [None] * n
+        span: list[str | None] = [None] * n
+        rivals = np.zeros(n, dtype=np.int64)
         set_aside: list[set[str]] = [set() for _ in range(n)]
         pairs = int((self._score > 0).sum())
         if pairs:
@@ -471,31 +591,36 @@ class EmbeddingCheck(AuditCheck):
                 readings.append((item, self._judge(found, mine, frozenset(), cand_vec, where)))
                 if readings[-1][1][0] in mine and any(i not in mine for i in found):
                     readings.append((item, self._judge(found, mine, mine, cand_vec, where)))
-            score = np.array([cos for _, (_, cos, _, _, _) in readings])
-            gap = np.array([m for _, (_, _, _, _, m) in readings])
+            score = np.array([cos for _, (_, cos, _, _, _, _) in readings])
+            gap = np.array([m for _, (_, _, _, _, m, _) in readings])
+            alone = np.array([n == 0 for _, (_, _, _, _, _, n) in readings], dtype=bool)
             agrees = np.array([np.nan if looks_like_code(self.views[v]) else
                                number_agreement(self.views[v], self._texts[cid])
-                               for _, (cid, _, v, _, _) in readings])
+                               for _, (cid, _, v, _, _, _) in readings])
             # alignment only where it decides: a candidate under the standout margin whose
             # numbers do not already rule it out (elsewhere NaN: not computed)
+            apart = np.where(alone, 0.0, gap)  # the margin over a text that is there
             decides = candidate(score, gap, self.threshold, self.margin, self.floor) \
-                & (gap < self.standout) & (np.isnan(agrees) | (agrees >= self.numbers)
-                                          | (gap >= NUMBERS_DECIDE_BELOW))
+                & (apart < self.standout) & (np.isnan(agrees) | (agrees >= self.numbers)
+                                             | (gap >= NUMBERS_DECIDE_BELOW))
             todo = np.flatnonzero(decides)
             fit = np.full(len(readings), np.nan)
             fit[todo] = self._aligned([(self.views[readings[k][1][2]],
                                         self._texts[readings[k][1][0]])
                                        for k in todo.tolist()], progress)
             ok = flag(np.clip(score, 0.0, 1.0), gap, fit, self.threshold, self.margin,
-                      self.floor, self.alignment, self.standout, agrees, self.numbers)
+                      self.floor, self.alignment, self.standout, agrees, self.numbers,
+                      (~alone).astype(np.int64))
             chosen: dict[int, int] = {}  # item -> its first flagged reading, else its first
             for k, (item, _) in enumerate(readings):
                 if item not in chosen or (ok[k] and not ok[chosen[item]]):
                     chosen[item] = k
             for item, k in chosen.items():
-                cid, cos, v, j, m = readings[k][1]
+                cid, cos, v, j, m, rivals[item] = readings[k][1]
                 set_aside[item].difference_update(per_item[item])  # kept through another view
-                best[item], evidence[item], margin[item] = cos, cid, m
+                best[item], evidence[item], margin[item] = cos, self._doc(cid), m
+                if cid in self._spans:
+                    span[item] = "{}-{}".format(*self._spans[cid][1:])
                 retrieval[item] = float(self._score[v, j])
                 best_view[item] = v
                 view_text[item] = self.views[v][:PREVIEW]
@@ -503,31 +628,40 @@ class EmbeddingCheck(AuditCheck):
                 aligned[item], agree[item] = fit[k], agrees[k]
         best = np.clip(best, 0.0, 1.0)
         flagged = flag(best, margin, aligned, self.threshold, self.margin, self.floor,
-                       self.alignment, self.standout, agree, self.numbers)
+                       self.alignment, self.standout, agree, self.numbers, rivals)
         aside = np.array([len(s) for s in set_aside], dtype=np.int64)
         summary = {"threshold": self.threshold, "margin": self.margin, "floor": self.floor,
                    "alignment": self.alignment, "standout": self.standout,
                    "numbers": self.numbers, "candidates": self.k, "min_words": self.min_words,
-                   "model": self.model,
+                   "model": self.model, "window_words": self.window,
+                   "window_from": self.window_from, "long_texts": self._long,
+                   "windows": self._windows,
                    "views": len(self.views), "verified_pairs": pairs,
                    "items_with_candidates_set_aside": int((aside > 0).sum())}
         return EmbeddingResult(self.name, flagged, best, evidence, summary, margin, retrieval,
-                               aligned, aside, view_text, matched, agree)
+                               aligned, aside, view_text, matched, agree, span, rivals)
 
     def _judge(self, found: dict[str, tuple[float, int, int]], mine: set[str],
                skip: set[str] | frozenset[str], cand_vec: np.ndarray, where: dict[str, int]
-               ) -> tuple[str, float, int, int, float]:
-        """The closest of ``found`` not in ``skip``: ``(id, cos, view, slot, margin)``.
+               ) -> tuple[str, float, int, int, float, int]:
+        """The closest of ``found`` not in ``skip``: ``(id, cos, view, slot, margin, rivals)``.
 
-        The margin's rivals are the other found texts, except copies of it and ``mine`` (texts a
-        closer eval item claims as evidence).
+        The margin's rivals are the other found texts, except copies of it, passages of the same
+        text and ``mine`` (texts a closer eval item claims as evidence); with none, the margin
+        is the cosine itself.
         """
         cid = min((i for i in found if i not in skip), key=lambda i: (-found[i][0], i))
         cos, v, j = found[cid]
+        doc = self._doc(cid)
         others = [c for i, (c, _, _) in found.items()  # copies of the evidence: not others
-                  if i != cid and i not in mine
+                  if i != cid and i not in mine and self._doc(i) != doc
                   and float(np.dot(cand_vec[where[i]], cand_vec[where[cid]])) < _SAME]
-        return cid, cos, v, j, cos - max(others, default=0.0)
+        return cid, cos, v, j, cos - max(others, default=0.0), len(others)
+
+    def _doc(self, key: str) -> str:
+        """The training id of a retrieved text (a window's key names its text and span)."""
+        place = self._spans.get(key)
+        return key if place is None else place[0]
 
     def _aligned(self, pairs: list[tuple[str, str]], progress: Progress) -> list[float]:
         """``alignment`` of each (view, training text) pair."""
@@ -596,6 +730,19 @@ class EmbeddingCheck(AuditCheck):
         return aside, claim
 
 
+def _best_per_owner(sim: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per view, each text's best window: (views x texts similarities, their window columns).
+
+    ``owner`` holds each column's text, sorted; ties keep the first window.
+    """
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    best = np.maximum.reduceat(sim, starts, axis=1)
+    width = np.diff(np.r_[starts, len(owner)])
+    at = np.where(sim == np.repeat(best, width, axis=1), np.arange(len(owner), dtype=np.int32),
+                  np.int32(len(owner)))
+    return best, np.minimum.reduceat(at, starts, axis=1)
+
+
 def candidate(score: np.ndarray, margin: np.ndarray, threshold: float, min_margin: float,
               floor: float) -> np.ndarray:
     """Cosine at least ``threshold``, or at least ``floor`` and ``min_margin`` above the next."""
@@ -604,7 +751,8 @@ def candidate(score: np.ndarray, margin: np.ndarray, threshold: float, min_margi
 
 def flag(score: np.ndarray, margin: np.ndarray, aligned: np.ndarray, threshold: float,
          min_margin: float, floor: float, min_alignment: float, standout: float,
-         agreement: np.ndarray | None = None, min_numbers: float = 0.0) -> np.ndarray:
+         agreement: np.ndarray | None = None, min_numbers: float = 0.0,
+         rivals: np.ndarray | None = None) -> np.ndarray:
     """A ``candidate`` whose tokens also align, or that stands far out, and keeps its numbers.
 
     Aligned: a BERTScore F1 (``aligned``) of at least ``min_alignment``; standing out: a margin of
@@ -612,10 +760,13 @@ def flag(score: np.ndarray, margin: np.ndarray, aligned: np.ndarray, threshold: 
     item has two numbers or more (NaN: no numbers to agree on) and its margin is under
     ``NUMBERS_DECIDE_BELOW``. (Rephrased MMLU algebra items rewrite ``Z_3[x]/(x^3 + x^2 + c)``
     and keep half its numbers at margins of 0.45-0.94; GSM8K look-alikes stand 0.03-0.20 above
-    the next training text.)
+    the next training text.) A match with no rival text (``rivals`` 0: every other retrieved
+    text was a copy of it, a passage of the same text, set aside or claimed) stands out from
+    nothing: its margin is the cosine itself, so it must align.
     """
+    apart = margin if rivals is None else np.where(np.asarray(rivals) > 0, margin, 0.0)
     ok = candidate(score, margin, threshold, min_margin, floor) \
-        & ((aligned >= min_alignment) | (margin >= standout))
+        & ((aligned >= min_alignment) | (apart >= standout))
     if agreement is not None:
         ok &= np.isnan(agreement) | (agreement >= min_numbers) | (margin >= NUMBERS_DECIDE_BELOW)
     return ok

@@ -94,6 +94,8 @@ def render_audit(table: pa.Table, summary: dict[str, Any]) -> str:
         for r in rows[:SHOWN]:
             score = "" if r["evidence_score"] is None else f"{r['evidence_score']:.2f}"
             linked = r.get("linked_id") or r["evidence_id"]
+            if r["evidence_method"] == "embedding" and r.get("embedding_span"):
+                linked = f"{linked} (characters {r['embedding_span']})"  # a passage of it
             out.append(f"| {_cell(r['eval_id'])} | {r['evidence_method'] or 'val link'} | "
                        f"{score} | {_cell(linked)} | "
                        f"{_cell(r['eval_text'])} | {_cell(r['matched_text'])} |")

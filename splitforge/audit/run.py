@@ -79,6 +79,8 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
                       "alignment": thresholds.embedding_alignment,
                       "standout": thresholds.embedding_standout,
                       "numbers": thresholds.embedding_numbers,
+                      "window": thresholds.embedding_window,
+                      "window_from": thresholds.embedding_window_from,
                       "model": model, "eval_texts": texts, "groups": groups},
     }
     methods, built = list(methods), []

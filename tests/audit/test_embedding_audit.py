@@ -140,6 +140,20 @@ def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus
                 ).tolist() == [True, True, False, False, False, True]
 
 
+def test_a_match_with_no_rival_text_must_align():
+    # the margin of a match with no other text left is its cosine: it stands out from nothing
+    score, margin = np.array([0.75, 0.75, 0.75, 0.75]), np.array([0.75, 0.75, 0.6, 0.6])
+    aligned = np.array([np.nan, 0.7, np.nan, 0.7])
+    numbers = np.array([np.nan, np.nan, 0.0, 0.0])
+    args = (0.85, 0.1, 0.7, 0.68, 0.5, numbers, 0.6)
+    assert flag(score, margin, aligned, *args).tolist() == [True, True, True, True]
+    assert flag(score, margin, aligned, *args, np.array([0, 0, 0, 0])).tolist() == [
+        False, True, False, True]  # not aligned; aligned; not aligned; aligned (numbers: the
+    # margin of 0.6 still decides them, as for rephrased MMLU algebra items that keep half)
+    assert flag(score, margin, aligned, *args, np.array([2, 2, 1, 1])).tolist() == [
+        True, True, True, True]
+
+
 def test_a_training_text_counts_for_the_eval_item_it_resembles_most(corpus):
     train, _ = corpus
     pairs = mmlu_pairs()
