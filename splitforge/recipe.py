@@ -766,7 +766,8 @@ class AuditThresholdsConfig(_Model):
 
 DEFAULT_AUDIT_METHODS = ("exact", "ngram", "minhash", "embedding")  # `splitforge audit`'s checks
 # The build's own audit keeps the three copy checks by default until the encoder is fast enough
-# for every build (issue #14: ~110 CPU-s for 1.3k eval items against 8.6k rows on 2 cores).
+# for every build (issue #14: ~140 CPU-s for 1.3k eval items against 8.6k rows on 2 cores on a
+# cold vector cache, ~12 warm).
 BUILD_AUDIT_METHODS = ("exact", "ngram", "minhash")
 
 

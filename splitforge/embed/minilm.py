@@ -233,7 +233,8 @@ class MiniLMEmbedder(Embedder):
         else:
             runtime = f"numpy {np.__version__}"
             self._least = batch_size
-        self.key = f"{_weights_key(str(self.folder))} {backend} {runtime} rows {batch_size}"
+        self.key = (f"{_weights_key(str(self.folder))} {backend} {runtime} rows {batch_size}"
+                    + (f" least {self._least}" if self._least != batch_size else ""))
         self._vectors = None
         if folder is not None:
             from splitforge.embed.cache import VectorCache

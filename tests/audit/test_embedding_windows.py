@@ -147,3 +147,21 @@ def test_the_cli_report_names_the_passage(planted, tmp_path):
     assert first["matched_text"] == document[a:b][:300]
     report = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
     assert f"{first['evidence_id']} (characters {first['embedding_span']})" in report
+
+
+def test_a_text_whose_windows_fall_in_two_parts_counts_once(planted, monkeypatch):
+    import splitforge.audit.embedding as embedding
+
+    train, evals, _ = planted
+    norm = [normalize_text(e) for e in evals]
+    whole = _run(EmbeddingCheck(norm, eval_texts=evals), train)
+    monkeypatch.setattr(embedding, "_SIM_BYTES", 1)  # parts of 64 rows: ~40 windows a text
+    check = EmbeddingCheck(norm, eval_texts=evals)
+    parted = _run(check, train)
+    assert whole.evidence_id == parted.evidence_id and whole.span == parted.span
+    np.testing.assert_array_equal(whole.score, parted.score)
+    np.testing.assert_array_equal(whole.margin, parted.margin)
+    for v in range(len(check.views)):  # each training text at most once among a view's five
+        docs = [check._doc(k) for k, s in zip(check._id[v], check._score[v], strict=True)
+                if s > 0]
+        assert len(docs) == len(set(docs))
