@@ -21,6 +21,11 @@ warm vector cache, with today's NumPy encoder (``SPLITFORGE_EMBEDDING_BACKEND=nu
 encoder before ONNX Runtime) and without the embedding check. It prints wall and CPU seconds
 (user + system of the child, all cores), peak RSS and what each run found.
 
+``--long DOCS`` runs the long-document setting (issue #23): DOCS documents of 300-900 words of
+real Alpaca answers against GSM8K test, then the same answers one per row, each through
+``splitforge audit`` with all four methods on a cold vector cache; it prints CPU seconds per
+million training words of both, and how many passages the long texts were read as.
+
 ``--methods embedding`` times the paraphrase check (character TF-IDF retrieval per item and per
 sentence over the corpus, then MiniLM on the retrieved candidates); it is not part of ``all``
 and is far slower per document, so give it a smaller corpus (``--train-docs 100000``).
