@@ -82,11 +82,12 @@ from splitforge.audit.base import (
     CheckResult,
     TrainingBatch,
 )
-from splitforge.normalize.shingles import fmix64, is_cjk, text_buffers
+from splitforge.normalize.shingles import CJK_RANGES, fmix64, is_cjk, text_buffers
 from splitforge.normalize.text import normalize_text
 from splitforge.progress import NO_PROGRESS, Progress
 
-_SENTENCE_END = re.compile(r"\n+|(?<=[.!?;:])\s+|(?<=[。！？；])")
+_LATIN_STOPS, _CJK_STOPS = ".!?;:", "。！？；"
+_SENTENCE_END = re.compile(rf"\n+|(?<=[{_LATIN_STOPS}])\s+|(?<=[{_CJK_STOPS}])")
 _WORD = re.compile(r"[^\W\d_]{2,}")  # a word with at least two letters
 _MAX_VIEWS = 32
 _SIM_BYTES = 64 << 20  # views x training rows similarities held at once
@@ -103,9 +104,9 @@ _SIBLING = 0.02
 NUMBERS_DECIDE_BELOW = 0.3  # a match standing out this far is not judged by its numbers
 
 
-_CJK_RANGE = "\u2e80-\u2fff\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff"  # not punctuation
-_UNIT = re.compile(f"[{_CJK_RANGE}]{{1,2}}|[^\\s{_CJK_RANGE}]+")  # a word; CJK: 2 characters
-_STOPS = frozenset(".!?;:。！？；")
+_CJK = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CJK_RANGES)  # is_cjk's, no punctuation
+_UNIT = re.compile(f"[{_CJK}]{{1,2}}|[^\\s{_CJK}]+")  # a word; CJK: 2 characters
+_STOPS = frozenset(_LATIN_STOPS + _CJK_STOPS)
 _PASSAGE = "\x00"  # between a training id and a window's span in a candidate's key
 WINDOW_FROM = 256  # words: a longer text has more than the 256 word pieces MiniLM reads
 
@@ -451,15 +452,11 @@ class EmbeddingCheck(AuditCheck):
         owner: list[int] = []
         texts: list[str] = []
         spans: list[tuple[int, int] | None] = []
-        for r in range(len(batch)):
-            text = batch.text(r)
-            owner.append(r)  # the whole text too: what a text MiniLM reads whole compares by
-            texts.append(text)
-            spans.append(None)
-            for a, b in cuts.get(r, ()):
-                owner.append(r)
-                texts.append(text[a:b])
-                spans.append((a, b))
+        for r, text in enumerate(batch.norm.to_pylist()):
+            cut = cuts.get(r, ())
+            owner += [r] * (1 + len(cut))  # the whole text too: what MiniLM reads whole scored
+            texts += [text, *(text[a:b] for a, b in cut)]
+            spans += [None, *cut]
         return np.asarray(owner, dtype=np.int64), texts, spans
 
     def _probe(self, batch: TrainingBatch) -> dict[str, Any]:
@@ -488,14 +485,12 @@ class EmbeddingCheck(AuditCheck):
             train = self._vectorize(*gram_counts(data[part[0]:part[-1]], part - part[0]),
                                     hi - lo)
             sim = (train @ self._eval).T.toarray()  # views x rows
-            columns = np.arange(sim.shape[1])
             if windowed:  # per text, its best window in this part
                 sim, columns = _best_per_owner(sim, owner[lo:hi])
             k = min(self.k, sim.shape[1])
             top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
             scores.append(np.take_along_axis(sim, top, 1))
-            rows.append((columns[top] if columns.ndim == 1
-                         else np.take_along_axis(columns, top, 1)) + lo)
+            rows.append((np.take_along_axis(columns, top, 1) if windowed else top) + lo)
             lo = hi
         score, row = np.concatenate(scores, axis=1), np.concatenate(rows, axis=1)
         if windowed:  # a text whose windows fell in two parts: its best window only
@@ -507,9 +502,9 @@ class EmbeddingCheck(AuditCheck):
         texts = {keys[r]: passages[r] if windowed else batch.text(r) for r in used}
         places = {keys[r]: (ids[owner[r]], *spans[r]) for r in used
                   if windowed and spans[r] is not None}
+        windowed_rows = len(np.unique(owner[[s is not None for s in spans]])) if windowed else 0
         return {"score": score, "id": keys[row], "texts": texts, "spans": places,
-                "windows": (int(sum(s is not None for s in spans)),
-                            len({int(owner[r]) for r, s in enumerate(spans) if s is not None}))}
+                "windows": (len(keys) - len(batch), windowed_rows)}
 
     def _best(self, score: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Per view, the columns of the ``k`` best scores (ties: smallest id first)."""
@@ -597,26 +592,25 @@ class EmbeddingCheck(AuditCheck):
                 readings.append((item, self._judge(found, mine, frozenset(), cand_vec, where)))
                 if readings[-1][1][0] in mine and any(i not in mine for i in found):
                     readings.append((item, self._judge(found, mine, mine, cand_vec, where)))
-            score = np.array([cos for _, (_, cos, _, _, _, _) in readings])
+            score = np.clip([cos for _, (_, cos, _, _, _, _) in readings], 0.0, 1.0)
             gap = np.array([m for _, (_, _, _, _, m, _) in readings])
-            alone = np.array([n == 0 for _, (_, _, _, _, _, n) in readings], dtype=bool)
+            others = np.array([n for _, (_, _, _, _, _, n) in readings], dtype=np.int64)
             agrees = np.array([np.nan if looks_like_code(self.views[v]) else
                                number_agreement(self.views[v], self._texts[cid])
                                for _, (cid, _, v, _, _, _) in readings])
-            # alignment only where it decides: a candidate under the standout margin whose
-            # numbers do not already rule it out (elsewhere NaN: not computed)
-            apart = np.where(alone, 0.0, gap)  # the margin over a text that is there
-            decides = candidate(score, gap, self.threshold, self.margin, self.floor) \
-                & (apart < self.standout) & (np.isnan(agrees) | (agrees >= self.numbers)
-                                             | (gap >= NUMBERS_DECIDE_BELOW))
-            todo = np.flatnonzero(decides)
+
+            def judged(fit: np.ndarray) -> np.ndarray:
+                return flag(score, gap, fit, self.threshold, self.margin, self.floor,
+                            self.alignment, self.standout, agrees, self.numbers, others)
+
+            # alignment only where it decides the flag (elsewhere NaN: not computed)
+            todo = np.flatnonzero(judged(np.ones(len(readings)))
+                                  & ~judged(np.zeros(len(readings))))
             fit = np.full(len(readings), np.nan)
             fit[todo] = self._aligned([(self.views[readings[k][1][2]],
                                         self._texts[readings[k][1][0]])
                                        for k in todo.tolist()], progress)
-            ok = flag(np.clip(score, 0.0, 1.0), gap, fit, self.threshold, self.margin,
-                      self.floor, self.alignment, self.standout, agrees, self.numbers,
-                      (~alone).astype(np.int64))
+            ok = judged(fit)
             chosen: dict[int, int] = {}  # item -> its first flagged reading, else its first
             for k, (item, _) in enumerate(readings):
                 if item not in chosen or (ok[k] and not ok[chosen[item]]):

@@ -107,7 +107,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from splitforge.errors import InputError, RecipeError
-from splitforge.normalize.shingles import is_cjk
+from splitforge.normalize.shingles import CJK_RANGES, is_cjk
 from splitforge.registry import Registry
 from splitforge.seeding import rng_for, stable_hash64
 
@@ -115,9 +115,7 @@ Script = Literal["latin", "cjk"]
 
 DEFAULT_MAX_ATTEMPTS = 5
 
-# Same ranges as ``normalize.shingles.is_cjk``: Han, kana, Hangul and their extensions.
-_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
-               (0xAC00, 0xD7AF), (0x20000, 0x2FA1F))
+_CJK_RANGES = CJK_RANGES  # ``normalize.shingles.is_cjk``'s: Han, kana, Hangul, extensions
 
 # A word: letters/digits other than CJK, with inner apostrophes kept ("don't" is one word).
 # Everything between words (spaces, newlines, punctuation, CJK characters in mixed text) is a

@@ -29,7 +29,7 @@ import pyarrow as pa
 VERSION = "2"  # 2: punctuation at word edges and punctuation characters are not hashed
 _COMBINE = np.uint64(0x9E3779B97F4A7C15)
 _SPACE, _NEWLINE = 32, 10
-_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
                (0xAC00, 0xD7AF), (0x20000, 0x2FA1F))
 
 
@@ -51,7 +51,7 @@ def is_cjk(text: str) -> bool:
         return False
     codes = np.array(chars)
     cjk = np.zeros(len(codes), dtype=bool)
-    for low, high in _CJK_RANGES:
+    for low, high in CJK_RANGES:
         cjk |= (codes >= low) & (codes <= high)
     return bool(cjk.mean() >= 1 / 3)
 
@@ -451,7 +451,7 @@ def _wide_characters(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarr
                              ((b0 & 0x07) << 18) | ((b1 & 0x3F) << 12) | ((b2 & 0x3F) << 6)
                              | (b3 & 0x3F)))
     cjk = np.zeros(len(code), dtype=bool)
-    for low, high in _CJK_RANGES:
+    for low, high in CJK_RANGES:
         cjk |= (code >= low) & (code <= high)
     return wide, code, cjk
 

@@ -109,7 +109,8 @@ def test_cli_reports_the_rephrase_and_gates_on_suspect(tmp_path, corpus):
     md = (tmp_path / "report" / "audit.md").read_text(encoding="utf-8")
     assert "rephrase-1" in md
     columns = pq.read_table(tmp_path / "report" / "audit.parquet").column_names
-    for name in ("score", "margin", "alignment", "set_aside", "view", "matched_text"):
+    for name in ("score", "margin", "alignment", "set_aside", "view", "matched_text", "numbers",
+                 "span", "rivals"):
         assert f"embedding_{name}" in columns  # the columns the README lists
     bad = runner.invoke(app, args[:-2] + ["--embedding-model", str(tmp_path / "nope")])
     assert bad.exit_code == 2 and "not a sentence-transformers model folder" in bad.output
@@ -117,10 +118,17 @@ def test_cli_reports_the_rephrase_and_gates_on_suspect(tmp_path, corpus):
 
 def test_recipe_thresholds_reach_the_check():
     t = AuditThresholdsConfig(embedding_suspect=0.8, embedding_margin=0.2, embedding_floor=0.6,
-                              embedding_alignment=0.75, embedding_standout=0.4)
+                              embedding_alignment=0.75, embedding_standout=0.4,
+                              embedding_window=40, embedding_window_from=300)
     check = audit_checks(["an eval item"], ["embedding"], 13, t)[0]
     assert (check.threshold, check.margin, check.floor, check.alignment, check.standout) == (
         0.8, 0.2, 0.6, 0.75, 0.4)
+    assert (check.window, check.window_from) == (40, 300)
+    default = audit_checks(["an eval item of six words"], ["embedding"], 13,
+                           AuditThresholdsConfig())[0]
+    assert (default.window, default.window_from) == (16, 256)  # sized to the (short) items
+    with pytest.raises(ValueError, match="embedding_window"):
+        AuditThresholdsConfig(embedding_window=0)
 
 
 def test_margin_flags_a_standout_match_and_ignores_copies_of_the_evidence(corpus):
