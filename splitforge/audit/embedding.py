@@ -66,6 +66,7 @@ thresholds mean on the rephrased MMLU and HumanEval pairs is in the README
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -360,6 +361,10 @@ class EmbeddingCheck(AuditCheck):
             its first 256 word pieces. Each text is retrieved by its best passage or itself
             (what a text read whole scored it never loses), and the margin counts other texts
             only, never the text's other passages.
+        shared_views: ``(rows, share)`` of boilerplate detection (``BoilerplateSettings``): a
+            sentence that at least ``max(rows, share * items)`` eval items hold (a system
+            prompt's) is no view of any of them. None (the default): every sentence is a
+            view.
 
     Guarantees: the result does not depend on how the training corpus is batched or ordered.
     """
@@ -373,7 +378,8 @@ class EmbeddingCheck(AuditCheck):
                  min_words: int = 8, model: str = "minilm",
                  eval_texts: Sequence[str] | None = None,
                  groups: Sequence[int] | None = None, window: int | None = None,
-                 window_from: int = WINDOW_FROM) -> None:
+                 window_from: int = WINDOW_FROM,
+                 shared_views: tuple[int, float] | None = None) -> None:
         super().__init__(eval_norm)
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold={threshold} must be in (0, 1]: it is the cosine "
@@ -390,10 +396,16 @@ class EmbeddingCheck(AuditCheck):
             raise ValueError("eval_texts must hold one text per eval item")
         self.views: list[str] = []
         owner: list[int] = []
-        for item, text in enumerate(raw):
-            for view in views(text if isinstance(text, str) else "", min_words):
-                self.views.append(view)
-                owner.append(item)
+        cut = [views(text if isinstance(text, str) else "", min_words) for text in raw]
+        # a sentence in many items is boilerplate (a system prompt's): no view of any
+        common = Counter(v for parts in cut for v in parts[1:]) if shared_views else Counter()
+        rows, share = shared_views or (0, 0.0)
+        shared = max(rows, share * len(raw))
+        for item, parts in enumerate(cut):
+            for k, view in enumerate(parts):
+                if k == 0 or not shared_views or common[view] < shared:
+                    self.views.append(view)
+                    owner.append(item)
         self.owner = np.asarray(owner, dtype=np.int64)
         group = np.arange(len(raw)) if groups is None else np.asarray(groups, dtype=np.int64)
         if len(group) != len(raw):

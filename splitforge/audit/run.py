@@ -60,7 +60,8 @@ AUDIT_METHODS = {"exact": "exact", "ngram": "ngram_overlap", "minhash": "minhash
 
 def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Thresholds,
                  texts: list[str] | None = None, model: str = "minilm",
-                 groups: list[int] | None = None) -> list[Any]:
+                 groups: list[int] | None = None,
+                 shared_views: tuple[int, float] | None = None) -> list[Any]:
     """The audit checks named by ``methods``, indexed over the normalized eval texts.
 
     MinHash and embedding scores are kept down to their suspect thresholds, so both verdict
@@ -81,7 +82,8 @@ def audit_checks(norm: list[str], methods: Any, ngram: int, thresholds: Threshol
                       "numbers": thresholds.embedding_numbers,
                       "window": thresholds.embedding_window,
                       "window_from": thresholds.embedding_window_from,
-                      "model": model, "eval_texts": texts, "groups": groups},
+                      "model": model, "eval_texts": texts, "groups": groups,
+                      "shared_views": shared_views},
     }
     methods, built = list(methods), []
     for k, method in enumerate(methods):
@@ -637,8 +639,11 @@ def _scan_audit(ids: list[str], texts: list[str] | pa.Array,
     if not stripped:
         norm = boilerplate.strip_texts(norm)
     norm = NormalizedTexts(norm)
+    detected = boilerplate.summary.get("detect") and "min_rows" in boilerplate.summary
     checks = audit_checks(norm, methods, ngram, thresholds, texts=texts, model=model,
-                          groups=list(range(len(ids))) * 2 if answers else None)
+                          groups=list(range(len(ids))) * 2 if answers else None,
+                          shared_views=(boilerplate.summary["min_rows"],
+                                        boilerplate.summary["min_share"]) if detected else None)
     del norm  # the checks hold it, and let it go for the workers' copy (scan_training)
     results = scan_training(checks, batches, progress, num_proc=num_proc,
                             total_rows=total_rows, boilerplate=boilerplate) if len(texts) else []

@@ -226,3 +226,28 @@ def test_exact_anchors_equal_a_plain_reference_on_real_and_templated_text():
     want_items, want_keys = rarest_reference(grams.values, grams.offsets)
     assert item.tolist() == want_items and keys.tolist() == want_keys
     assert item.dtype == np.int64 and keys.dtype == np.uint64
+
+
+def test_a_shared_preamble_gives_the_embedding_check_no_views(tmp_path):
+    # the embedding check cuts items into sentences: a system prompt's sentences in every item
+    # matched every training row that has it too (1,213 of 1,219 GSM8K items flagged)
+    rows = gsm8k(300)
+    train, held = rows[:240], rows[240:]
+    planted = [held[0]["question"], held[1]["question"]]
+    topics = alpaca()[:3]  # the preamble's sentences are also training rows of their own
+    preamble = " ".join(r["answer"] for r in topics)
+    flagged = {}
+    for tag, before in (("plain", ""), ("preamble", preamble + "\n\n")):
+        write_jsonl(tmp_path / f"train_{tag}.jsonl",
+                    [{"id": f"t{i}", "text": before + t}
+                     for i, t in enumerate([r["question"] for r in train] + planted)]
+                    + [{"id": f"a{i}", "text": r["answer"]} for i, r in enumerate(topics)])
+        write_jsonl(tmp_path / f"eval_{tag}.jsonl",
+                    [{"id": f"e{i}", "text": before + r["question"]} for i, r in enumerate(held)])
+        result = audit_files([tmp_path / f"train_{tag}.jsonl"], [tmp_path / f"eval_{tag}.jsonl"],
+                             text="text", id_field="id", methods=("embedding",))
+        flagged[tag] = {r["eval_id"] for r in result.table.to_pylist() if r["verdict"] != "clean"}
+        if tag == "preamble":
+            assert result.summary["boilerplate"]["rows_with_boilerplate"] == len(held)
+    assert {"e0", "e1"} <= flagged["plain"]
+    assert flagged["preamble"] == flagged["plain"]
